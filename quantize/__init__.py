@@ -1,0 +1,1 @@
+"""momentsense quantize: pruning, quantization, TFLite export and compression reports."""

@@ -1,0 +1,50 @@
+"""Distribution ``momentsense``: the SDK (sdk), model code and artifacts (edge_models), the trainer
+(trainer) and the compression tools (quantize).
+
+The base install is what a phone needs; everything heavier is an extra:
+``pip install -e .[train]``, ``.[app]``, ``.[server]``, ``.[dev]`` or ``.[all]``.
+"""
+
+from setuptools import find_packages, setup
+
+BASE = [
+    "numpy>=1.24",
+    "scipy>=1.10",
+    "plyer>=2.1",
+    "requests>=2.31",
+    "ai-edge-litert>=1.2; platform_machine=='x86_64' or platform_machine=='aarch64' or platform_machine=='arm64'",
+]
+EXTRAS = {
+    # tf-keras depends on the full `tensorflow` package, so naming tensorflow-cpu too would install
+    # TensorFlow twice; `tensorflow` on Linux is CPU-only unless its [and-cuda] extra is asked for.
+    "train": [
+        "tensorflow>=2.16,<2.22",
+        "tf-keras>=2.16,<2.22",
+        "tensorflow-model-optimization>=0.8",
+        "h5py>=3.9",
+        "scikit-learn>=1.3",
+        "matplotlib>=3.7",
+        "tqdm>=4.66",
+    ],
+    "app": ["kivy>=2.3"],
+    "server": [],
+    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="momentsense",
+    version="0.1.0",
+    description="Mobile-edge behaviour SDK: transport modes, places, moments and segments on the phone.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sdk", "sdk.*", "edge_models", "edge_models.*", "trainer", "trainer.*", "quantize", "quantize.*"]),
+    package_data={"edge_models": ["artifacts/*.tflite", "artifacts/*.json", "artifacts/*.weights.h5"]},
+    include_package_data=True,
+    install_requires=BASE,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["momentsense=trainer.cli:main"]},
+    classifiers=["License :: OSI Approved :: Apache Software License", "Programming Language :: Python :: 3"],
+)
