@@ -26,6 +26,8 @@ EXTRAS = {
         "matplotlib>=3.7",
         "tqdm>=4.66",
     ],
+    # What `momentsense demo` needs beyond the phone's base install.
+    "demo": ["tqdm>=4.66", "h5py>=3.9"],
     "app": ["kivy>=2.3"],
     "server": [],
     "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66"],
