@@ -1,0 +1,1 @@
+"""Transport-mode detection: data, augmentation, features, baselines, metrics and training."""
