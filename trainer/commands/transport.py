@@ -1,0 +1,91 @@
+"""``momentsense train transport`` and ``momentsense eval transport``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="momentsense-imu-v1 file(s), comma-separated")
+    p.add_argument("--test-data", help="held-out test file (default: a subject-wise split of --data)")
+    p.add_argument("--out", required=True, help="output folder (model, metrics.json, confusion.png)")
+    p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping on validation subjects)")
+    p.add_argument("--seed", type=int, default=0, help="seed of split, augmentation, initialisation")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--copies", type=int, default=2, help="augmented passes over the training recordings")
+    p.add_argument("--no-augment", nargs="?", const="all", default="",
+                   help="switch augmentation off: all, or a comma list of noise,scale,rotation,bias,warp")  # fmt: skip
+    p.add_argument("--window-s", type=float, help="window length in seconds (recordings only)")
+    p.add_argument("--hop-s", type=float, help="window hop in seconds (recordings only)")
+    p.add_argument("--baselines", action="store_true", help="also train the feature + forest / boosting baselines")
+    p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
+    p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+
+
+def _train_run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from sdk.dsp import PreprocessConfig
+    from sdk.errors import InputError
+    from trainer.transport.augment import AugmentConfig
+    from trainer.transport.train import TrainOptions
+    from trainer.transport.workflow import format_compare, run_train
+
+    if args.epochs < 1:
+        raise InputError(f"--epochs must be >= 1, got {args.epochs}")
+    aug = AugmentConfig()
+    if args.no_augment == "all":
+        aug = None
+    elif args.no_augment:
+        aug = aug.without(*[g.strip() for g in args.no_augment.split(",") if g.strip()])
+    pre = PreprocessConfig()
+    if args.window_s or args.hop_s:
+        pre = dataclasses.replace(pre, window_s=args.window_s or pre.window_s, hop_s=args.hop_s or pre.hop_s)
+    opts = TrainOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, augment=aug,
+                        copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2)  # fmt: skip
+    m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment)
+    print(f"held-out subjects {m['test_subjects']}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
+          f"{m['n_params']:,} parameters; wrote {args.out}/metrics.json")  # fmt: skip
+    print(format_compare(m["compare"]))
+    return 0
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="a .keras or .tflite transport model")
+    p.add_argument("--data", help="momentsense-imu-v1 file(s), comma-separated")
+    p.add_argument("--json", action="store_true", help="print metrics as JSON")
+    p.add_argument("--compare", action="store_true", help="print the model comparison table of a training run")
+    p.add_argument("--metrics", help="metrics.json of a training run, for --compare (default: the shipped model's)")
+
+
+def _eval_run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from edge_models import artifact_dir
+    from sdk.errors import InputError
+    from trainer.transport.workflow import _json, format_compare, run_eval
+
+    if args.compare:
+        path = Path(args.metrics) if args.metrics else artifact_dir() / "transport_cnn.metrics.json"
+        if not path.exists():
+            raise InputError(f"{path}: no metrics of a training run (train with --baselines first)")
+        rows = json.loads(path.read_text()).get("compare")
+        if not rows:
+            raise InputError(f"{path}: has no comparison table (train with --baselines)")
+        print(json.dumps(rows, indent=2) if args.json else format_compare(rows))
+        return 0
+    if not args.model or not args.data:
+        raise InputError("eval transport needs --model and --data (or --compare)")
+    m = run_eval(args.model, [p for p in args.data.split(",") if p])
+    if args.json:
+        print(json.dumps(m, indent=2, default=_json))
+    else:
+        print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
+              f"({m['test_windows_clean']} clean windows)")  # fmt: skip
+    return 0
+
+
+def register(cli) -> None:
+    cli.command("train transport", "train the transport-mode CNN and evaluate it on held-out subjects", _train_args, _train_run)
+    cli.command("eval transport", "evaluate a transport model on any imu file, or print the model comparison", _eval_args, _eval_run)

@@ -1,0 +1,196 @@
+"""``momentsense train transport`` and ``eval transport``: files in, model + metrics.json out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from sdk.errors import InputError
+from sdk.records import ImuDataset
+from trainer.transport.augment import AugmentConfig
+from trainer.transport.data import WindowData, dataset_windows
+from trainer.transport.evaluate import evaluate_classifier, tune_hmm
+from trainer.transport.train import TrainOptions, TrainedTransport, load_trained, save_trained, train_transport
+
+
+def load_datasets(paths: Sequence[str]) -> ImuDataset:
+    """Read one or more ``momentsense-imu-v1`` files as one dataset (same ``label_names`` required)."""
+    from sdk.imu_file import read_imu
+
+    if not paths:
+        raise InputError("no data file given")
+    parts = [read_imu(p) for p in paths]
+    first = parts[0]
+    for p, ds in zip(paths[1:], parts[1:]):
+        if list(ds.label_names) != list(first.label_names):
+            raise InputError(f"{p}: label_names {ds.label_names} differ from {paths[0]}'s {first.label_names}")
+    recordings = [r for ds in parts for r in ds.recordings]
+    windows = [ds.windows for ds in parts if ds.windows is not None]
+    if len(windows) > 1:
+        raise InputError("several files with pre-cut windows: merge them into one file first")
+    return ImuDataset(list(first.label_names), " + ".join(ds.source for ds in parts), recordings, windows[0] if windows else None)
+
+
+def keras_predictor(trained: TrainedTransport):
+    """Raw windows → probabilities with a trained Keras model (normalisation included)."""
+    return lambda x: trained.model.predict(trained.normalizer.apply(x), verbose=0, batch_size=512)
+
+
+def _row(name: str, n_params: int, n_bytes: int, m: dict) -> dict:
+    s = m.get("smoothing", {})
+    return {
+        "model": name,
+        "params": int(n_params),
+        "bytes": int(n_bytes),
+        "window_accuracy": m["accuracy"],
+        "macro_f1": m["macro_f1"],
+        "segment_accuracy_raw": s.get("raw", {}).get("segment_accuracy"),
+        "segment_accuracy_hmm": s.get("forward", {}).get("segment_accuracy"),
+        "segment_accuracy_viterbi": s.get("viterbi", {}).get("segment_accuracy"),
+        "switches_per_hour_raw": s.get("raw", {}).get("switches_per_hour"),
+        "switches_per_hour_hmm": s.get("forward", {}).get("switches_per_hour"),
+        "true_switches_per_hour": s.get("true_switches_per_hour"),
+    }
+
+
+def run_train(
+    data: Sequence[str],
+    out_dir: str,
+    test_data: Optional[str] = None,
+    options: Optional[TrainOptions] = None,
+    baselines: bool = False,
+    ablate: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train, evaluate on held-out subjects and write ``out_dir/metrics.json``, ``confusion.png`` and the model."""
+    from trainer.transport.metrics import plot_confusion
+
+    opts = options or TrainOptions()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_ds = load_datasets(list(data))
+    test_ds = load_datasets([test_data]) if test_data else None
+    t0 = time.perf_counter()
+    trained, val, test, test_subjects = train_transport(train_ds, test_ds, opts)
+    n_cls = len(trained.label_names)
+    hop_s = trained.config.hop_s
+    predict = keras_predictor(trained)
+    hmm, hmm_info = tune_hmm(predict(val.x), val, trained.train_sequences, n_cls, hop_s, trained.label_names)
+    metrics = evaluate_classifier(predict, test, trained.label_names, hmm, hop_s)
+    model_path = save_trained(trained, out)
+    (out / "transport_hmm.json").write_text(json.dumps(hmm.to_dict()))
+    metrics.update(
+        n_params=int(trained.model.count_params()),
+        keras_bytes=model_path.stat().st_size,
+        test_subjects=test_subjects,
+        test_devices=sorted(set(test.device.tolist())),
+        train_windows=trained.history["train_windows"],
+        train_seconds=trained.history["train_seconds"],
+        epochs_run=len(trained.history.get("loss", [])),
+        hmm=hmm_info,
+        preprocess=trained.config.to_dict(),
+        options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies,
+                 "augment": opts.augment.to_dict() if opts.augment else None},
+        data=list(data),
+        test_data=test_data,
+        split="test file" if test_data else "by subject",
+    )  # fmt: skip
+    compare = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
+    if baselines:
+        compare += run_baselines(train_ds, trained, test, hmm)
+    metrics["compare"] = compare
+    if ablate:
+        metrics["augmentation_ablation"] = run_ablation(train_ds, test_ds, opts)
+    metrics["wall_seconds"] = time.perf_counter() - t0
+    plot_confusion(metrics, out / "confusion.png", title=f"transport CNN, held-out subjects ({metrics['macro_f1']:.3f} macro-F1)")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json))
+    return metrics
+
+
+def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowData, hmm) -> list:
+    """Feature + forest and feature + boosted-trees baselines: every non-test subject for training, the same test windows."""
+    from trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline
+
+    base = dataset_windows(train_ds, trained.config)
+    test_subjects = set(test.subject.tolist())
+    keep = (base.purity >= 0.8) & ~np.isin(base.subject, list(test_subjects))
+    rows = []
+    for name, cls in (("features+forest", RandomForestBaseline), ("features+boosting", GradientBoostingBaseline)):
+        kw = {"n_jobs": 2} if cls is RandomForestBaseline else {}
+        model = cls(trained.config.fs_hz, trained.config.channels, seed=0, **kw).fit(base.x[keep], base.y[keep], len(trained.label_names))
+        m = evaluate_classifier(model.predict_proba, test, trained.label_names, hmm, trained.config.hop_s)
+        rows.append(_row(name, model.n_params, model.bytes_on_disk, m))
+    return rows
+
+
+def run_ablation(train_ds: ImuDataset, test_ds: Optional[ImuDataset], opts: TrainOptions) -> list:
+    """Macro-F1 on held-out subjects with all augmentations, without each one, and with none."""
+    rows = []
+    variants = [("all", opts.augment or AugmentConfig())]
+    variants += [(f"without {g}", (opts.augment or AugmentConfig()).without(g)) for g in AugmentConfig.GROUPS]
+    variants += [("none", None)]
+    for name, aug in variants:
+        o = dataclasses.replace(opts, augment=aug, copies=opts.copies if aug is not None else 0)
+        trained, _, test, _ = train_transport(train_ds, test_ds, o)
+        m = evaluate_classifier(keras_predictor(trained), test, trained.label_names, None, trained.config.hop_s)
+        rows.append({"variant": name, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]})
+    return rows
+
+
+def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None) -> dict:
+    """Evaluate a saved Keras model (``.keras``) or a ``.tflite`` model (with its manifest) on data files."""
+    from sdk.hmm import TransitionModel
+
+    ds = load_datasets(list(data))
+    path = Path(model)
+    if path.suffix == ".tflite":
+        from trainer.transport.tflite_eval import tflite_predictor
+
+        predict, config, label_names = tflite_predictor(path)
+    elif path.suffix == ".keras":
+        trained = load_trained(path)
+        predict, config, label_names = keras_predictor(trained), trained.config, trained.label_names
+    else:
+        raise InputError(f"{model}: expected a .keras or .tflite model")
+    if list(ds.label_names) != list(label_names):
+        raise InputError(f"data label_names {ds.label_names} do not match the model's {label_names}")
+    hmm_file = Path(hmm_path) if hmm_path else path.with_name("transport_hmm.json")
+    hmm = TransitionModel.from_dict(json.loads(hmm_file.read_text())) if hmm_file.exists() else None
+    test = dataset_windows(ds, config)
+    m = evaluate_classifier(predict, test, label_names, hmm, config.hop_s)
+    m["model"] = str(model)
+    m["data"] = list(data)
+    m["subjects"] = sorted(set(test.subject.tolist()))
+    return m
+
+
+def format_compare(rows: list) -> str:
+    """The comparison table printed by ``momentsense eval transport --compare``."""
+
+    def f(v, fmt):
+        return "—" if v is None else format(v, fmt)
+
+    head = f"{'model':<20}{'params':>9}{'bytes':>11}{'win acc':>9}{'macro-F1':>10}{'seg acc':>9}{'seg acc+HMM':>13}{'sw/h':>7}{'sw/h+HMM':>10}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['model']:<20}{r['params']:>9,}{r['bytes']:>11,}{f(r['window_accuracy'], '.3f'):>9}{f(r['macro_f1'], '.3f'):>10}"
+            f"{f(r['segment_accuracy_raw'], '.3f'):>9}{f(r['segment_accuracy_hmm'], '.3f'):>13}"
+            f"{f(r['switches_per_hour_raw'], '.1f'):>7}{f(r['switches_per_hour_hmm'], '.1f'):>10}"
+        )
+    if rows and rows[0].get("true_switches_per_hour") is not None:
+        lines.append(f"(true mode switches per hour on this data: {rows[0]['true_switches_per_hour']:.1f})")
+    return "\n".join(lines)
+
+
+def _json(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    raise TypeError(type(o).__name__)
