@@ -14,7 +14,7 @@ Example
 >>> from sdk.sim import simulate_dataset
 >>> ds = simulate_dataset(n_subjects=2, minutes_per_subject=4, seed=1)
 >>> sorted({r.device for r in ds.recordings})
-['D000', 'D001']
+['s1-D000', 's1-D001']
 """
 
 from sdk.sim.devices import DeviceProfile, draw_device, sample_device

@@ -341,12 +341,12 @@ def iter_dataset(
         raise InputError(f"n_devices must be >= 1, got {n_devices!r}")
     modes = tuple(modes)
     opts = options or SimulatorOptions()
-    devices = [draw_device(f"D{d:03d}", seed) for d in range(n_dev)]
+    devices = [draw_device(f"s{seed}-D{d:03d}", seed) for d in range(n_dev)]
     covered: dict[str, float] = {}
     plan_rng = child_rng(seed, "plan")
     stride = max(1, n_dev // 2)
     for s in range(int(n_subjects)):
-        person = draw_person(f"S{s:03d}", seed)
+        person = draw_person(f"s{seed}-S{s:03d}", seed)
         for r in range(n_rec):
             device = devices[(s + r * stride) % n_dev]
             legs = plan_legs(plan_rng, minutes_per_subject * 60.0 / n_rec, modes, covered)
@@ -376,13 +376,14 @@ def simulate_dataset(
     Parameters
     ----------
     n_subjects : int
-        Subjects ``S000``, ``S001``..., each with their own gait, habits and placements.
+        Subjects ``s{seed}-S000``, ``s{seed}-S001``..., each with their own gait, habits and
+        placements (ids carry the seed: files simulated with other seeds hold other people).
     minutes_per_subject : float
         Simulated minutes per subject, split over ``recordings_per_subject`` recordings.
     seed : int
         Same seed, identical arrays.
     n_devices : int, optional
-        Size of the device pool ``D000``...; default ``max(2, ceil(n_subjects / 2))``. Recording
+        Size of the device pool ``s{seed}-D000``...; default ``max(2, ceil(n_subjects / 2))``. Recording
         ``r`` of subject ``s`` uses device ``(s + r * (n_devices // 2)) % n_devices``, so devices
         are shared across subjects and subjects use several devices: whole devices and whole
         subjects can be held out independently.
