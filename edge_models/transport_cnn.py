@@ -31,7 +31,7 @@ def build_transport_cnn(
     """Build the transport CNN.
 
     Input shape: ``(batch, window_len, n_channels)`` float32: the normalised channels of
-    :class:`sdk.dsp.PreprocessConfig` (e.g. 250 samples = 10 s at 25 Hz, 11 channels).
+    :class:`sdk.dsp.PreprocessConfig` (e.g. 250 samples = 10 s at 25 Hz, 14 channels).
     Output shape: ``(batch, n_classes)`` softmax probabilities in manifest ``label_names`` order.
 
     Four stride-2 ``1 × k`` convolutions with batch norm and ReLU, global average pooling, dropout

@@ -41,11 +41,11 @@ def walking(rng, seconds=120.0, rot=None, step_hz=1.8):
 
 class TestRecordingWindows:
     def test_window_shape_and_count_follow_config(self):
-        """120 s at 10 s windows and 5 s hop gives 23 windows of (250, 11)."""
+        """120 s at 10 s windows and 5 s hop gives 23 windows of (250, 14)."""
         rng = np.random.default_rng(0)
         t, acc, gyro = walking(rng)
         w, chunk = recording_windows(t, acc, gyro=gyro)
-        assert w.x.shape[1:] == (250, 11)
+        assert w.x.shape[1:] == (250, 14)
         assert len(w) == (len(chunk) - 250) // 125 + 1
         assert np.all(np.diff(w.k_start) == 125)
 
@@ -137,7 +137,7 @@ class TestRecordingWindows:
     def test_empty_recording_gives_empty_windows(self):
         """No data → zero windows of the right shape."""
         w, _ = recording_windows(np.zeros(0), np.zeros((0, 3)), gyro=np.zeros((0, 3)))
-        assert w.x.shape == (0, 250, 11)
+        assert w.x.shape == (0, 250, 14)
 
 
 class TestConfig:
@@ -205,7 +205,7 @@ def test_stream_equals_batch_through_windows(seed, n_cuts, gap, nan):
         wins.append(w)
     np.testing.assert_array_equal(np.concatenate(ks), ref.k)
     np.testing.assert_allclose(np.concatenate(xs), ref.x, atol=1e-5)
-    w = Windows.concat(wins, 250, 11)
+    w = Windows.concat(wins, 250, 14)
     np.testing.assert_array_equal(w.k_start, ref_w.k_start)
     np.testing.assert_allclose(w.x, ref_w.x, atol=1e-5)
     np.testing.assert_array_equal(w.label, ref_w.label)

@@ -7,11 +7,12 @@ import dataclasses
 from sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
 from sdk.errors import InputError
 
-#: Default model input: device-frame dynamic acceleration and angular rate, plus orientation-free
-#: channels (norms and the vertical/horizontal split along the gravity estimate) that stay
-#: meaningful whatever way the phone sits in a pocket or bag.
+#: Default model input: device-frame dynamic acceleration and angular rate, the gravity direction
+#: in the device frame (how the phone, and the thigh it sits on, is tilted: sitting vs standing),
+#: plus orientation-free channels (norms and the vertical/horizontal split along the gravity
+#: estimate) that stay meaningful whatever way the phone sits in a pocket or bag.
 DEFAULT_CHANNELS: tuple[str, ...] = (
-    "lin_x", "lin_y", "lin_z", "gyro_x", "gyro_y", "gyro_z",
+    "lin_x", "lin_y", "lin_z", "gyro_x", "gyro_y", "gyro_z", "grav_x", "grav_y", "grav_z",
     "acc_norm", "lin_vert", "lin_horiz", "gyro_norm", "gyro_vert",
 )  # fmt: skip
 

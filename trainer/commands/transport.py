@@ -17,6 +17,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="switch augmentation off: all, or a comma list of noise,scale,rotation,bias,warp")  # fmt: skip
     p.add_argument("--window-s", type=float, help="window length in seconds (recordings only)")
     p.add_argument("--hop-s", type=float, help="window hop in seconds (recordings only)")
+    p.add_argument("--channels", help="comma-separated input channels (default: sdk.dsp.DEFAULT_CHANNELS)")
     p.add_argument("--baselines", action="store_true", help="also train the feature + forest / boosting baselines")
     p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
@@ -41,6 +42,8 @@ def _train_run(args: argparse.Namespace) -> int:
     pre = PreprocessConfig()
     if args.window_s or args.hop_s:
         pre = dataclasses.replace(pre, window_s=args.window_s or pre.window_s, hop_s=args.hop_s or pre.hop_s)
+    if args.channels:
+        pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, augment=aug,
                         copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2)  # fmt: skip
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment)
