@@ -9,7 +9,11 @@ transform           what it imitates
 ==================  ===========================================================================
 additive noise      a noisier sensor (white noise, σ in m/s² and rad/s)
 scale noise         per-axis gain error of an uncalibrated sensor (relative σ)
-rotation            another way of carrying the phone (a random 3D rotation of the device frame)
+rotation            another way of carrying the phone: a uniformly random orientation (default), or
+                    with ``rotation_deg`` < 180 a tilt of at most that about a random axis composed
+                    with a random 180° flip about a device axis (upside down, screen in or out), how
+                    a phone sits in a pocket; on WISDM (one subject-wise split) 30° gave macro-F1
+                    0.726 and uniform 0.788, within that split's noise
 bias                per-device offset (σ in m/s² and rad/s, constant over the recording)
 time warp / jitter  another person's cadence (timestamps stretched by ±warp) and another phone's
                     scheduling jitter (σ in seconds on each timestamp)
@@ -33,7 +37,8 @@ class AugmentConfig:
         noise_acc_mps2: σ of additive white noise on acceleration, m/s² (0 = off).
         noise_gyro_rad_s: σ of additive white noise on angular rate, rad/s.
         scale_sigma: Relative σ of a per-axis gain (0.05 = ±5 %).
-        rotation: Apply a uniformly random 3D rotation to acc and gyro.
+        rotation: Rotate acc and gyro (see the module docstring).
+        rotation_deg: Largest tilt of the rotation, degrees (180 = uniformly random orientation).
         bias_acc_mps2: σ of a constant per-axis accelerometer bias, m/s².
         bias_gyro_rad_s: σ of a constant per-axis gyroscope bias, rad/s.
         time_warp: Timestamps are stretched by a factor in ``[1 - w, 1 + w]`` (0 = off).
@@ -44,6 +49,7 @@ class AugmentConfig:
     noise_gyro_rad_s: float = 0.01
     scale_sigma: float = 0.05
     rotation: bool = True
+    rotation_deg: float = 180.0
     bias_acc_mps2: float = 0.15
     bias_gyro_rad_s: float = 0.01
     time_warp: float = 0.08
@@ -86,6 +92,19 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     return q
 
 
+def carry_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    """A tilt of at most ``max_deg`` about a random axis, after a random 180° flip about x, y or z (or none)."""
+    if max_deg >= 180.0:
+        return random_rotation(rng)
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    angle = np.deg2rad(rng.uniform(-max_deg, max_deg))
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    tilt = np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)  # Rodrigues
+    flips = [np.eye(3), np.diag([1.0, -1.0, -1.0]), np.diag([-1.0, 1.0, -1.0]), np.diag([-1.0, -1.0, 1.0])]
+    return tilt @ flips[rng.integers(4)]
+
+
 def augment_recording(rec: ImuRecording, cfg: AugmentConfig, rng: np.random.Generator) -> ImuRecording:
     """A new recording with ``cfg``'s transforms applied; ``rec`` is not modified.
 
@@ -96,7 +115,7 @@ def augment_recording(rec: ImuRecording, cfg: AugmentConfig, rng: np.random.Gene
     t = np.asarray(rec.t, np.float64).copy()
     gyro_t = None if rec.gyro_t is None else np.asarray(rec.gyro_t, np.float64).copy()
     if cfg.rotation:
-        rot = random_rotation(rng)
+        rot = carry_rotation(rng, cfg.rotation_deg)
         acc = acc @ rot.T
         gyro = None if gyro is None else gyro @ rot.T
     if cfg.scale_sigma:

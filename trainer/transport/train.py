@@ -40,6 +40,8 @@ class TrainOptions:
         patience: Epochs without validation improvement before stopping.
         min_purity: Windows whose majority label covers less than this share are dropped.
         preprocess: Pipeline config (the window length of pre-cut data overrides it).
+        model_kwargs: Extra arguments of :func:`edge_models.transport_cnn.build_transport_cnn`
+            (``dropout``, ``l2``, ``batch_norm``, ``widths``...).
         threads: TensorFlow intra/inter-op threads (None = TensorFlow's default).
         verbose: Keras verbosity (0 silent, 2 one line per epoch).
     """
@@ -55,6 +57,7 @@ class TrainOptions:
     patience: int = 6
     min_purity: float = 0.8
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
     threads: Optional[int] = None
     verbose: int = 0
 
@@ -184,7 +187,7 @@ def train_transport(
     xf, xv = normalizer.apply(fit.x), normalizer.apply(val.x)
     counts = np.bincount(fit.y, minlength=n_classes).astype(float)
     weights = {c: (len(fit) / (len(present) * counts[c])) if counts[c] else 0.0 for c in range(n_classes)}
-    model = build_transport_cnn(config.window_len, len(config.channels), n_classes, seed=opts.seed)
+    model = build_transport_cnn(config.window_len, len(config.channels), n_classes, seed=opts.seed, **opts.model_kwargs)
     model.compile(optimizer=k.optimizers.Adam(opts.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [
         k.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True),
