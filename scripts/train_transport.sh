@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Re-trains the shipped transport model and its evaluation, end to end, from the simulator:
+#   bash scripts/train_transport.sh            (≈ 15 min on 2 cores)
+# Train: 40 simulated subjects × 60 min (seed 11). Test: 12 other subjects on other phones (seed 12).
+# Then the real-data check on WISDM (subject-wise split), when shared/data is beside the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p data runs
+momentsense simulate sensors --subjects 40 --minutes 60 --seed 11 --out data/sim_train.h5
+momentsense simulate sensors --subjects 12 --minutes 60 --seed 12 --out data/sim_test.h5
+momentsense train transport --data data/sim_train.h5 --test-data data/sim_test.h5 --out runs/transport \
+  --baselines --epochs 40 --seed 0
+mkdir -p edge_models/artifacts
+cp runs/transport/transport_cnn.keras runs/transport/transport_cnn.config.json runs/transport/transport_hmm.json edge_models/artifacts/
+cp runs/transport/metrics.json edge_models/artifacts/transport_cnn.metrics.json
+cp runs/transport/confusion.png edge_models/artifacts/transport_cnn.confusion.png
+if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then
+  momentsense convert wisdm ../shared/data/wisdm2019_phone_subset.h5 --out data/wisdm.h5
+  momentsense train transport --data data/wisdm.h5 --out runs/transport_wisdm --baselines --epochs 40 --seed 0
+  cp runs/transport_wisdm/metrics.json edge_models/artifacts/transport_wisdm.metrics.json
+fi
