@@ -18,6 +18,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-s", type=float, help="window length in seconds (recordings only)")
     p.add_argument("--hop-s", type=float, help="window hop in seconds (recordings only)")
     p.add_argument("--channels", help="comma-separated input channels (default: sdk.dsp.DEFAULT_CHANNELS)")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="architecture option of build_transport_cnn, e.g. batch_norm=true, l2=0, dropout=0.2, pooling=avg")
     p.add_argument("--baselines", action="store_true", help="also train the feature + forest / boosting baselines")
     p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
@@ -45,12 +47,35 @@ def _train_run(args: argparse.Namespace) -> int:
     if args.channels:
         pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, augment=aug,
-                        copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2)  # fmt: skip
+                        copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
+                        model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment)
     print(f"held-out subjects {m['test_subjects']}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
           f"{m['n_params']:,} parameters; wrote {args.out}/metrics.json")  # fmt: skip
     print(format_compare(m["compare"]))
     return 0
+
+
+def parse_model_args(items: list) -> dict:
+    """``["batch_norm=true", "l2=0.001", "widths=16,32"]`` → typed keyword arguments."""
+    from sdk.errors import InputError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--model-arg takes KEY=VALUE, got {item!r}")
+        low = value.lower()
+        if low in ("true", "false"):
+            out[key] = low == "true"
+        elif "," in value:
+            out[key] = tuple(int(v) for v in value.split(","))
+        else:
+            try:
+                out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                out[key] = value
+    return out
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:

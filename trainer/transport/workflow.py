@@ -94,7 +94,7 @@ def run_train(
         epochs_run=len(trained.history.get("loss", [])),
         hmm=hmm_info,
         preprocess=trained.config.to_dict(),
-        options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies,
+        options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies, "model": opts.model_kwargs,
                  "augment": opts.augment.to_dict() if opts.augment else None},
         data=list(data),
         test_data=test_data,
