@@ -1,14 +1,26 @@
 """Read, write and validate ``momentsense-imu-v1`` HDF5 files (``docs/formats.md``).
 
-h5py is imported lazily: the phone has none (no python-for-android recipe), and replaying HDF5
-files is a desktop feature. Writing validates first and is atomic (temp file + rename), so a crash
-never leaves half a file. Every validation problem is a :class:`~sdk.errors.FormatError` naming the
-file, the group and the field.
+h5py is imported lazily, inside the functions: the phone has none (no python-for-android recipe)
+and replaying HDF5 files is a desktop feature. Without it the functions raise
+:class:`MissingDependencyError` saying ``pip install h5py``.
 
-momentsense extensions (optional, ignored by readers that do not know them): ``gyro_t`` in a
-recording group, for a gyroscope with its own clock (real phones, WISDM); ``/events/<id>`` with
-``start_s``, ``end_s`` (float64) and ``kind`` (int16 index into the root attribute
-``event_names``), for labelled intervals such as harsh-driving events.
+Writing validates first and is atomic (a temporary file in the destination folder, then a rename),
+so a crash or Ctrl-C never leaves half a file. Reading checks every group against the format and
+raises one :class:`~sdk.errors.FormatError` listing the problems, each naming the file, the group
+and the field (and the index for a bad value). :func:`validate_imu` returns the same problems
+as a list instead of raising.
+
+momentsense extensions (optional; a reader that does not know them can ignore them):
+
+* ``/recordings/<id>/gyro_t`` float64 ``(K,)`` seconds: the gyroscope's own timestamps when it
+  does not share the accelerometer's clock (real phones, WISDM); ``gyro`` then has shape ``(K, 3)``.
+* ``/events/<id>`` with ``start_s``, ``end_s`` (float64 ``(E,)`` seconds, same clock as the
+  recording ``<id>``) and ``label`` (int16 ``(E,)``, index into ``label_names``): labelled
+  intervals such as harsh-driving events (``ImuRecording.events``).
+* Extra root attributes (licence, citation, ...; ``ImuDataset.attrs``): strings and numbers are
+  stored as plain attributes, anything else as JSON text; the root attribute ``json_attrs`` (a JSON
+  list) names the ones stored as JSON so that they read back as the original lists/dicts.
+* Recording groups are written with creation order tracked, so they read back in written order.
 """
 
 from __future__ import annotations
@@ -21,163 +33,163 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import FormatError
+from sdk.errors import FormatError, MomentsenseError
+from sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
+    EVENT_FIELDS,
+    RESERVED_ATTRS,
+    _is_plain,
+    _json_default,
+    validate_dataset,
+    validate_recording,
+    validate_windows,
+)
 from sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
 
 FORMAT = "momentsense-imu-v1"
+
+#: Maximum number of problems quoted in one exception message.
+MAX_PROBLEMS_IN_MESSAGE = 8
+
+
+class MissingDependencyError(MomentsenseError, ImportError):
+    """An optional dependency (h5py) is needed for this desktop feature."""
 
 
 def _h5py():
     try:
         import h5py
-    except ImportError:  # pragma: no cover - depends on the install
-        raise FormatError(
-            "reading/writing momentsense-imu-v1 files needs h5py (a desktop feature): pip install h5py"
+    except ImportError:
+        raise MissingDependencyError(
+            "reading or writing momentsense-imu-v1 HDF5 files needs h5py, which is not installed "
+            "(replay from HDF5 is a desktop feature): pip install h5py"
         ) from None
     return h5py
 
 
-def _problems_recording(rec: ImuRecording, n_labels: int, where: str) -> list[str]:
-    out = []
-    t = np.asarray(rec.t)
-    acc = np.asarray(rec.acc)
-    if t.ndim != 1:
-        out.append(f"{where}/t: must have shape (N,), got {t.shape}")
-        return out
-    if acc.shape != (len(t), 3):
-        out.append(f"{where}/acc: must have shape ({len(t)}, 3) to match t, got {acc.shape}")
-    gt = len(t) if rec.gyro_t is None else len(np.asarray(rec.gyro_t))
-    if rec.gyro_t is not None and np.asarray(rec.gyro_t).ndim != 1:
-        out.append(f"{where}/gyro_t: must have shape (K,), got {np.asarray(rec.gyro_t).shape}")
-    if rec.gyro is not None and np.asarray(rec.gyro).shape != (gt, 3):
-        what = "gyro_t" if rec.gyro_t is not None else "t"
-        out.append(f"{where}/gyro: must have shape ({gt}, 3) to match {what}, got {np.asarray(rec.gyro).shape}")
-    if rec.label is not None:
-        lab = np.asarray(rec.label)
-        if lab.shape != t.shape:
-            out.append(f"{where}/label: must have shape ({len(t)},) to match t, got {lab.shape}")
-        elif len(lab):
-            bad = np.flatnonzero((lab < -1) | (lab >= n_labels))
-            if len(bad):
-                out.append(f"{where}/label: value {int(lab[bad[0]])} at index {int(bad[0])} is outside label_names (0..{n_labels - 1}, or -1)")
-    if rec.gps is not None:
-        g = rec.gps
-        m = len(np.asarray(g.t))
-        for name in ("lat", "lon", "accuracy_m", "speed_mps"):
-            v = getattr(g, name)
-            if v is not None and np.asarray(v).shape != (m,):
-                out.append(f"{where.replace('recordings', 'gps')}/{name}: must have shape ({m},), got {np.asarray(v).shape}")
-    return out
+# --------------------------------------------------------------------------------------------
+# Validation of in-memory records (used before writing and after reading)
+# --------------------------------------------------------------------------------------------
 
 
-def dataset_problems(ds: ImuDataset) -> list[str]:
-    """Everything wrong with an in-memory dataset (empty list = valid)."""
-    out = []
-    if not isinstance(ds.label_names, (list, tuple)) or not all(isinstance(x, str) for x in ds.label_names):
-        out.append(f"label_names: must be a list of str, got {ds.label_names!r}")
-        return out
-    n = len(ds.label_names)
-    ids = [r.id for r in ds.recordings]
-    if len(set(ids)) != len(ids):
-        out.append("recordings: ids must be unique")
-    for rec in ds.recordings:
-        if not rec.id or "/" in rec.id:
-            out.append(f"recordings: id {rec.id!r} must be a non-empty name without '/'")
-            continue
-        out += _problems_recording(rec, n, f"/recordings/{rec.id}")
-    if ds.windows is not None:
-        w = ds.windows
-        acc = np.asarray(w.acc)
-        W = len(np.asarray(w.label))
-        if acc.ndim != 3 or acc.shape[0] != W or acc.shape[2] != 3:
-            out.append(f"/windows/acc: must have shape ({W}, L, 3), got {acc.shape}")
-        if w.gyro is not None and np.asarray(w.gyro).shape != acc.shape:
-            out.append(f"/windows/gyro: must have the shape of acc {acc.shape}, got {np.asarray(w.gyro).shape}")
-        if np.asarray(w.subject).shape != (W,):
-            out.append(f"/windows/subject: must have shape ({W},), got {np.asarray(w.subject).shape}")
-        lab = np.asarray(w.label)
-        if len(lab) and np.any((lab < -1) | (lab >= n)):
-            out.append(f"/windows/label: values must be in 0..{n - 1} or -1")
-        if not (np.isfinite(w.sampling_hz) and w.sampling_hz > 0):
-            out.append(f"/windows: attribute sampling_hz must be > 0, got {w.sampling_hz!r}")
-    return out
+def _message(path, problems: list[str], prefix: str = "") -> str:
+    shown = problems[:MAX_PROBLEMS_IN_MESSAGE]
+    more = len(problems) - len(shown)
+    return f"{path}: {prefix}" + "; ".join(shown) + (f"; and {more} more problem(s)" if more > 0 else "")
 
 
-def write_imu(path: str | os.PathLike, dataset: ImuDataset, events: Optional[dict] = None) -> Path:
-    """Validate ``dataset`` and write it atomically as ``momentsense-imu-v1``.
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _put(group, name: str, data, dtype, compress: bool = False) -> None:
+    a = np.asarray(data, dtype)
+    kw = dict(compression="gzip", shuffle=True) if compress and a.size else {}
+    group.create_dataset(name, data=a, **kw)
+
+
+def _write_content(f, dataset: ImuDataset, h5py) -> None:
+    f.attrs["format"] = FORMAT
+    f.attrs["label_names"] = json.dumps(list(dataset.label_names))
+    f.attrs["source"] = dataset.source
+    json_keys = []
+    for key, value in dataset.attrs.items():
+        if _is_plain(value):
+            f.attrs[key] = value.item() if isinstance(value, np.generic) else value
+        else:
+            f.attrs[key] = json.dumps(value, default=_json_default)
+            json_keys.append(key)
+    if json_keys:
+        f.attrs["json_attrs"] = json.dumps(json_keys)
+    rg = f.create_group("recordings", track_order=True)
+    for rec in dataset.recordings:
+        g = rg.create_group(rec.id)
+        _put(g, "t", rec.t, np.float64)
+        _put(g, "acc", rec.acc, np.float32, compress=True)
+        if rec.gyro is not None:
+            _put(g, "gyro", rec.gyro, np.float32, compress=True)
+        if rec.gyro_t is not None:
+            _put(g, "gyro_t", rec.gyro_t, np.float64)
+        if rec.label is not None:
+            _put(g, "label", rec.label, np.int16, compress=True)
+        g.attrs["subject"] = rec.subject
+        if rec.device:
+            g.attrs["device"] = rec.device
+        if rec.placement:
+            g.attrs["placement"] = rec.placement
+        if rec.gps is not None:
+            gg = f.require_group("gps").create_group(rec.id)
+            _put(gg, "t", rec.gps.t, np.float64)
+            _put(gg, "lat", rec.gps.lat, np.float64)
+            _put(gg, "lon", rec.gps.lon, np.float64)
+            for name in ("accuracy_m", "speed_mps"):
+                if getattr(rec.gps, name) is not None:
+                    _put(gg, name, getattr(rec.gps, name), np.float32)
+        if rec.events is not None:
+            eg = f.require_group("events").create_group(rec.id)
+            _put(eg, "start_s", rec.events["start_s"], np.float64)
+            _put(eg, "end_s", rec.events["end_s"], np.float64)
+            _put(eg, "label", rec.events["label"], np.int16)
+    if dataset.windows is not None:
+        w = dataset.windows
+        wg = f.create_group("windows")
+        wg.attrs["sampling_hz"] = float(w.sampling_hz)
+        _put(wg, "acc", w.acc, np.float32, compress=True)
+        if w.gyro is not None:
+            _put(wg, "gyro", w.gyro, np.float32, compress=True)
+        _put(wg, "label", w.label, np.int16)
+        subj = np.asarray(w.subject)
+        if subj.dtype.kind in "iu":
+            wg.create_dataset("subject", data=subj.astype(np.int64))
+        else:
+            wg.create_dataset("subject", data=[str(s) for s in subj.tolist()], dtype=h5py.string_dtype())
+
+
+def write_imu(path: str | os.PathLike, dataset: ImuDataset) -> Path:
+    """Validate ``dataset`` and write it atomically as a ``momentsense-imu-v1`` HDF5 file.
 
     Parameters
     ----------
-    path : path
-        Destination ``.h5`` file (replaced if it exists).
+    path : str or path-like
+        Destination ``.h5`` file; replaced if it exists, its folder created if missing.
     dataset : ImuDataset
-    events : dict, optional
-        ``{"names": [...], recording_id: (start_s, end_s, kind), ...}`` labelled intervals
-        (the ``/events`` extension).
+        Times in seconds, acceleration in m/s² (with gravity), angular rate in rad/s. Arrays are
+        cast to the file's dtypes (float64 times, float32 signals, int16 labels).
+
+    Returns
+    -------
+    path : Path
+        The file written.
 
     Raises
     ------
     FormatError
-        The dataset breaks the format; nothing is written.
+        The dataset breaks the format (the message lists the problems); nothing is written.
+    MissingDependencyError
+        h5py is not installed.
+
+    Notes
+    -----
+    The file is written to a temporary name in the destination folder, flushed to disk and then
+    renamed over ``path``; on any error (including Ctrl-C) the temporary file is removed and an
+    existing ``path`` is left untouched.
     """
-    problems = dataset_problems(dataset)
-    if problems:
-        raise FormatError(f"{path}: not written, the dataset is invalid: " + "; ".join(problems[:5]))
-    h5py = _h5py()
     path = Path(path)
+    problems = validate_dataset(dataset)
+    if problems:
+        raise FormatError(_message(path, problems, "not written, the dataset is invalid: "))
+    h5py = _h5py()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["label_names"] = json.dumps(list(dataset.label_names))
-            f.attrs["source"] = dataset.source
-            for k, v in dataset.attrs.items():
-                f.attrs[k] = v if isinstance(v, (str, int, float)) else json.dumps(v)
-            rg = f.create_group("recordings")
-            for rec in dataset.recordings:
-                g = rg.create_group(rec.id)
-                g.create_dataset("t", data=np.asarray(rec.t, np.float64))
-                g.create_dataset("acc", data=np.asarray(rec.acc, np.float32), compression="gzip", shuffle=True)
-                if rec.gyro is not None:
-                    g.create_dataset("gyro", data=np.asarray(rec.gyro, np.float32), compression="gzip", shuffle=True)
-                if rec.gyro_t is not None:
-                    g.create_dataset("gyro_t", data=np.asarray(rec.gyro_t, np.float64))
-                if rec.label is not None:
-                    g.create_dataset("label", data=np.asarray(rec.label, np.int16), compression="gzip")
-                g.attrs["subject"] = str(rec.subject)
-                g.attrs["device"] = str(rec.device)
-                g.attrs["placement"] = str(rec.placement)
-                if rec.gps is not None:
-                    gg = f.require_group("gps").create_group(rec.id)
-                    gg.create_dataset("t", data=np.asarray(rec.gps.t, np.float64))
-                    gg.create_dataset("lat", data=np.asarray(rec.gps.lat, np.float64))
-                    gg.create_dataset("lon", data=np.asarray(rec.gps.lon, np.float64))
-                    if rec.gps.accuracy_m is not None:
-                        gg.create_dataset("accuracy_m", data=np.asarray(rec.gps.accuracy_m, np.float32))
-                    if rec.gps.speed_mps is not None:
-                        gg.create_dataset("speed_mps", data=np.asarray(rec.gps.speed_mps, np.float32))
-            if dataset.windows is not None:
-                w = dataset.windows
-                wg = f.create_group("windows")
-                wg.attrs["sampling_hz"] = float(w.sampling_hz)
-                wg.create_dataset("acc", data=np.asarray(w.acc, np.float32), compression="gzip", shuffle=True)
-                if w.gyro is not None:
-                    wg.create_dataset("gyro", data=np.asarray(w.gyro, np.float32), compression="gzip", shuffle=True)
-                wg.create_dataset("label", data=np.asarray(w.label, np.int16))
-                wg.create_dataset("subject", data=np.asarray(w.subject).astype(str).astype(object), dtype=h5py.string_dtype())
-            if events:
-                f.attrs["event_names"] = json.dumps(list(events["names"]))
-                eg = f.create_group("events")
-                for rid, (start, end, kind) in ((k, v) for k, v in events.items() if k != "names"):
-                    g = eg.create_group(rid)
-                    g.create_dataset("start_s", data=np.asarray(start, np.float64))
-                    g.create_dataset("end_s", data=np.asarray(end, np.float64))
-                    g.create_dataset("kind", data=np.asarray(kind, np.int16))
+        with h5py.File(tmp, "w", track_order=True) as f:
+            _write_content(f, dataset, h5py)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -186,87 +198,211 @@ def write_imu(path: str | os.PathLike, dataset: ImuDataset, events: Optional[dic
     return path
 
 
-def _read(f, name: str, where: str, path: Path, required: bool = True):
-    if name not in f:
-        if required:
-            raise FormatError(f"{path}: {where}: missing dataset {name!r}")
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+#: (dataset name, exact dtype, required) for each group type.
+_RECORDING_FIELDS = (("t", np.float64, True), ("acc", np.float32, True), ("gyro", np.float32, False),
+                     ("gyro_t", np.float64, False), ("label", np.int16, False))  # fmt: skip
+_GPS_FIELDS = (("t", np.float64, True), ("lat", np.float64, True), ("lon", np.float64, True),
+               ("accuracy_m", np.float32, False), ("speed_mps", np.float32, False))  # fmt: skip
+_EVENT_FIELDS = (("start_s", np.float64, True), ("end_s", np.float64, True), ("label", np.int16, True))
+_WINDOW_FIELDS = (("acc", np.float32, True), ("gyro", np.float32, False), ("label", np.int16, True))
+
+
+def _text(v) -> str:
+    if isinstance(v, (bytes, np.bytes_)):
+        return v.decode("utf-8", "replace")
+    return str(v)
+
+
+def _read_fields(group, fields, where: str, problems: list[str], h5py) -> dict:
+    """Read the datasets of one group, checking presence and exact dtype."""
+    out = {}
+    for name, dtype, required in fields:
+        if name not in group:
+            if required:
+                problems.append(f"{where}: missing dataset {name!r}")
+            continue
+        node = group[name]
+        if not isinstance(node, h5py.Dataset):
+            problems.append(f"{where}/{name}: must be a dataset, got a group")
+            continue
+        if node.dtype != np.dtype(dtype):
+            problems.append(f"{where}/{name}: dtype must be {np.dtype(dtype)}, got {node.dtype}")
+            continue
+        out[name] = node[()]
+    return out
+
+
+def _read_attrs(f, problems: list[str]) -> tuple[Optional[list], str, dict]:
+    fmt = f.attrs.get("format")
+    if fmt is None:
+        problems.append(f"/: root attribute 'format' is missing (must be {FORMAT!r})")
+        return None, "", {}
+    if _text(fmt) != FORMAT:
+        problems.append(f"/: root attribute 'format' must be {FORMAT!r}, got {_text(fmt)!r}")
+        return None, "", {}
+    label_names = None
+    if "label_names" not in f.attrs:
+        problems.append("/: root attribute 'label_names' is missing")
+    else:
+        raw = _text(f.attrs["label_names"])
+        try:
+            label_names = json.loads(raw)
+        except json.JSONDecodeError:
+            label_names = None
+        if not isinstance(label_names, list) or not all(isinstance(x, str) for x in label_names):
+            problems.append(f"/: root attribute 'label_names' must be a JSON list of str, got {raw[:80]!r}")
+            label_names = None
+    if "source" not in f.attrs:
+        problems.append("/: root attribute 'source' is missing")
+    source = _text(f.attrs.get("source", ""))
+    json_keys = []
+    if "json_attrs" in f.attrs:
+        try:
+            json_keys = json.loads(_text(f.attrs["json_attrs"]))
+        except json.JSONDecodeError:
+            problems.append("/: root attribute 'json_attrs' must be a JSON list of attribute names")
+    attrs = {}
+    for key, value in f.attrs.items():
+        if key in RESERVED_ATTRS:
+            continue
+        if key in json_keys:
+            try:
+                attrs[key] = json.loads(_text(value))
+            except json.JSONDecodeError:
+                problems.append(f"/: root attribute {key!r} is listed in 'json_attrs' but is not JSON")
+        elif isinstance(value, (bytes, np.bytes_, str)):
+            attrs[key] = _text(value)
+        elif isinstance(value, np.generic):
+            attrs[key] = value.item()
+        elif isinstance(value, np.ndarray):
+            attrs[key] = [_text(x) if isinstance(x, bytes) else x for x in value.tolist()]
+        else:
+            attrs[key] = value
+    return label_names, source, attrs
+
+
+def _read_recording(f, rid: str, group, problems: list[str], h5py) -> Optional[ImuRecording]:
+    where = f"/recordings/{rid}"
+    if not isinstance(group, h5py.Group):
+        problems.append(f"{where}: must be a group, got a dataset")
         return None
-    return f[name][()]
+    n0 = len(problems)
+    d = _read_fields(group, _RECORDING_FIELDS, where, problems, h5py)
+    gps = events = None
+    if "gps" in f and rid in f["gps"]:
+        g = _read_fields(f["gps"][rid], _GPS_FIELDS, f"/gps/{rid}", problems, h5py)
+        if all(k in g for k in ("t", "lat", "lon")):
+            gps = GpsTrack(g["t"], g["lat"], g["lon"], g.get("accuracy_m"), g.get("speed_mps"))
+    if "events" in f and rid in f["events"]:
+        e = _read_fields(f["events"][rid], _EVENT_FIELDS, f"/events/{rid}", problems, h5py)
+        if len(e) == len(_EVENT_FIELDS):
+            events = e
+    if len(problems) > n0 or "t" not in d or "acc" not in d:
+        return None
+    return ImuRecording(
+        id=rid, t=d["t"], acc=d["acc"], gyro=d.get("gyro"), label=d.get("label"),
+        subject=_text(group.attrs.get("subject", "")), device=_text(group.attrs.get("device", "")),
+        placement=_text(group.attrs.get("placement", "")), gps=gps, gyro_t=d.get("gyro_t"), events=events,
+    )  # fmt: skip
+
+
+def _read_windows(wg, problems: list[str], h5py) -> Optional[WindowSet]:
+    n0 = len(problems)
+    d = _read_fields(wg, _WINDOW_FIELDS, "/windows", problems, h5py)
+    subj = None
+    if "subject" not in wg:
+        problems.append("/windows: missing dataset 'subject'")
+    else:
+        raw = wg["subject"][()]
+        if raw.dtype.kind in "iu":
+            subj = np.array([str(s) for s in raw.tolist()], dtype=object)
+        elif raw.dtype.kind in "OSU":
+            subj = np.array([_text(s) for s in raw.tolist()], dtype=object)
+        else:
+            problems.append(f"/windows/subject: must be str or int, got dtype {raw.dtype}")
+    hz = wg.attrs.get("sampling_hz")
+    if hz is None:
+        problems.append("/windows: attribute 'sampling_hz' is missing")
+    if len(problems) > n0:
+        return None
+    return WindowSet(d["acc"], d["label"], subj, float(hz), d.get("gyro"))
+
+
+def _load(path: Path) -> tuple[Optional[ImuDataset], list[str]]:
+    """Read what can be read and collect every problem (without the file prefix)."""
+    h5py = _h5py()
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        return None, [f"not a readable HDF5 file ({exc})"]
+    problems: list[str] = []
+    with f:
+        label_names, source, attrs = _read_attrs(f, problems)
+        if label_names is None:
+            return None, problems
+        recordings = []
+        if "recordings" in f:
+            for rid, g in f["recordings"].items():
+                rec = _read_recording(f, rid, g, problems, h5py)
+                if rec is not None:
+                    recordings.append(rec)
+        for extra in ("gps", "events"):
+            for rid in f[extra].keys() if extra in f else []:
+                if "recordings" not in f or rid not in f["recordings"]:
+                    problems.append(f"/{extra}/{rid}: no recording /recordings/{rid} with this id")
+        windows = _read_windows(f["windows"], problems, h5py) if "windows" in f else None
+    ds = ImuDataset(label_names, source, recordings, windows, attrs)
+    problems += validate_dataset(ds)
+    return ds, problems
 
 
 def read_imu(path: str | os.PathLike) -> ImuDataset:
     """Read and validate a ``momentsense-imu-v1`` file.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.h5`` file.
+
+    Returns
+    -------
+    dataset : ImuDataset
+        Recordings in the order they were written (alphabetical for files written without
+        creation order), with GPS tracks, ``gyro_t`` and events attached to their recording.
+
     Raises
     ------
-    FormatError
-        Not HDF5, wrong ``format`` attribute, missing or malformed datasets; the message names
-        the file, the group and the field.
     FileNotFoundError
         No such file.
+    FormatError
+        Not HDF5, wrong or missing ``format``/``label_names`` attribute, a missing dataset, a
+        wrong dtype or shape, a label outside ``label_names``; the message names the file, the
+        group and the field.
+    MissingDependencyError
+        h5py is not installed.
     """
-    h5py = _h5py()
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with f:
-        fmt = f.attrs.get("format")
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        if fmt != FORMAT:
-            raise FormatError(f"{path}: root attribute 'format' must be {FORMAT!r}, got {fmt!r}")
-        try:
-            label_names = json.loads(f.attrs["label_names"])
-        except KeyError:
-            raise FormatError(f"{path}: root attribute 'label_names' is missing") from None
-        except (TypeError, json.JSONDecodeError):
-            raise FormatError(f"{path}: root attribute 'label_names' must be a JSON list of str") from None
-        if not isinstance(label_names, list) or not all(isinstance(x, str) for x in label_names):
-            raise FormatError(f"{path}: root attribute 'label_names' must be a JSON list of str, got {label_names!r}")
-        source = str(f.attrs.get("source", ""))
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items() if k not in ("format", "label_names", "source")}
-        recordings = []
-        for rid, g in (f["recordings"].items() if "recordings" in f else []):
-            where = f"/recordings/{rid}"
-            gps = None
-            if "gps" in f and rid in f["gps"]:
-                gg, gw = f["gps"][rid], f"/gps/{rid}"
-                gps = GpsTrack(_read(gg, "t", gw, path), _read(gg, "lat", gw, path), _read(gg, "lon", gw, path),
-                               _read(gg, "accuracy_m", gw, path, False), _read(gg, "speed_mps", gw, path, False))  # fmt: skip
-            rec = ImuRecording(
-                id=rid, t=_read(g, "t", where, path), acc=_read(g, "acc", where, path),
-                gyro=_read(g, "gyro", where, path, False), label=_read(g, "label", where, path, False),
-                subject=str(g.attrs.get("subject", "")), device=str(g.attrs.get("device", "")),
-                placement=str(g.attrs.get("placement", "")), gps=gps, gyro_t=_read(g, "gyro_t", where, path, False),
-            )  # fmt: skip
-            recordings.append(rec)
-        windows = None
-        if "windows" in f:
-            wg = f["windows"]
-            if "sampling_hz" not in wg.attrs:
-                raise FormatError(f"{path}: /windows: attribute 'sampling_hz' is missing")
-            subj = _read(wg, "subject", "/windows", path)
-            subj = np.array([s.decode() if isinstance(s, bytes) else str(s) for s in subj], dtype=object)
-            windows = WindowSet(_read(wg, "acc", "/windows", path), _read(wg, "label", "/windows", path), subj,
-                                float(wg.attrs["sampling_hz"]), _read(wg, "gyro", "/windows", path, False))  # fmt: skip
-        if "events" in f:
-            attrs["events"] = {
-                rid: {k: g[k][()].tolist() for k in ("start_s", "end_s", "kind")} for rid, g in f["events"].items()
-            }
-    ds = ImuDataset(label_names, source, recordings, windows, attrs)
-    problems = dataset_problems(ds)
+    ds, problems = _load(path)
     if problems:
-        raise FormatError(f"{path}: " + "; ".join(problems[:5]))
+        raise FormatError(_message(path, problems))
     return ds
 
 
 def validate_imu(path: str | os.PathLike) -> list[str]:
-    """Problems found in a file (empty list = valid); never raises for a bad file."""
-    try:
-        read_imu(path)
-    except (FormatError, FileNotFoundError) as exc:
-        return [str(exc)]
-    return []
+    """Problems found in a ``momentsense-imu-v1`` file; an empty list means valid.
+
+    Each problem is one line naming the file, the group and the field, e.g.
+    ``data.h5: /recordings/a/label: value 7 at index 5 is outside label_names (0..1 or -1); 1 such value(s)``.
+    Never raises for a bad or missing file (only :class:`MissingDependencyError` without h5py).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return [f"{path}: no such file"]
+    _, problems = _load(path)
+    return [f"{path}: {p}" for p in problems]

@@ -56,6 +56,10 @@ class ImuRecording:
         gps: The recording's GPS fixes, or None.
         gyro_t: float64 ``(K,)`` seconds when the gyroscope has its own clock (real phones, WISDM);
             None means gyro shares ``t``. Written to HDF5 as a separate dataset only when set.
+        events: Labelled intervals on the recording's clock (e.g. harsh-driving events), or None:
+            ``{"start_s": float64 (E,), "end_s": float64 (E,), "label": int16 (E,)}`` with times in
+            seconds (same clock as ``t``) and ``label`` an index into the file's ``label_names``.
+            Written to HDF5 as ``/events/<id>`` (a momentsense extension, see :mod:`sdk.imu_file`).
     """
 
     id: str
@@ -68,6 +72,7 @@ class ImuRecording:
     placement: str = ""
     gps: Optional[GpsTrack] = None
     gyro_t: Optional[np.ndarray] = None
+    events: Optional[dict] = None
 
     @property
     def duration_s(self) -> float:

@@ -8,34 +8,57 @@ import numpy as np
 
 from sdk.errors import FormatError
 
+#: Provenance attributes copied from a source file's root into ``ImuDataset.attrs`` when present.
+PROVENANCE_KEYS = ("original_dataset", "source_repo", "subset", "citation", "license_as_stated", "device")
+
 
 def h5_text(v) -> str:
     """An HDF5 attribute as text (bytes decoded)."""
-    return v.decode() if isinstance(v, bytes) else str(v)
+    return v.decode() if isinstance(v, (bytes, np.bytes_)) else str(v)
 
 
 def h5_names(v) -> list[str]:
     """An HDF5 attribute holding a list of (byte) strings, as a list of str."""
-    return [x.decode() if isinstance(x, bytes) else str(x) for x in np.asarray(v).tolist()]
+    return [h5_text(x) for x in np.asarray(v).tolist()]
 
 
-def open_source(path: str | Path, expected_group: str):
-    """Open a public dataset's HDF5 file and check it has ``expected_group``."""
-    import h5py
+def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str, ...] = ()):
+    """Open a public dataset's HDF5 file and check it has ``expected_group`` and ``required_attrs``.
 
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FormatError
+        Not HDF5, or not the expected dataset (group or attribute missing).
+    MissingDependencyError
+        h5py is not installed.
+    """
+    from sdk.imu_file import _h5py
+
+    h5py = _h5py()
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (see shared/data/README.md for the datasets)")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
         raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    if expected_group not in f:
+    missing = [f"group /{expected_group}"] if expected_group not in f else []
+    missing += [f"root attribute {a!r}" for a in required_attrs if a not in f.attrs]
+    if missing:
         f.close()
-        raise FormatError(f"{path}: no group {expected_group!r}; is this the right dataset file?")
+        raise FormatError(f"{path}: {', '.join(missing)} missing; is this the right dataset file?")
     return f
 
 
-def provenance(f, keys=("original_dataset", "citation", "license_as_stated", "source_repo", "subset", "device")) -> dict:
-    """Copy the provenance attributes of a source file."""
+def require(group, names: tuple[str, ...], path: Path, where: str) -> None:
+    """Raise :class:`FormatError` naming the file and group if a dataset in ``names`` is missing."""
+    missing = [n for n in names if n not in group]
+    if missing:
+        raise FormatError(f"{path}: {where}: missing dataset(s) {missing}")
+
+
+def provenance(f, keys: tuple[str, ...] = PROVENANCE_KEYS) -> dict:
+    """Copy the provenance attributes (text) of a source file."""
     return {k: h5_text(f.attrs[k]) for k in keys if k in f.attrs}
