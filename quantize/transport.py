@@ -54,6 +54,7 @@ def quantize_transport(
     modes: Sequence[str] = MODES,
     ship: Optional[str] = "int8",
     name: str = "transport_cnn",
+    spot_check_recordings: int = 4,
 ) -> dict:
     """Export ``modes`` of a trained ``.keras`` transport model and write ``out_dir/report.json``.
 
@@ -69,6 +70,9 @@ def quantize_transport(
         Subset of ``float32, float16, dynamic, int8``.
     ship : str, optional
         The variant written as ``NAME.tflite`` + ``NAME.json`` (the others as ``NAME_<mode>.tflite``).
+    spot_check_recordings : int
+        Each manifest records the accuracy on the clean windows of the first this-many test
+        recordings, so a fast test can recompute it from the same data and catch a stale manifest.
     """
     bad = [m for m in modes if m not in MODES]
     if bad:
@@ -82,6 +86,8 @@ def quantize_transport(
     test_w = dataset_windows(test_ds, config)
     clean = test_w.purity >= 0.8
     xt, yt = norm.apply(test_w.x[clean]), test_w.y[clean]
+    spot_ids = [r.id for r in test_ds.recordings[:spot_check_recordings]]
+    spot = np.isin(test_w.recording[clean], np.arange(min(spot_check_recordings, len(test_ds.recordings))))
     rep = representative_windows(norm.apply(train_w.x[train_w.purity >= 0.8]))
     weights = trained.model.get_weights()
     n_params = int(sum(w.size for w in weights))
@@ -100,6 +106,8 @@ def quantize_transport(
             "variant": mode, "params": n_params, "nonzero_params": nonzero, "tflite_bytes": len(data),
             "gzip_bytes": len(gzip.compress(data, 9)), "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
             "latency_ms": _latency_ms(tfl, xt), "agreement_with_keras": float(np.mean(pred == keras_pred)),
+            "spot_check": {"recordings": spot_ids, "n_windows": int(spot.sum()), "min_purity": 0.8,
+                           "accuracy": float(np.mean(pred[spot] == yt[spot])) if spot.any() else None},
             "_bytes": data, "_metrics": m,
         })  # fmt: skip
     report = {
@@ -113,7 +121,8 @@ def quantize_transport(
             raise InputError(f"ship={ship!r} is not among the exported modes {list(modes)}")
         for r in rows:
             shipped = r["variant"] == ship
-            metrics = dict(r["_metrics"], latency_ms=r["latency_ms"], measured_on=list(test_data), n_params=n_params)
+            metrics = dict(r["_metrics"], latency_ms=r["latency_ms"], measured_on=list(test_data), n_params=n_params,
+                           spot_check=r["spot_check"])
             write_model(
                 r["_bytes"], out, name if shipped else f"{name}_{r['variant']}", TRANSPORT_VERSION, "transport",
                 trained.label_names, config.to_dict(), norm.to_dict(), source=" + ".join(train_data), metrics=metrics,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-trains the shipped transport model and its evaluation, end to end, from the simulator:
+# Re-trains the shipped transport model, compresses it and evaluates it, end to end, from the simulator:
 #   bash scripts/train_transport.sh            (≈ 15 min on 2 cores)
 # Train: 40 simulated subjects × 60 min (seed 11). Test: 12 other subjects on other phones (seed 12).
 # Then the real-data check on WISDM (subject-wise split), when shared/data is beside the repo.
@@ -14,6 +14,11 @@ mkdir -p edge_models/artifacts
 cp runs/transport/transport_cnn.keras runs/transport/transport_cnn.config.json runs/transport/transport_hmm.json edge_models/artifacts/
 cp runs/transport/metrics.json edge_models/artifacts/transport_cnn.metrics.json
 cp runs/transport/confusion.png edge_models/artifacts/transport_cnn.confusion.png
+# Compress: every TFLite variant measured on the same held-out windows; int8 ships as transport_cnn.tflite.
+momentsense quantize runs/transport/transport_cnn.keras --out runs/transport_quant \
+  --train-data data/sim_train.h5 --test-data data/sim_test.h5 --sweep
+cp runs/transport_quant/*.tflite runs/transport_quant/transport_cnn*.json edge_models/artifacts/
+cp runs/transport_quant/report.json edge_models/artifacts/transport_cnn.quantize_report.json
 if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then
   momentsense convert wisdm ../shared/data/wisdm2019_phone_subset.h5 --out data/wisdm.h5
   momentsense train transport --data data/wisdm.h5 --out runs/transport_wisdm --baselines --epochs 40 --seed 0
