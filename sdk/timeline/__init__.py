@@ -1,0 +1,1 @@
+"""The person's day on the device: transport events, stay points, visits, places, trips, driving."""
