@@ -94,6 +94,8 @@ def quantize_transport(
     nonzero = int(sum(np.count_nonzero(w) for w in weights))
     keras_pred = trained.model.predict(xt, verbose=0, batch_size=512).argmax(1)
     keras_m = classification_metrics(yt, keras_pred, trained.label_names)
+    hmm_path = Path(model_path).with_name("transport_hmm.json")
+    hmm = json.loads(hmm_path.read_text()) if hmm_path.exists() else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -126,7 +128,7 @@ def quantize_transport(
             write_model(
                 r["_bytes"], out, name if shipped else f"{name}_{r['variant']}", TRANSPORT_VERSION, "transport",
                 trained.label_names, config.to_dict(), norm.to_dict(), source=" + ".join(train_data), metrics=metrics,
-                extra={"variant": r["variant"], "hop_s": config.hop_s},
+                extra={"variant": r["variant"], "hop_s": config.hop_s, "hmm": hmm},
             )  # fmt: skip
         report["shipped"] = f"{name}.tflite ({ship})"
         best = min((r for r in report["variants"]), key=lambda r: (r["macro_f1"] < report["keras"]["macro_f1"] - 0.01, r["tflite_bytes"]))

@@ -1,0 +1,97 @@
+"""Streaming transport detection with the shipped model: events, chunking, gaps, duty cycling, bad models."""
+
+import numpy as np
+import pytest
+
+from sdk.errors import ModelError
+from sdk.records import TRANSPORT_MODES
+from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+from sdk.transport_detector import TransportDetector
+
+
+@pytest.fixture(scope="module")
+def day():
+    legs = [Leg("still", 300, placement="table"), Leg("walk", 300), Leg("run", 240), Leg("walk", 120), Leg("still", 300, placement="table")]
+    return list(iter_itinerary(legs, draw_person("p", 1), draw_device("d", 1), seed=5))
+
+
+def run(det, recs, chunk=250):
+    evs = []
+    for rec in recs:
+        for a in range(0, len(rec.t), chunk):
+            evs += det.process(rec.t[a : a + chunk], rec.acc[a : a + chunk], gyro=rec.gyro[a : a + chunk])
+    return evs + det.flush()
+
+
+def accuracy(evs, recs):
+    t = np.concatenate([r.t for r in recs])
+    lab = np.concatenate([r.label for r in recs])
+    pred = np.full(len(t), -1)
+    for e in evs:
+        pred[(t >= e.start) & (t < e.end)] = TRANSPORT_MODES.index(e.mode)
+    ok = pred >= 0
+    return float(np.mean(pred[ok] == lab[ok])), float(ok.mean())
+
+
+class TestTransportDetector:
+    def test_events_follow_the_day(self, day):
+        """still → walk → run → walk → still comes out as events covering the day, mostly right."""
+        det = TransportDetector.create()
+        evs = run(det, day)
+        acc, covered = accuracy(evs, day)
+        assert acc > 0.85 and covered > 0.95
+        assert [e.mode for e in evs][0] == "still" and "run" in [e.mode for e in evs]
+        assert all(e.end > e.start and 0 <= e.confidence <= 1 for e in evs)
+        assert all(a.end <= b.start + 1e-9 for a, b in zip(evs, evs[1:]))
+
+    def test_chunk_size_does_not_change_events(self, day):
+        """The phone's chunking (0.4 s or 1 min) gives the same events."""
+        a = run(TransportDetector.create(), day, chunk=10)
+        b = run(TransportDetector.create(), day, chunk=1500)
+        assert a == b
+
+    def test_duty_cycling_skips_still_windows_and_resumes_on_motion(self, day):
+        """Table-still windows are skipped; walking after them is still detected."""
+        det = TransportDetector.create(duty_cycle=True)
+        evs = run(det, day)
+        assert det.stats.windows_skipped > 20
+        assert "walk" in [e.mode for e in evs]
+        off = TransportDetector.create(duty_cycle=False)
+        run(off, day)
+        assert off.stats.windows_skipped == 0 and len(off.stats.inference_ms) > len(det.stats.inference_ms)
+
+    def test_a_gap_closes_the_open_event(self, day):
+        """A 60 s hole ends the event before it; nothing spans the hole."""
+        rec = day[1]
+        det = TransportDetector.create()
+        half = len(rec.t) // 2
+        evs = det.process(rec.t[:half], rec.acc[:half], gyro=rec.gyro[:half])
+        evs += det.process(rec.t[half:] + 60.0, rec.acc[half:], gyro=rec.gyro[half:])
+        evs += det.flush()
+        hole = (rec.t[half - 1], rec.t[half] + 60.0)
+        assert not any(e.start < hole[0] < hole[1] < e.end for e in evs)
+        assert det.stats.gaps >= 1
+
+    def test_nan_and_unsorted_samples_do_not_crash(self, day):
+        rec = day[1]
+        acc = rec.acc.copy()
+        acc[100:110] = np.nan
+        t = rec.t.copy()
+        t[200], t[201] = t[201], t[200]
+        det = TransportDetector.create()
+        det.process(t, acc, gyro=rec.gyro)
+        assert det.stats.repairs["dropped_nonfinite"] == 10 and det.stats.repairs["reordered"] >= 2
+
+    def test_refuses_a_corrupted_model(self, tmp_path):
+        from edge_models import artifact_dir
+
+        src = artifact_dir() / "transport_cnn.tflite"
+        bad = tmp_path / "transport_cnn.tflite"
+        bad.write_bytes(src.read_bytes()[:-100])
+        (tmp_path / "transport_cnn.json").write_text((artifact_dir() / "transport_cnn.json").read_text())
+        with pytest.raises(ModelError, match="sha256"):
+            TransportDetector.create(str(bad))
+
+    def test_refuses_a_missing_model(self, tmp_path):
+        with pytest.raises(ModelError):
+            TransportDetector.create(str(tmp_path / "none.tflite"))
