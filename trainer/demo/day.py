@@ -44,3 +44,18 @@ def commuter_day(rng: np.random.Generator, hours: float = 24.0) -> list[Leg]:
             out.append(Leg(leg.mode, d, leg.placement, leg.heading_rad, leg.destination_xy_m, leg.indoor))
         total += d
     return out
+
+
+def split_legs(legs: list[Leg], max_s: float = 600.0) -> list[Leg]:
+    """The same chain of legs, long ones cut into pieces of at most ``max_s`` seconds.
+
+    The simulator holds one leg in memory at a time; pieces keep a day's simulation to a few MB.
+    """
+    out = []
+    for leg in legs:
+        n = max(1, int(-(-leg.duration_s // max_s)))
+        for i in range(n):
+            d = min(max_s, leg.duration_s - i * max_s)
+            if d >= 1.0:
+                out.append(Leg(leg.mode, d, leg.placement, leg.heading_rad if i == 0 else None, leg.destination_xy_m, leg.indoor))
+    return out

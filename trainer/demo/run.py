@@ -12,7 +12,7 @@ from sdk.dsp import PreprocessConfig, make_windows, pipeline_init, preprocess, w
 from sdk.dsp.validate import RepairReport
 from sdk.records import TRANSPORT_MODES
 from sdk.sim import draw_device, draw_person, iter_itinerary
-from trainer.demo.day import commuter_day
+from trainer.demo.day import commuter_day, split_legs
 
 CHUNK_S = 10.0  # how much sensor data the phone hands over at a time
 
@@ -55,7 +55,7 @@ def run_demo(hours: float = 24.0, seed: int = 0, progress: bool = True, config: 
         bar = tqdm(total=round(sum(leg.duration_s for leg in legs)), unit="s", unit_scale=True, desc="simulated day")
     t0 = time.perf_counter()
     try:
-        for rec in iter_itinerary(legs, person, device, seed=seed, recording_id="demo"):
+        for rec in iter_itinerary(split_legs(legs), person, device, seed=seed, recording_id="demo"):
             samples += len(rec.t)
             gps += len(rec.gps) if rec.gps is not None else 0
             truth += np.bincount(rec.label[rec.label >= 0], minlength=len(TRANSPORT_MODES)) / 25.0
