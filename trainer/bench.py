@@ -23,7 +23,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     """
     from sdk.sim import draw_device, draw_person, iter_itinerary
     from sdk.transport_detector import TransportDetector
-    from trainer.demo.day import commuter_day, split_legs
+    from sdk.sim.day import commuter_day, split_legs
 
     rss_before = peak_rss_mb()
     det = TransportDetector.create(duty_cycle=duty_cycle)

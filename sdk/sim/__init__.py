@@ -17,6 +17,7 @@ Example
 ['s1-D000', 's1-D001']
 """
 
+from sdk.sim.day import commuter_day, split_legs
 from sdk.sim.devices import DeviceProfile, draw_device, sample_device
 from sdk.sim.gps import local_to_wgs84
 from sdk.sim.itinerary import Leg, plan_legs
@@ -47,6 +48,7 @@ __all__ = [
     "PersonProfile",
     "SimulatorOptions",
     "VehicleProfile",
+    "commuter_day",
     "concat_recordings",
     "draw_device",
     "draw_person",
@@ -59,4 +61,5 @@ __all__ = [
     "simulate_dataset",
     "simulate_itinerary",
     "simulate_leg",
+    "split_legs",
 ]

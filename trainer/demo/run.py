@@ -12,7 +12,7 @@ from sdk.dsp import PreprocessConfig, make_windows, pipeline_init, preprocess, w
 from sdk.dsp.validate import RepairReport
 from sdk.records import TRANSPORT_MODES
 from sdk.sim import draw_device, draw_person, iter_itinerary
-from trainer.demo.day import commuter_day, split_legs
+from sdk.sim.day import commuter_day, split_legs
 
 CHUNK_S = 10.0  # how much sensor data the phone hands over at a time
 
