@@ -1,0 +1,93 @@
+"""Tokens, Markov baseline, LSTM training/export (tiny), and the shift transform."""
+
+import numpy as np
+import pytest
+
+from sdk.moments.tokens import N_FEATURES, N_TOKENS, EncodingConfig, encode_events, window_for
+from trainer.nextevent.data import eval_mask, shift_week, split_users, user_sequences
+from trainer.nextevent.evaluate import evaluate, fit_population_markov, markov_predictor, topk
+from trainer.population import PopulationOptions, simulate_population
+
+
+@pytest.fixture(scope="module")
+def seqs():
+    tl = simulate_population(PopulationOptions(30, 4, seed=5))
+    return tl, user_sequences(tl)
+
+
+def test_split_users_is_disjoint_and_seeded():
+    a = split_users(100, 0)
+    assert len(set(a[0]) & set(a[2])) == 0 and len(set(a[1]) & set(a[2])) == 0
+    assert sum(len(x) for x in a) == 100
+    np.testing.assert_array_equal(split_users(100, 0)[2], a[2])
+
+
+def test_features_never_include_the_current_duration(seqs):
+    """Changing an event's own end leaves its feature row unchanged (only the next row sees it)."""
+    _, ss = seqs
+    s = ss[0]
+    prev = np.concatenate([[0.0], (s.end - s.start)[:-1]])
+    f1 = encode_events(s.start, s.tokens, prev)
+    prev2 = prev.copy()
+    prev2[11] += 600.0  # event 10 lasted 10 minutes longer
+    f2 = encode_events(s.start, s.tokens, prev2)
+    assert np.array_equal(f1[10], f2[10]) and not np.array_equal(f1[11], f2[11])
+
+
+def test_window_is_left_padded_and_capped():
+    cfg = EncodingConfig(max_events=8)
+    start = np.arange(20) * 3600.0
+    f = encode_events(start, np.zeros(20, int), np.zeros(20))
+    w = window_for(f, start, 3, cfg)
+    assert w.shape == (8, N_FEATURES) and np.all(w[:4] == 0) and np.all(w[4:, 0] == 1)
+    assert np.all(window_for(f, start, 19, cfg)[:, 0] == 1)
+
+
+def test_shift_week_moves_only_that_week(seqs):
+    _, ss = seqs
+    s = ss[1]
+    sh = shift_week(s, 3)
+    wk = np.floor((s.start - s.origin) / 604800).astype(int)
+    np.testing.assert_allclose(sh.start[wk == 3], s.start[wk == 3] + 3600)
+    np.testing.assert_array_equal(sh.start[wk < 3], s.start[wk < 3])
+    assert np.all(sh.end >= sh.start) and np.all(np.diff(sh.start) >= 0)
+
+
+def test_markov_beats_chance_and_topk_is_consistent(seqs):
+    tl, ss = seqs
+    pop = fit_population_markov(ss[:20])
+    m = evaluate(ss[20:], tl.truth, {"markov": markov_predictor(pop)}, progress=False)
+    assert m["n_events"] > 100 and m["markov_top1"] > 3.0 / N_TOKENS
+    assert m["markov_top3"] >= m["markov_top1"]
+    P = np.eye(3)[[0, 1, 2]]
+    assert topk(P, np.array([0, 1, 0])) == (pytest.approx(2 / 3), 1.0)
+
+
+def test_eval_mask_skips_history_and_last(seqs):
+    _, ss = seqs
+    m = eval_mask(ss[0], 3)
+    assert not m[-1] and np.all(ss[0].start[m] >= ss[0].origin + 3 * 604800)
+
+
+def test_train_export_and_tflite_match_keras(seqs, tmp_path):
+    """One tiny epoch; the exported builtin-only TFLite model gives the Keras probabilities."""
+    from edge_models.next_event import build_export_model
+    from quantize.recurrent import check_builtin_only, export_lstm_tflite
+    from sdk.interpreter import load_model
+    from trainer.nextevent.evaluate import keras_predictor, tflite_predictor
+    from trainer.nextevent.train import TrainOptions, train_next_event
+
+    tl, ss = seqs
+    cfg = EncodingConfig(max_events=48)
+    model, hist = train_next_event(ss[:20], ss[20:24], cfg, TrainOptions(epochs=1, crops_per_user=2, units=16, embed=8, threads=1), progress=False)
+    assert len(hist) == 1
+    data = export_lstm_tflite(build_export_model(model, cfg.max_events), "float32")
+    ops = check_builtin_only(data)
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops and "WHILE" not in ops
+    tfl = load_model(data)
+    assert tfl.input_spec.shape == (1, 48, N_FEATURES) and tfl.output_spec.shape == (1, N_TOKENS + 1)
+    m = eval_mask(ss[25], 3)
+    m[np.flatnonzero(m)[10:]] = False
+    pk = keras_predictor(model, cfg)(ss[25], m)
+    pt = tflite_predictor(tfl, cfg)(ss[25], m)
+    np.testing.assert_allclose(pt, pk, atol=1e-4)

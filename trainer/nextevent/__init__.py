@@ -1,0 +1,1 @@
+"""Next-event prediction: tokens, Markov baseline, LSTM training, evaluation and robustness."""
