@@ -11,7 +11,7 @@ Scenarios, each on the same positions for every model:
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
