@@ -63,6 +63,18 @@ def _pace(t_data0: float, t_wall0: float, t_data: float, speed: float, closed) -
         time.sleep(min(delay, 0.05))
 
 
+def _paced(chunks: Iterator[SensorChunk], speed: float, closed) -> Iterator[SensorChunk]:
+    """Hand out ``chunks`` at ``speed`` × real time (0 = as fast as possible) until ``closed()``."""
+    t_wall0, t_data0 = time.monotonic(), None
+    for chunk in chunks:
+        if closed():
+            return
+        if len(chunk.acc_t):
+            t_data0 = chunk.acc_t[0] if t_data0 is None else t_data0
+            _pace(t_data0, t_wall0, chunk.acc_t[-1], speed, closed)
+        yield chunk
+
+
 def _gps_fixes(gps, a: float, b: float) -> list:
     if gps is None or len(gps.t) == 0:
         return []
@@ -115,15 +127,9 @@ class SimulatorSource(SensorSource):
             leg = leg if isinstance(leg, Leg) else Leg(*leg)
             n = max(1, int(np.ceil(leg.duration_s / 600.0)))
             pieces += [dataclasses.replace(leg, duration_s=leg.duration_s / n, heading_rad=leg.heading_rad if i == 0 else None) for i in range(n)]
-        t_wall0, t_data0 = time.monotonic(), None
-        for rec in iter_itinerary(pieces, draw_person("sdk-sim", self.seed), draw_device("sdk-sim", self.seed), seed=self.seed):
-            for chunk in _chunk_recording(rec, self.chunk_s):
-                if self._closed:
-                    return
-                if len(chunk.acc_t):
-                    t_data0 = chunk.acc_t[0] if t_data0 is None else t_data0
-                    _pace(t_data0, t_wall0, chunk.acc_t[-1], self.speed, lambda: self._closed)
-                yield chunk
+        recs = iter_itinerary(pieces, draw_person("sdk-sim", self.seed), draw_device("sdk-sim", self.seed), seed=self.seed)
+        chunks = (chunk for rec in recs for chunk in _chunk_recording(rec, self.chunk_s))
+        yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
         self._closed = True
@@ -142,15 +148,8 @@ class ReplaySource(SensorSource):
         self._closed = False
 
     def chunks(self) -> Iterator[SensorChunk]:
-        t_wall0, t_data0 = time.monotonic(), None
-        for rec in self.dataset.recordings:
-            for chunk in _chunk_recording(rec, self.chunk_s):
-                if self._closed:
-                    return
-                if len(chunk.acc_t):
-                    t_data0 = chunk.acc_t[0] if t_data0 is None else t_data0
-                    _pace(t_data0, t_wall0, chunk.acc_t[-1], self.speed, lambda: self._closed)
-                yield chunk
+        chunks = (chunk for rec in self.dataset.recordings for chunk in _chunk_recording(rec, self.chunk_s))
+        yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
         self._closed = True
