@@ -17,7 +17,9 @@ cp runs/transport/confusion.png edge_models/artifacts/transport_cnn.confusion.pn
 # Compress: every TFLite variant measured on the same held-out windows; int8 ships as transport_cnn.tflite.
 momentsense quantize runs/transport/transport_cnn.keras --out runs/transport_quant \
   --train-data data/sim_train.h5 --test-data data/sim_test.h5 --sweep
-cp runs/transport_quant/*.tflite runs/transport_quant/transport_cnn*.json edge_models/artifacts/
+# Ship the int8 model and the float32 reference (benchmarks); all variants are in the report.
+cp runs/transport_quant/transport_cnn.tflite runs/transport_quant/transport_cnn.json \
+   runs/transport_quant/transport_cnn_float32.tflite runs/transport_quant/transport_cnn_float32.json edge_models/artifacts/
 cp runs/transport_quant/report.json edge_models/artifacts/transport_cnn.quantize_report.json
 if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then
   momentsense convert wisdm ../shared/data/wisdm2019_phone_subset.h5 --out data/wisdm.h5

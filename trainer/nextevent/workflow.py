@@ -65,7 +65,8 @@ def measure_latency_ms(model_path: Path, seqs, config: EncodingConfig, n: int = 
 
 def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig = EncodingConfig(), split_seed: int = 0,
               max_train_users: Optional[int] = None, eval_users: Optional[int] = 400, tflite_eval_users: int = 60,
-              markov: MarkovOptions = MarkovOptions(), ship: Optional[str] = None, progress: bool = True) -> dict:  # fmt: skip
+              markov: MarkovOptions = MarkovOptions(), ship: Optional[str] = None, progress: bool = True,
+              tflite_mode: str = "float16") -> dict:  # fmt: skip
     """Train on training users, evaluate on held-out users, export the TFLite model; return metrics.
 
     Writes ``out/metrics.json``, ``out/next_event_seq.keras`` (the trained sequence model),
@@ -102,14 +103,16 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
                                             "markov1": markov_predictor(pop1)}, progress=progress)  # fmt: skip
     # TFLite (dynamic range) against Keras on the same events of the first held-out users.
     export = build_export_model(model, config.max_events)
-    tfl_bytes = export_lstm_tflite(export, "dynamic")
+    # float16, not dynamic range: the dynamic-range LSTM uses FULLY_CONNECTED v12, which
+    # tflite-runtime 2.14 (and older phone runtimes) refuse (measured, scripts/check_old_runtime.py).
+    tfl_bytes = export_lstm_tflite(export, tflite_mode)
     tfl = load_model(tfl_bytes)
     sub = seqs_test[:tflite_eval_users]
     cmp = evaluate(sub, tl.truth, {"keras": keras_predictor(model, config), "tflite": tflite_predictor(tfl, config)},
                    progress=progress, scenarios=("all",))  # fmt: skip
     metrics.update({"tflite_top1": cmp["tflite_top1"], "tflite_top3": cmp["tflite_top3"], "keras_top1_same_events": cmp["keras_top1"],
                     "keras_top3_same_events": cmp["keras_top3"], "tflite_n_users": cmp["n_users"], "tflite_n_events": cmp["n_events"],
-                    "tflite_mode": "dynamic", "tflite_bytes": len(tfl_bytes), "train_s": train_s,
+                    "tflite_mode": tflite_mode, "tflite_bytes": len(tfl_bytes), "train_s": train_s,
                     "n_train_users": len(seqs_train), "n_val_users": len(seqs_val), "history": history,
                     "markov_options": dataclasses.asdict(markov), "train_options": dataclasses.asdict(options),
                     "split_seed": split_seed, "data": str(data), "data_source": tl.source})  # fmt: skip
