@@ -105,6 +105,35 @@ class TestNotify:
         t = best_time_to_notify(p, T0 + 8 * 3600, T0 + 10 * 3600)
         assert t >= T0 + 8 * 3600 + 20 * 60
 
+    def test_habit_beats_a_stale_forecast(self):
+        """Still at home past the LSTM's forecast: the usual weekday departure time is used instead."""
+        from sdk.moments.notify import expected_departure
+
+        p = make(wait_min=60.0)
+        day = 86400.0
+        monday = T0 - ((T0 // day + 3) % 7) * day  # a Monday 00:00 UTC on or before T0
+        for d in range(4):  # Mon-Thu: home 19:00 -> leave 08:30 -> work
+            p.push(monday + d * day - 5 * 3600, "home")
+            p.push(monday + d * day + 8.5 * 3600, "car")
+            p.push(monday + d * day + 9 * 3600, "work")
+        p.push(monday + 4 * day - 5 * 3600, "home")  # Thursday evening; asked Friday 07:00
+        now = monday + 4 * day + 7 * 3600
+        assert p.predict().next_start < now  # the forecast (1 h after 19:00) is stale
+        assert expected_departure(p, now) == pytest.approx(monday + 4 * day + 8.5 * 3600, abs=1)
+        assert best_time_to_notify(p, now, now + 3 * 3600) == pytest.approx(monday + 4 * day + 8.5 * 3600 - 600, abs=1)
+
+    def test_delivery_is_deferred_to_arrival_once_the_trip_is_known(self):
+        """A plan that lands inside a known trip is shown a minute after the trip chain ends."""
+        import numpy as np
+
+        from trainer.nextevent.moments_eval import deliver
+
+        start, end = np.array([0.0, 100.0, 400.0, 700.0]), np.array([100.0, 400.0, 700.0, 900.0])
+        busy = np.array([False, True, True, False])
+        assert deliver(50.0, start, end, busy, 30.0) == (50.0, False)
+        assert deliver(110.0, start, end, busy, 30.0) == (110.0, False)  # not yet detected
+        assert deliver(200.0, start, end, busy, 30.0) == (760.0, True)
+
     def test_fails_with_reversed_window(self):
         p = make()
         p.push(T0, "home")

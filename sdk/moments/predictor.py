@@ -118,6 +118,10 @@ class NextEventPredictor:
             self._events.popleft()
         self._cache = None
 
+    def history(self) -> list[tuple[float, str, float]]:
+        """The kept events as ``(start, label, end)``, oldest first; ``end`` is NaN for the current one."""
+        return [(s, TOKENS[t], e) for s, t, e in self._events]
+
     def current(self) -> Optional[tuple[float, str]]:
         """``(start, label)`` of the latest event, or None before the first push."""
         if not self._events:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sdk.errors import InputError
+
 
 def _sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--users", type=int, required=True, help="number of users")
@@ -89,6 +91,38 @@ def _eval_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _moments_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="momentsense-timeline-v1 file with ground-truth moments (users unseen in training)")
+    p.add_argument("--model", default=None, help="next_event.tflite with its manifest (default: the shipped one)")
+    p.add_argument("--users", type=int, default=40, help="evaluate the first N users of the file")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+
+def _moments_run(args: argparse.Namespace) -> int:
+    import json
+
+    from edge_models import artifact_dir
+    from sdk.timeline_file import read_timeline
+    from trainer.nextevent.moments_eval import evaluate_moments
+
+    if args.users < 1:
+        raise InputError(f"--users must be >= 1, got {args.users}")
+    tl = read_timeline(args.data)
+    if not (tl.moment >= 0).any():
+        raise InputError(f"{args.data}: no ground-truth moments in this file (simulate it with `momentsense simulate population`)")
+    model = args.model or str(artifact_dir() / "next_event.tflite")
+    m = evaluate_moments(tl, model, list(range(min(args.users, len(tl.users)))))
+    if args.json:
+        print(json.dumps(m, indent=2, sort_keys=True))
+    else:
+        print(f"moment accuracy {m['moment_accuracy']:.3f} on {m['n_transport_events']} transport events of {m['n_users']} users")
+        for name, r in m["moments"].items():
+            print(f"  {name:14s} precision {r['precision']:.2f} recall {r['recall']:.2f} support {r['support']}")
+        print(f"notifications: {m['notify_suggestions']} planned, {m['notify_planned_in_transit']:.1%} planned inside a trip; "
+              f"delivered inside a trip after the is_good_moment gate: {m['notify_delivered_in_transit']}")
+    return 0
+
+
 def register(cli) -> None:
     """Declare the population simulator and next-event commands."""
     cli.command("simulate population", help="Simulate users' weeks as momentsense-timeline-v1 with ground-truth moments and personas.",
@@ -97,3 +131,5 @@ def register(cli) -> None:
                 add_args=_train_args, run=_train_run)  # fmt: skip
     cli.command("eval next-event", help="Evaluate a next-event LSTM (.tflite or .keras) against the Markov baseline.",
                 add_args=_eval_args, run=_eval_run)  # fmt: skip
+    cli.command("eval moments", help="Moment precision/recall and notification timing on a timeline file with ground truth.",
+                add_args=_moments_args, run=_moments_run)  # fmt: skip
