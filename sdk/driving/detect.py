@@ -44,286 +44,39 @@ impact no crash is confirmed.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from typing import Optional
 
 import numpy as np
 
-from sdk.driving.options import DrivingOptions
-from sdk.dsp.filters import design_lowpass, filter_chunk, filter_init
-from sdk.dsp.resample import ResamplerState, resample, resampler_init
+from sdk.driving.inputs import (
+    _gps_at,
+    _ingest_gps,
+    _ingest_raw,
+    _resolve_impacts,
+    _touch,
+    _trim_gps,
+)
+from sdk.driving.state import (
+    _DYNAMICS_LIMIT_MPS2,
+    _HARSH,
+    _IMPACT_S,
+    KINDS,
+    DrivingState,
+    RunState,
+    _as_array,
+    _check_times,
+    _event,
+    _scan,
+    driving_init,
+)
+from sdk.dsp.filters import filter_chunk, filter_init
+from sdk.dsp.resample import resample
 from sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S
 from sdk.errors import InputError
 from sdk.timeline.records import DrivingEvent
 
-#: Event kinds, as in :class:`sdk.timeline.records.DrivingEvent`.
-KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")
-_HARSH = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
-_RAW_TAIL_S = 3.0
-_DYNAMICS_LIMIT_MPS2 = 3.0 * 9.80665
-_IMPACT_S = 1.0  # an impact disturbs the phone this long
-_GPS_KEEP_S = 30.0
-_GPS_MIN_SPEED_FOR_HEADING_MPS = 2.0
-
-
-@dataclasses.dataclass
-class RunState:
-    """A stretch above a threshold being tracked (times in seconds)."""
-
-    active: bool = False
-    start_t: float = 0.0
-    last_t: float = 0.0
-    peak: float = 0.0
-    peak_t: float = 0.0
-    n: int = 0
-    aux: float = 1.0
-
-
-@dataclasses.dataclass
-class DrivingState:
-    """Everything :func:`detect_driving_events` carries between chunks. Create with :func:`driving_init`.
-
-    Attributes (main ones):
-        options: The :class:`DrivingOptions`.
-        axis_sum: Complex forward-axis evidence ``S`` (see the module docstring), (m/s²)²·s.
-        distance_m: Distance so far, integrated from GPS speed, m.
-        trip_start, trip_end: First and last time seen (IMU or GPS), s; None before any data.
-        pending_impacts: Impacts waiting for the GPS after them (``[t, peak, last_t, freefall]``).
-    """
-
-    options: DrivingOptions
-    acc_rs: ResamplerState
-    gyro_rs: ResamplerState
-    sos_g: np.ndarray
-    sos_d: np.ndarray
-    zg: Optional[np.ndarray] = None
-    zd: Optional[np.ndarray] = None
-    last_k: Optional[int] = None
-    last_dyn_acc: Optional[np.ndarray] = None
-    last_t: Optional[float] = None
-    has_gyro: Optional[bool] = None
-    ref: Optional[np.ndarray] = None
-    axis_sum: complex = 0j
-    axis_w: float = 0.0
-    axis_a: float = 0.0
-    psi_rad: float = 0.0
-    runs: dict = dataclasses.field(default_factory=dict)
-    last_handling_t: float = -math.inf
-    gps_t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    gps_v: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    gps_h: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    last_gps_t: Optional[float] = None
-    tail_t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    tail_n: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    pending_impacts: list = dataclasses.field(default_factory=list)
-    impacts_to_reset: list = dataclasses.field(default_factory=list)
-    recent_impacts: list = dataclasses.field(default_factory=list)
-    distance_m: float = 0.0
-    trip_start: Optional[float] = None
-    trip_end: Optional[float] = None
-
-
-def driving_init(options: Optional[DrivingOptions] = None) -> DrivingState:
-    """Initial state of :func:`detect_driving_events` for ``options`` (default :class:`DrivingOptions`)."""
-    o = options or DrivingOptions()
-    if not isinstance(o, DrivingOptions):
-        raise InputError(f"options must be DrivingOptions, got {type(o).__name__}")
-    return DrivingState(
-        options=o,
-        acc_rs=resampler_init(o.fs_hz, o.max_gap_s),
-        gyro_rs=resampler_init(o.fs_hz, o.max_gap_s),
-        sos_g=design_lowpass(o.gravity_cutoff_hz, o.fs_hz, o.filter_order),
-        sos_d=design_lowpass(o.dynamics_cutoff_hz, o.fs_hz, o.filter_order),
-        runs={k: RunState() for k in (*_HARSH, "speeding", "phone_handling")},
-    )
-
-
-# --------------------------------------------------------------------------------------------- input
-
-
-def _as_array(x, name: str, ndim: int) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a numeric array ({exc})") from None
-    if a.ndim != ndim or (ndim == 2 and a.shape[1] != 3):
-        want = "(N,)" if ndim == 1 else "(N, 3)"
-        raise InputError(f"{name} must have shape {want}, got {a.shape}")
-    return a
-
-
-def _check_times(t: np.ndarray, after: Optional[float], name: str) -> None:
-    if not np.all(np.isfinite(t)):
-        i = int(np.flatnonzero(~np.isfinite(t))[0])
-        raise InputError(f"{name} must be finite seconds; got {t[i]!r} at index {i}")
-    d = np.diff(t)
-    if np.any(d <= 0):
-        i = int(np.flatnonzero(d <= 0)[0])
-        raise InputError(f"{name} must be strictly increasing; {t[i]!r} then {t[i + 1]!r} at index {i + 1}")
-    if after is not None and len(t) and t[0] <= after:
-        raise InputError(f"{name} must continue after the previous chunk (last {after!r} s), got {t[0]!r} at index 0")
-
-
-# ---------------------------------------------------------------------------------------------- runs
-
-
-def _scan(run: RunState, t: np.ndarray, value: np.ndarray, above: np.ndarray, merge_gap_s: float,
-          t_end: Optional[float], aux: Optional[np.ndarray] = None) -> tuple[list[RunState], RunState]:
-    """Group above-threshold samples into runs; a run closes once ``merge_gap_s`` passes without one.
-
-    ``aux`` (optional, same shape as ``value``) is recorded at the peak (the axis coherence).
-    """
-    run = dataclasses.replace(run)
-    closed = []
-    for i in np.flatnonzero(above):
-        ti = float(t[i])
-        if run.active and ti - run.last_t > merge_gap_s:
-            closed.append(run)
-            run = RunState()
-        if not run.active:
-            run = RunState(True, ti, ti, float(value[i]), ti, 0)
-        run.last_t = ti
-        run.n += 1
-        if value[i] > run.peak or run.n == 1:
-            run.peak, run.peak_t = float(value[i]), ti
-            run.aux = float(aux[i]) if aux is not None else 1.0
-    if run.active and t_end is not None and t_end - run.last_t > merge_gap_s:
-        closed.append(run)
-        run = RunState()
-    return closed, run
-
-
-def _event(kind: str, run: RunState, dt_s: float, threshold: float, offset: float = 0.0) -> DrivingEvent:
-    """Confidence = min(1, 0.5 + relative excess over the threshold) × (0.5 + 0.5 × axis coherence)."""
-    excess = (run.peak + offset) / threshold - 1.0 if threshold > 0 else 1.0
-    conf = min(1.0, 0.5 + max(0.0, excess)) * (0.5 + 0.5 * min(1.0, max(0.0, run.aux)))
-    return DrivingEvent(t=run.peak_t, kind=kind, magnitude=run.peak, duration_s=run.n * dt_s, confidence=round(conf, 4))
-
-
-# ----------------------------------------------------------------------------------------------- gps
-
-
-def _gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):
-    """Held GPS speed, dv/dt and (optionally) heading-derived yaw rate at times ``tq``.
-
-    Only fixes at or before each time are used (causal). Unknown speed is NaN; unknown dv/dt 0.
-    """
-    o = state.options
-    gt, gv, gh = state.gps_t, state.gps_v, state.gps_h
-    n = len(tq)
-    v = np.full(n, np.nan)
-    dvdt = np.zeros(n)
-    omega = np.zeros(n)
-    if len(gt) == 0 or n == 0:
-        return v, dvdt, omega
-    j = np.searchsorted(gt, tq, side="right") - 1
-    ok = (j >= 0) & (tq - gt[np.maximum(j, 0)] <= o.gps_max_age_s)
-    jj = np.maximum(j, 0)
-    v[ok] = gv[jj[ok]]
-    # per-fix derivatives
-    dt = np.diff(gt)
-    good = dt <= o.gps_max_age_s
-    fix_dv = np.zeros(len(gt))
-    fix_dv[1:] = np.where(good & np.isfinite(gv[1:]) & np.isfinite(gv[:-1]), np.diff(gv) / np.where(dt > 0, dt, 1), 0.0)
-    dvdt[ok] = fix_dv[jj[ok]]
-    if omega_needed:
-        dh = (np.diff(gh) + np.pi) % (2 * np.pi) - np.pi
-        fast = (gv[1:] > _GPS_MIN_SPEED_FOR_HEADING_MPS) & (gv[:-1] > _GPS_MIN_SPEED_FOR_HEADING_MPS)
-        fix_om = np.zeros(len(gt))
-        # compass heading is clockwise from north; yaw about "up" is counter-clockwise
-        fix_om[1:] = np.where(good & fast & np.isfinite(dh), -dh / np.where(dt > 0, dt, 1), 0.0)
-        omega[ok] = fix_om[jj[ok]]
-    return v, np.nan_to_num(dvdt), np.nan_to_num(omega)
-
-
-def _ingest_gps(state: DrivingState, gps_t, gps_v, gps_h, events: list) -> None:
-    o = state.options
-    if len(gps_t) == 0:
-        return
-    # distance: trapezoid between consecutive fixes with known speed, not across long holes
-    T = np.concatenate([state.gps_t[-1:], gps_t])
-    V = np.concatenate([state.gps_v[-1:], gps_v])
-    dt = np.diff(T)
-    vv = 0.5 * (V[1:] + V[:-1])
-    use = (dt <= 10.0) & np.isfinite(vv)
-    state.distance_m += float(np.sum(np.where(use, vv * dt, 0.0)))
-    state.gps_t = np.concatenate([state.gps_t, gps_t])
-    state.gps_v = np.concatenate([state.gps_v, gps_v])
-    state.gps_h = np.concatenate([state.gps_h, gps_h])
-    state.last_gps_t = float(gps_t[-1])
-    _touch(state, float(gps_t[0]), float(gps_t[-1]))
-    if o.speed_limit_mps is not None:
-        over = np.nan_to_num(gps_v - o.speed_limit_mps, nan=-np.inf)
-        closed, state.runs["speeding"] = _scan(state.runs["speeding"], gps_t, over, over > o.speeding_margin_mps,
-                                               3.0, float(gps_t[-1]))
-        events += [_event("speeding", r, 1.0, max(o.speeding_margin_mps, 1.0)) for r in closed
-                   if r.n * 1.0 >= o.speeding_min_duration_s]
-
-
-def _touch(state: DrivingState, t0: float, t1: float) -> None:
-    state.trip_start = t0 if state.trip_start is None else min(state.trip_start, t0)
-    state.trip_end = t1 if state.trip_end is None else max(state.trip_end, t1)
-
-
-# ------------------------------------------------------------------------------------------- crashes
-
-
-def _ingest_raw(state: DrivingState, t: np.ndarray, acc: np.ndarray) -> None:
-    """Find impacts and the free fall before them on the raw samples (no resampling: keep the peak)."""
-    o = state.options
-    norm = np.linalg.norm(acc, axis=1)
-    T = np.concatenate([state.tail_t, t])
-    N = np.concatenate([state.tail_n, norm])
-    first_new = len(state.tail_t)
-    low = N < o.freefall_mps2
-    ff_ends, ff_durs = [], []
-    if low.any():
-        edges = np.diff(np.concatenate([[0], low.astype(np.int8), [0]]))
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-        for s, e in zip(starts, stops):
-            if e == len(N) - 1:
-                continue  # still falling
-            ff_ends.append(T[e])
-            ff_durs.append(T[e] - T[s - 1] if s > 0 else T[e] - T[s])
-    ff_ends, ff_durs = np.asarray(ff_ends), np.asarray(ff_durs)
-    for i in np.flatnonzero(N[first_new:] >= o.crash_peak_mps2) + first_new:
-        ti, pk = float(T[i]), float(N[i])
-        p = state.pending_impacts[-1] if state.pending_impacts else None
-        if p is not None and ti - p[2] <= o.crash_merge_s:
-            if pk > p[1]:
-                p[1], p[4] = pk, ti
-            p[2] = ti
-            continue
-        state.impacts_to_reset.append(ti)
-        state.recent_impacts.append(ti)
-        ff = bool(np.any((ff_durs >= o.freefall_min_s - 1e-9) & (ff_ends <= ti) & (ff_ends >= ti - o.freefall_window_s)))
-        state.pending_impacts.append([ti, pk, ti, ff, ti])  # first t, peak, last t, free fall, peak t
-    keep = T >= T[-1] - _RAW_TAIL_S if len(T) else np.zeros(0, bool)
-    state.tail_t, state.tail_n = T[keep], N[keep]
-
-
-def _resolve_impacts(state: DrivingState, data_t: Optional[float], final: bool) -> list[DrivingEvent]:
-    o = state.options
-    out, still = [], []
-    for p in state.pending_impacts:
-        t0, peak, t_last, ff, t_peak = p
-        if not final and (data_t is None or data_t < t0 + o.crash_stop_window_s):
-            still.append(p)
-            continue
-        gt, gv = state.gps_t, state.gps_v
-        pre = gv[(gt >= t0 - o.crash_pre_window_s) & (gt <= t0) & np.isfinite(gv)]
-        post = gv[(gt > t0) & (gt <= t0 + o.crash_stop_window_s) & np.isfinite(gv)]
-        if ff or len(pre) == 0 or len(post) == 0:
-            continue
-        v_pre, v_post = float(pre.max()), float(post.min())
-        if v_pre >= o.crash_min_speed_mps and v_post <= o.crash_stop_speed_mps:
-            conf = 0.5 + 0.25 * min(1.0, peak / o.crash_peak_mps2 - 1.0) + 0.25 * min(
-                1.0, (v_pre - o.crash_min_speed_mps) / o.crash_min_speed_mps)
-            out.append(DrivingEvent(t=t_peak, kind="crash", magnitude=peak, duration_s=t_last - t0,
-                                    confidence=round(conf, 4)))
-    state.pending_impacts = still
-    return out
+__all__ = ["KINDS", "DrivingState", "RunState", "detect_driving_events", "driving_init", "flush_driving_events"]
 
 
 # --------------------------------------------------------------------------------------- vehicle frame
@@ -557,20 +310,6 @@ def detect_driving_events(
     _trim_gps(state)
     events.sort(key=lambda e: (e.t, e.kind))
     return events, state
-
-
-def _trim_gps(state: DrivingState) -> None:
-    if state.last_t is not None:
-        horizon = state.last_t - _IMPACT_S - state.options.handling_settle_s - 1.0
-        state.recent_impacts = [x for x in state.recent_impacts if x >= horizon]
-    if len(state.gps_t) <= 2:
-        return
-    keep_from = state.gps_t[-1] - _GPS_KEEP_S
-    if state.pending_impacts:
-        keep_from = min(keep_from, min(p[0] for p in state.pending_impacts) - state.options.crash_pre_window_s - 1.0)
-    keep = state.gps_t >= keep_from
-    keep[-2:] = True
-    state.gps_t, state.gps_v, state.gps_h = state.gps_t[keep], state.gps_v[keep], state.gps_h[keep]
 
 
 def flush_driving_events(state: DrivingState) -> tuple[list[DrivingEvent], DrivingState]:
