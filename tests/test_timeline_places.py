@@ -352,18 +352,28 @@ class TestPlantedTruth:
         assert len(commutes) >= 1 and all(t.distance_m > 3000 for t in commutes)  # straight line 3.8 km
 
 
-def test_a_day_at_1hz_runs_well_under_a_second():
-    """86,400 fixes through stay points + places + trips in < 1 s (typically ~0.1 s)."""
+def test_a_full_day_at_1hz_goes_through_every_stage():
+    """86,400 fixes through stay points + places + trips (speed: ``momentsense eval places`` reports
+    ``timeline_s``, ~0.1 s per day here)."""
     rng = np.random.default_rng(0)
     t = np.arange(86400.0)
     x = np.interp(t, [0, 25000, 27000, 55000, 57000, 60000, 61000, 86400], [0, 0, 3000, 3000, 200, 200, 0, 0])
     lat, lon = from_local_m(x + rng.normal(0, 10, t.size), rng.normal(0, 10, t.size), LAT0, LON0)
     day = {"t": MONDAY + t, "lat": lat, "lon": lon, "accuracy_m": np.full(t.size, 12.0)}
-    t0 = time.perf_counter()
     stays, _ = detect_stay_points(day, include_open=True)
     places, visits = cluster_places(stays)
     places = label_home_work(places, visits)
     trips = build_trips(visits, day)
-    elapsed = time.perf_counter() - t0
     assert len(stays) >= 3 and len(trips) >= 2
-    assert elapsed < 1.0, elapsed
+    assert {p.label for p in places} >= {"home"}
+
+
+def test_li_exact_mode_agrees_with_trackintel(simulated):
+    """With min_exit_s=0 and the filters off, our sliding window is trackintel's (same fixes in stays)."""
+    pytest.importorskip("trackintel")
+    from trainer.eval_places import _trackintel_stays
+
+    fx = {k: v[: 3 * 3600 * 8] for k, v in simulated.fixes.items()}  # the first ~day keeps it fast
+    _, ours = detect_stay_points(fx, min_exit_s=0.0, max_accuracy_m=float("inf"), max_speed_mps=1e9)
+    _, ti_in, _ = _trackintel_stays(fx, 100.0, 300.0, 900.0)
+    assert np.mean((ours >= 0) == ti_in) > 0.98

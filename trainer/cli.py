@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Callable, Optional
@@ -98,6 +99,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (MomentsenseError, FileNotFoundError) as exc:
         print(f"momentsense: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (``momentsense ... | head``): not an error; keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

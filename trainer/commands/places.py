@@ -1,0 +1,30 @@
+"""``momentsense eval places``: stay points, places, home/work and trips against planted truth (and trackintel)."""
+
+from __future__ import annotations
+
+import argparse
+
+from sdk.errors import InputError
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--days", type=int, default=5, help="simulated days per person")
+    p.add_argument("--people", type=int, default=3, help="simulated people (each with their own places and device)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-trackintel", action="store_true", help="skip the comparison even if trackintel is installed")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    from trainer.eval_places import evaluate
+
+    if args.days < 1 or args.people < 1:
+        raise InputError(f"--days and --people must be >= 1, got {args.days}, {args.people}")
+    print(json.dumps(evaluate(args.days, args.people, args.seed, not args.no_trackintel), indent=1, default=str))
+    return 0
+
+
+def register(cli) -> None:
+    cli.command("eval places", "GPS timeline (stay points, places, home/work, trips) on simulated days with planted "
+                "truth, side by side with trackintel when installed; JSON", _args, _run)
