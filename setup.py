@@ -32,7 +32,7 @@ EXTRAS = {
     "server": [],
     # trackintel: the reference stay-point implementation our GPS timeline is compared with in a
     # test and in `momentsense eval places`; never imported by the runtime.
-    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3"],
+    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

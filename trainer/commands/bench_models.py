@@ -46,3 +46,27 @@ def register(cli) -> None:
                 _models_args, _models_run)
     cli.command("bench training", "training throughput: transport CNN windows/s, next-event LSTM timelines/s (JSON)",
                 _training_args, _training_run)
+    register_profile(cli)
+
+
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="flame graph SVG to write")
+    p.add_argument("--hours", type=float, default=24.0, help="simulated sensor hours")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+
+
+def _profile_run(args: argparse.Namespace) -> int:
+    import json
+
+    from trainer.profile import profile_demo
+
+    if not args.hours > 0:
+        raise InputError(f"--hours must be > 0, got {args.hours}")
+    print(json.dumps(profile_demo(args.out, args.hours, args.seed, args.rate), indent=2))
+    return 0
+
+
+def register_profile(cli) -> None:
+    cli.command("profile demo", "flame graph (py-spy) of the on-device runtime on a simulated day; top costs as JSON",
+                _profile_args, _profile_run)
