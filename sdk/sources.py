@@ -156,31 +156,29 @@ class ReplaySource(SensorSource):
 
 
 def plyer_source(**kwargs) -> SensorSource:
-    """The phone's sensors through plyer (GPS) and the platform IMU listener.
+    """The phone's sensors: GPS through plyer, the IMU through the SDK's pyjnius listener (or plyer
+    polling with ``imu="plyer"``); see :class:`sdk.sources_phone.PhoneSource` for ``kwargs``.
 
     Off Android, raises :class:`SensorUnavailableError` saying which source to use instead (plyer's
     desktop backends either raise or, as measured here on Linux, return nothing useful at 25 Hz).
+    On Android, a sensor that cannot start (no permission, no accelerometer) raises it too.
     """
-    import contextlib
-    import io
-    import os
+    from sdk.android import is_android
 
-    if "ANDROID_ARGUMENT" not in os.environ and "ANDROID_ROOT" not in os.environ:
+    if not is_android():
         raise SensorUnavailableError(
             "no phone sensors on this platform (not Android); use source='simulate' (SimulatorSource) "
             "or source='replay' (ReplaySource) on a desktop"
         )
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):  # plyer prints an import traceback before failing
-            from plyer import accelerometer
+    from sdk.sources_phone import PhoneSource
 
-            accelerometer.enable()
-    except Exception as exc:  # plyer raises plain Exception / NotImplementedError on desktops
+    try:
+        return PhoneSource(**kwargs)
+    except MomentsenseError:
+        raise
+    except Exception as exc:  # plyer raises plain Exception / NotImplementedError; jnius JavaException
         raise SensorUnavailableError(
-            f"no phone sensors on this platform (plyer: {exc!r}); use source='simulate' "
-            "(SimulatorSource) or source='replay' (ReplaySource) on a desktop"
-        ) from None
-    raise SensorUnavailableError(  # pragma: no cover - Android only
-        "the Android IMU listener (pyjnius SensorEventListener, see platform-notes) is not implemented yet"
-    )
+            f"the phone's sensors could not start ({type(exc).__name__}: {exc}); check the app's "
+            "permissions (ACCESS_FINE_LOCATION) and that sensing runs in a foreground service, or use "
+            "source='simulate' / source='replay' to run without a phone"
+        ) from exc

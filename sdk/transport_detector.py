@@ -24,7 +24,7 @@ import numpy as np
 from sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
 from sdk.errors import InputError
 from sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
-from sdk.interpreter import TfliteModel, load_model
+from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model
 from sdk.timeline.records import TransportEvent
 
@@ -43,12 +43,26 @@ class ModelOptions:
     Attributes:
         path: ``.tflite`` file with its manifest beside it; None = the shipped int8 transport model.
         num_threads: Interpreter threads (≥ 1).
-        backend: Force an interpreter backend (see :data:`sdk.interpreter.BACKENDS`); None = first found.
+        backend: Force an interpreter backend (see :data:`sdk.interpreter.ALL_BACKENDS`); None = the
+            Java interpreter on Android, else the first Python one found.
+        delegate: ``"auto"``, ``"xnnpack"``, ``"cpu"``, ``"gpu"``, ``"nnapi"`` or ``"hexagon"`` (the last
+            three on Android only); falls back to CPU when it fails (see :mod:`sdk.interpreter`).
     """
 
     path: Optional[str] = None
     num_threads: int = 1
     backend: Optional[str] = None
+    delegate: str = "auto"
+
+    def __post_init__(self):
+        from sdk.interpreter import ALL_BACKENDS, DELEGATES
+
+        if self.num_threads < 1:
+            raise InputError(f"num_threads must be >= 1, got {self.num_threads}")
+        if self.backend is not None and self.backend not in ALL_BACKENDS:
+            raise InputError(f"backend must be one of {ALL_BACKENDS} or None, got {self.backend!r}")
+        if self.delegate not in DELEGATES:
+            raise InputError(f"delegate must be one of {DELEGATES}, got {self.delegate!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +110,7 @@ class DetectorStats:
 class TransportDetector:
     """Streaming transport-mode detection. Create with :meth:`create_from_options` or :meth:`create`."""
 
-    def __init__(self, options: TransportDetectorOptions, model: TfliteModel, manifest: Manifest):
+    def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest):
         self.options = options
         self.manifest = manifest
         self.labels = list(manifest.label_names)
@@ -115,7 +129,7 @@ class TransportDetector:
         """Load the model named by ``options`` (verified against its manifest)."""
         path = options.model.path or default_model_path()
         data, manifest = load_verified_model(path)
-        model = load_model(data, options.model.num_threads, options.model.backend)
+        model = load_model(data, options.model.num_threads, options.model.backend, options.model.delegate)
         if tuple(model.input_spec.shape[1:]) != (PreprocessConfig.from_dict(manifest.preprocess).window_len, len(manifest.preprocess["channels"])):
             raise InputError(f"{path}: model input {model.input_spec.shape} does not match its manifest's preprocessing")
         return cls(options, model, manifest)
@@ -129,6 +143,11 @@ class TransportDetector:
     def backend(self) -> str:
         """Which interpreter runs the model."""
         return self._model.backend
+
+    @property
+    def delegate(self) -> str:
+        """Which delegate the interpreter uses (after any fallback)."""
+        return getattr(self._model, "delegate", "xnnpack")
 
     def reset(self) -> None:
         """Forget the stream (new recording): pipeline, windows, filter and the open event."""
