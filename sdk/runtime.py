@@ -4,8 +4,17 @@
     sdk.on_event(lambda e: print(e))
     sdk.start()
     ...
-    sdk.current_context()   # mode, confidence, events so far
-    sdk.stop()
+    sdk.current_context()   # mode, confidence, current place, trip in progress
+    sdk.timeline(datetime.date.today())   # DayTimeline: events, visits, trips
+    sdk.places()            # labelled places (home, work, other)
+    sdk.close()             # stop and close the timeline store
+
+Data flow in the pipeline thread, per chunk of sensor data: IMU → :class:`TransportDetector` →
+transport events; GPS fixes → :class:`~sdk.timeline.live.LiveTimeline` (stay points → visits at
+places, home/work labels, trips between visits with the detected modes); everything is written to
+the local :class:`~sdk.timeline.store.TimelineStore` (SQLite, WAL), which ``timeline(day)`` and
+``places()`` read. Push mode: an app with its own sensor listener calls :meth:`MomentSDK.feed` with
+:class:`~sdk.sources.SensorChunk` objects instead of ``start()``, and :meth:`MomentSDK.finish` at the end.
 
 Threads: a *pipeline thread* reads the source and runs the detector; app callbacks run on a separate
 *dispatcher thread*, so a slow or failing callback never stalls sensing (an exception in app code is
@@ -22,8 +31,10 @@ import threading
 from typing import Callable, Optional, Sequence, Union
 
 from sdk.errors import InputError
-from sdk.sources import ReplaySource, SensorSource, SimulatorSource, plyer_source
-from sdk.timeline.records import GpsFix, TransportEvent
+from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
+from sdk.timeline.live import LiveTimeline, TimelineOptions, TripInProgress
+from sdk.timeline.records import GpsFix, Place, TransportEvent
+from sdk.timeline.store import DayTimeline, TimelineStore
 from sdk.transport_detector import ModelOptions, TransportDetector, TransportDetectorOptions
 
 log = logging.getLogger(__name__)
@@ -44,6 +55,17 @@ class SDKConfig:
         model: Transport model file and interpreter threads.
         duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`).
         chunk_s: Seconds of sensor data handed to the pipeline at a time.
+        store_path: SQLite file of the local timeline (created if missing; its folder must exist).
+            None (default) keeps the timeline in memory, lost when the SDK is closed: right for
+            desktop tests and demos. Apps pass a file in their private storage (e.g. Kivy's
+            ``App.user_data_dir + "/timeline.db"``) so the timeline survives restarts.
+        retention_days: Timeline items that ended more than this many days before the latest sensor
+            data are deleted (checked once per day of data). None keeps everything. Default 90 days:
+            enough history for home/work (4-week window) and weekly routines, with a bounded file.
+        tz_offset_s: Local time minus UTC, s (e.g. 3600 for CET in winter): home/work hours and the
+            default day bounds of :meth:`MomentSDK.timeline` are local.
+        timeline: Stay-point, place and trip options (metres and seconds; see
+            :class:`~sdk.timeline.live.TimelineOptions`).
     """
 
     source: Union[str, SensorSource] = "simulate"
@@ -54,6 +76,10 @@ class SDKConfig:
     model: ModelOptions = ModelOptions()
     duty_cycle: bool = True
     chunk_s: float = 10.0
+    store_path: Optional[str] = None
+    retention_days: Optional[float] = 90.0
+    tz_offset_s: float = 0.0
+    timeline: TimelineOptions = TimelineOptions()
 
     def __post_init__(self):
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
@@ -62,6 +88,12 @@ class SDKConfig:
             raise InputError("source='replay' needs replay_path")
         if self.speed < 0 or self.chunk_s <= 0:
             raise InputError(f"need speed >= 0 and chunk_s > 0, got {self.speed}, {self.chunk_s}")
+        if self.retention_days is not None and not (isinstance(self.retention_days, (int, float)) and self.retention_days > 0):
+            raise InputError(f"retention_days must be None or > 0 days, got {self.retention_days!r}")
+        if not (isinstance(self.tz_offset_s, (int, float)) and abs(self.tz_offset_s) <= 14 * 3600):
+            raise InputError(f"tz_offset_s must be within ±14 h (±50400 s), got {self.tz_offset_s!r}")
+        if not isinstance(self.timeline, TimelineOptions):
+            raise InputError(f"timeline must be a TimelineOptions, got {type(self.timeline).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +106,10 @@ class Context:
         last_fix: Latest GPS fix, or None.
         events: Transport events closed so far in this session.
         running: Whether sensing is on.
+        place: The place the person is at (a stay is recognised after
+            ``timeline.stay.time_threshold_s``, 5 min by default), or None while moving.
+        trip_in_progress: Start, origin place and modes so far of the current trip while not at a
+            place, or None.
     """
 
     mode: Optional[str]
@@ -81,16 +117,21 @@ class Context:
     last_fix: Optional[GpsFix]
     events: int
     running: bool
+    place: Optional[Place] = None
+    trip_in_progress: Optional[TripInProgress] = None
 
 
 class MomentSDK:
-    """The on-device runtime: sensors → pipeline → transport events → callbacks and timeline."""
+    """The on-device runtime: sensors → pipeline → transport events, places, trips → callbacks and timeline."""
 
     def __init__(self, config: Optional[SDKConfig] = None):
         self.config = config or SDKConfig()
         self.detector = TransportDetector.create_from_options(
             TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle)
         )
+        #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
+        self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
+        self.live = LiveTimeline(self.store, self.config.timeline, self.config.tz_offset_s)
         self._lock = threading.RLock()
         self._callbacks: list[Callable[[TransportEvent], None]] = []
         self._events: list[TransportEvent] = []
@@ -100,6 +141,7 @@ class MomentSDK:
         self._pipeline: Optional[threading.Thread] = None
         self._dispatcher: Optional[threading.Thread] = None
         self._source: Optional[SensorSource] = None
+        self._finished = True
         self.callback_errors = 0
         self.error: Optional[BaseException] = None
 
@@ -112,7 +154,7 @@ class MomentSDK:
         if src == "replay":
             return ReplaySource(self.config.replay_path, self.config.speed, self.config.chunk_s)
         if src == "phone":
-            return plyer_source()
+            return plyer_source(chunk_s=self.config.chunk_s)
         legs = self.config.simulate_legs
         if legs is None:
             import numpy as np
@@ -122,10 +164,13 @@ class MomentSDK:
             legs = commuter_day(np.random.default_rng(self.config.seed))
         return SimulatorSource(legs, self.config.seed, self.config.speed, self.config.chunk_s)
 
+    def _running(self) -> bool:
+        return self._pipeline is not None and self._pipeline.is_alive()
+
     def start(self) -> None:
         """Start sensing (idempotent). Raises :class:`~sdk.sources.SensorUnavailableError` when the source cannot run here."""
         with self._lock:
-            if self._pipeline is not None and self._pipeline.is_alive():
+            if self._running():
                 return
             self._source = self._make_source()
             self._stop.clear()
@@ -135,7 +180,8 @@ class MomentSDK:
             self._pipeline.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop sensing, close the open event, and wait for the threads (safe to call twice)."""
+        """Stop sensing, close the open event and stay (written to the store), wait for the threads
+        (safe to call twice). The store stays open for reading; :meth:`close` closes it."""
         self._stop.set()
         if self._source is not None:
             self._source.close()
@@ -144,6 +190,13 @@ class MomentSDK:
         self._queue.put(None)
         if self._dispatcher is not None:
             self._dispatcher.join(timeout_s)
+
+    def close(self) -> None:
+        """Stop sensing (if on) and close the timeline store (safe to call twice)."""
+        self.stop()
+        with self._lock:
+            self.finish()
+            self.store.close()
 
     def wait(self, timeout_s: Optional[float] = None) -> bool:
         """Block until the source is exhausted (replay/simulation); True if it finished."""
@@ -156,7 +209,47 @@ class MomentSDK:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        self.close()
+
+    # -- push mode -------------------------------------------------------------------------------
+
+    def feed(self, chunk: SensorChunk) -> list[TransportEvent]:
+        """Push one chunk of sensor data (instead of :meth:`start`); returns the transport events it closed.
+
+        Runs the whole pipeline on the caller's thread (events also go to the ``on_event`` callbacks
+        on the dispatcher thread, if one runs). Chunks must come in time order. Raises
+        :class:`~sdk.errors.InputError` while a started source is running.
+        """
+        if not isinstance(chunk, SensorChunk):
+            raise InputError(f"chunk must be a SensorChunk, got {type(chunk).__name__}")
+        if self._running():
+            raise InputError("feed() cannot be used while start()ed sensing runs; stop() first")
+        return self._process(chunk)
+
+    def finish(self) -> list[TransportEvent]:
+        """End of a pushed stream: close the open transport event and the open stay; returns the events."""
+        with self._lock:
+            if self._finished:
+                return []
+            self._finished = True
+            evs = self.detector.flush()
+            self._events += evs
+            self.live.add_events(evs)
+            self.live.finish()
+        return evs
+
+    def _process(self, chunk: SensorChunk) -> list[TransportEvent]:
+        with self._lock:
+            if self._finished:
+                self._finished = False
+                self.live.reset()
+            evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
+            self._events += evs
+            self.live.add_events(evs)
+            if chunk.gps:
+                self._last_fix = chunk.gps[-1]
+                self.live.add_fixes(chunk.gps)
+        return evs
 
     # -- app API -------------------------------------------------------------------------------
 
@@ -168,22 +261,40 @@ class MomentSDK:
             self._callbacks.append(callback)
 
     def current_context(self) -> Context:
-        """Current mode and confidence, last GPS fix, number of events, whether sensing is on."""
+        """Current mode and confidence, last GPS fix, events so far, sensing on, place, trip in progress."""
         with self._lock:
             mode, conf = self.detector.current()
-            running = self._pipeline is not None and self._pipeline.is_alive()
-            return Context(mode, conf, self._last_fix, len(self._events), running)
+            running = self._running()
+            place = self.live.current_place()
+            trip = self.live.trip_in_progress(mode)
+            return Context(mode, conf, self._last_fix, len(self._events), running, place, trip)
 
-    def timeline(self, day: datetime.date, tz_offset_s: float = 0.0) -> list[TransportEvent]:
-        """Transport events that start on ``day`` (local time = UTC + ``tz_offset_s``), in order."""
-        start = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp() - tz_offset_s
-        with self._lock:
-            return [e for e in self._events if start <= e.start < start + 86400.0]
+    def timeline(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> DayTimeline:
+        """The local day ``day`` from the store: transport events, visits, trips (latest versions).
+
+        Local time = UTC + ``tz_offset_s`` (default ``config.tz_offset_s``). Items overlapping the
+        day are included whole (see :meth:`TimelineStore.timeline`).
+        """
+        return self.store.timeline(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
+
+    def places(self, label: Optional[str] = None) -> list[Place]:
+        """The person's places (latest versions) with their ``home``/``work``/``other`` labels."""
+        return self.store.places(label)
 
     def events(self) -> list[TransportEvent]:
-        """Every transport event of this session."""
+        """Every transport event of this session (the store keeps them across sessions)."""
         with self._lock:
             return list(self._events)
+
+    def stats(self) -> dict:
+        """Counters: windows (run, skipped), events, GPS fixes used and dropped by reason, timeline
+        records, callback errors, stored items per kind (None once the store is closed)."""
+        with self._lock:
+            d = self.detector.stats
+            return {"windows": d.windows, "windows_skipped": d.windows_skipped, "events": d.events,
+                    "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
+                    "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
+                    "store": None if self.store.closed else {k: v["items"] for k, v in self.store.counts().items()}}
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -192,21 +303,21 @@ class MomentSDK:
             for chunk in self._source.chunks():
                 if self._stop.is_set():
                     break
-                with self._lock:
-                    evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
-                    if chunk.gps:
-                        self._last_fix = chunk.gps[-1]
-                    self._events += evs
-                for e in evs:
+                for e in self._process(chunk):
                     self._queue.put(e)
-            with self._lock:
-                evs = self.detector.flush()
-                self._events += evs
-            for e in evs:
-                self._queue.put(e)
         except BaseException as exc:  # keep the failure for the app instead of dying silently
             log.exception("momentsense pipeline stopped")
             self.error = exc
+        try:
+            for e in self.finish():
+                self._queue.put(e)
+        except BaseException as exc:
+            log.exception("momentsense pipeline could not close the stream")
+            self.error = self.error or exc
+        finally:
+            from sdk.android import detach_thread
+
+            detach_thread()  # Android aborts the process if a thread that used pyjnius exits attached
 
     def _dispatch(self) -> None:
         while True:

@@ -15,44 +15,85 @@ def peak_rss_mb() -> float:
     return r / 1024.0 if sys.platform != "darwin" else r / 1e6
 
 
-def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, chunk_s: float = 10.0) -> dict:
-    """Stream ``hours`` of a simulated commuter day through the on-device transport runtime.
+def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, chunk_s: float = 10.0,
+                  store: str = "file") -> dict:
+    """Stream ``hours`` of a simulated commuter day through the on-device runtime (:class:`sdk.runtime.MomentSDK`).
 
     Sensor data is simulated leg by leg outside the timed region; the timed region is exactly what
-    the phone runs per chunk (pipeline, windows, interpreter, HMM, events).
+    the phone runs per chunk (:meth:`MomentSDK.feed`): pipeline, windows, interpreter, HMM, events,
+    GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
+    in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``.
+
+    ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
+    stays meaningful on a shared machine where ``wall_s`` includes waiting for a core;
+    ``timeline_cpu_s`` is its GPS/places/trips/store part.
     """
+    import tempfile
+
+    from sdk.runtime import MomentSDK, SDKConfig
     from sdk.sim import draw_device, draw_person, iter_itinerary
-    from sdk.transport_detector import TransportDetector
     from sdk.sim.day import commuter_day, split_legs
+    from sdk.sources import _chunk_recording
 
     rss_before = peak_rss_mb()
-    det = TransportDetector.create(duty_cycle=duty_cycle)
+    tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
+    path = f"{tmp.name}/timeline.db" if store == "file" else None
+    sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path))
+    det = sdk.detector
+    timeline_cpu = [0.0]
+
+    def timed(fn):
+        def run(*a, **k):
+            c0 = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                timeline_cpu[0] += time.process_time() - c0
+        return run
+
+    sdk.live.add_fixes, sdk.live.add_events = timed(sdk.live.add_fixes), timed(sdk.live.add_events)
     legs = split_legs(commuter_day(np.random.default_rng(seed), hours))
-    wall = 0.0
+    wall = cpu = 0.0
     samples = 0
     for rec in iter_itinerary(legs, draw_person("bench", seed), draw_device("bench", seed), seed=seed):
         samples += len(rec.t)
-        edges = np.searchsorted(rec.t, np.arange(rec.t[0], rec.t[-1], chunk_s))
-        bounds = list(edges) + [len(rec.t)]
-        t0 = time.perf_counter()
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            det.process(rec.t[a:b], rec.acc[a:b], gyro=rec.gyro[a:b])
+        chunks = list(_chunk_recording(rec, chunk_s))
+        t0, c0 = time.perf_counter(), time.process_time()
+        for chunk in chunks:
+            sdk.feed(chunk)
         wall += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    det.flush()
+        cpu += time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    sdk.finish()
     wall += time.perf_counter() - t0
+    cpu += time.process_time() - c0
     sensor_s = sum(leg.duration_s for leg in legs)
     inf = np.asarray(det.stats.inference_ms) if det.stats.inference_ms else np.zeros(1)
+    stats = sdk.stats()
+    sdk.close()
+    db_bytes = None
+    if path is not None:
+        import os
+
+        db_bytes = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    tmp.cleanup()
     return {
         "sensor_hours": sensor_s / 3600.0,
         "samples": samples,
         "wall_s": wall,
         "realtime_factor": sensor_s / wall if wall > 0 else None,
+        "cpu_s": cpu,
+        "realtime_factor_cpu": sensor_s / cpu if cpu > 0 else None,
+        "timeline_cpu_s": timeline_cpu[0],
         "windows": det.stats.windows,
         "windows_skipped": det.stats.windows_skipped,
         "inference_ms_median": float(np.median(inf)),
         "inference_ms_p95": float(np.percentile(inf, 95)),
         "events": det.stats.events,
+        "gps": stats["gps"],
+        "stored_items": stats["store"],
+        "store": store,
+        "store_bytes": db_bytes,
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_mb_before_runtime": rss_before,
         "interpreter": det.backend,
@@ -60,5 +101,5 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "duty_cycle": duty_cycle,
         "chunk_s": chunk_s,
         "tensorflow_imported": "tensorflow" in sys.modules,
-        "scope": "transport runtime (pipeline + LiteRT + HMM + events); GPS places/trips/store not yet included",
+        "scope": "MomentSDK.feed per chunk: pipeline + LiteRT + HMM + events + GPS stay points/places/trips + SQLite store",
     }

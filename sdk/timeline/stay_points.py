@@ -151,6 +151,9 @@ class StayPointState:
         last_t: Time of the last fix seen, s (-inf before any).
         n_seen: Fixes seen so far.
         n_dropped_inaccurate, n_dropped_teleport: Fixes dropped so far, by reason.
+        scan_from: Buffer index where the next scan of the undecided window resumes (0 = right after
+            the anchor): the fixes before it are settled (no exit, no gap among them), so a long stay
+            costs O(new fixes) per chunk instead of O(all its fixes).
     """
 
     params: StayPointParams
@@ -164,6 +167,7 @@ class StayPointState:
     n_seen: int = 0
     n_dropped_inaccurate: int = 0
     n_dropped_teleport: int = 0
+    scan_from: int = 0
 
     def to_dict(self) -> dict:
         """JSON-ready dict; :meth:`from_dict` rebuilds an equal state."""
@@ -175,7 +179,7 @@ class StayPointState:
             "prev": None if self.prev is None else list(self.prev),
             "last_t": None if math.isinf(self.last_t) else self.last_t,
             "n_seen": self.n_seen, "n_dropped_inaccurate": self.n_dropped_inaccurate,
-            "n_dropped_teleport": self.n_dropped_teleport,
+            "n_dropped_teleport": self.n_dropped_teleport, "scan_from": self.scan_from,
         }  # fmt: skip
 
     @classmethod
@@ -190,7 +194,7 @@ class StayPointState:
             prev=None if d["prev"] is None else tuple(float(v) for v in d["prev"]),
             last_t=-math.inf if d["last_t"] is None else float(d["last_t"]),
             n_seen=int(d["n_seen"]), n_dropped_inaccurate=int(d["n_dropped_inaccurate"]),
-            n_dropped_teleport=int(d["n_dropped_teleport"]),
+            n_dropped_teleport=int(d["n_dropped_teleport"]), scan_from=int(d.get("scan_from", 0)),
         )  # fmt: skip
 
     def __eq__(self, other):
@@ -223,21 +227,23 @@ def _first_true(mask: np.ndarray) -> int:
     return i if mask.size and mask[i] else mask.size
 
 
-def _window_end(t, lat, lon, a: int, p: StayPointParams, final: bool) -> tuple[int, bool] | None:
+def _window_end(t, lat, lon, a: int, p: StayPointParams, final: bool, start: int = 0):
     """Where the window anchored at ``a`` ends.
 
     Returns ``(end, open_)``: the window holds fixes ``a .. end-1`` and the next anchor is ``end``;
-    ``open_`` is True when the data ended with the person still inside. None when the data so far
-    cannot decide (streaming: wait for more fixes).
+    ``open_`` is True when the data ended with the person still inside. When the data so far cannot
+    decide (streaming: wait for more fixes), returns ``(None, resume)``: fixes before ``resume`` are
+    settled (up to the last fix inside), so the next call may start scanning there (``start``).
     """
     n = t.shape[0]
     block = 64
+    s = max(a + 1, start)  # fix s - 1 is inside (or the anchor), with no gap or exit before it
     while True:
-        hi = min(n, a + 1 + block)
-        j = np.arange(a + 1, hi)
-        tj = t[a + 1:hi]
-        gap = (tj - t[a:hi - 1]) > p.gap_threshold_s
-        out = haversine_m(lat[a], lon[a], lat[a + 1:hi], lon[a + 1:hi]) >= p.dist_threshold_m
+        hi = min(n, s + block)
+        j = np.arange(s, hi)
+        tj = t[s:hi]
+        gap = (tj - t[s - 1:hi - 1]) > p.gap_threshold_s
+        out = haversine_m(lat[a], lon[a], lat[s:hi], lon[s:hi]) >= p.dist_threshold_m
         # Runs of consecutive outside fixes: the start of each fix's run (a gap also starts a run).
         starts = out & ~np.concatenate(([False], out[:-1] & ~gap[1:]))
         run_start = np.maximum.accumulate(np.where(starts, np.arange(out.size), 0))
@@ -253,30 +259,33 @@ def _window_end(t, lat, lon, a: int, p: StayPointParams, final: bool) -> tuple[i
             return int(j[k_gap]), False
         if hi == n:
             if not final:
-                return None
+                inside = np.flatnonzero(~out)
+                return None, (int(j[inside[-1]]) + 1 if inside.size else s)
             if out.size and out[-1]:  # data ends with the person outside: an exit
                 return int(j[run_start[-1]]), False
             return n, True
         block *= 2
 
 
-def _scan(t, lat, lon, p: StayPointParams, final: bool, include_open: bool):
-    """Run the sliding window over the buffer; returns ``(windows, new_anchor)``.
+def _scan(t, lat, lon, p: StayPointParams, final: bool, include_open: bool, start: int = 0):
+    """Run the sliding window over the buffer; returns ``(windows, new_anchor, resume)``.
 
-    ``windows`` are ``(a, end)`` index pairs of stays found (``end`` exclusive).
+    ``windows`` are ``(a, end)`` index pairs of stays found (``end`` exclusive); ``resume`` is where
+    the undecided window's next scan may start (see :func:`_window_end`), 0 if none.
     """
     n = t.shape[0]
     a = 0
     stays = []
+    resume = 0
     while a < n:
-        res = _window_end(t, lat, lon, a, p, final)
-        if res is None:
+        end, open_ = _window_end(t, lat, lon, a, p, final, start if a == 0 else 0)
+        if end is None:
+            resume = open_
             break
-        end, open_ = res
         if t[end - 1] - t[a] >= p.time_threshold_s and (not open_ or include_open):
             stays.append((a, end))
         a = end
-    return stays, a
+    return stays, a, resume
 
 
 def _make_stay(t, lat, lon) -> StayPoint:
@@ -345,7 +354,7 @@ def _step(fx: FixArrays, state: StayPointState, index0: int, final: bool, includ
     bla = np.concatenate([state.buf_lat, sla[use]])
     blo = np.concatenate([state.buf_lon, slo[use]])
     bix = np.concatenate([state.buf_index, si[use]])
-    windows, anchor = _scan(bt, bla, blo, p, final, include_open)
+    windows, anchor, resume = _scan(bt, bla, blo, p, final, include_open, state.scan_from)
     stays = [_make_stay(bt[a:e], bla[a:e], blo[a:e]) for a, e in windows]
     ranges = [bix[a:e] for a, e in windows]
     if final:
@@ -357,6 +366,7 @@ def _step(fx: FixArrays, state: StayPointState, index0: int, final: bool, includ
         last_t=float(fx.t[-1]) if n else state.last_t, n_seen=state.n_seen + n,
         n_dropped_inaccurate=state.n_dropped_inaccurate + int(inacc.sum()),
         n_dropped_teleport=state.n_dropped_teleport + int(dropped_tel.size),
+        scan_from=0 if final or resume <= anchor else resume - anchor,
     )
     return stays, ranges, (gidx[inacc], dropped_tel), new_state
 
