@@ -35,7 +35,15 @@ def check_representative(windows: Optional[np.ndarray], input_shape: Sequence[in
     return x
 
 
-def export_tflite(model, mode: str = "float32", representative: Optional[np.ndarray] = None, max_calibration: int = 500) -> bytes:
+def export_tflite(
+    model,
+    mode: str = "float32",
+    representative: Optional[np.ndarray] = None,
+    max_calibration: int = 500,
+    fixed_batch: bool = True,
+    per_tensor: bool = False,
+    strip: bool = False,
+) -> bytes:
     """Convert a tf_keras model to TFLite bytes.
 
     Parameters
@@ -49,13 +57,29 @@ def export_tflite(model, mode: str = "float32", representative: Optional[np.ndar
         Normalised training windows for int8 calibration (required for ``int8``).
     max_calibration : int
         At most this many windows are used for calibration (evenly spaced).
+    fixed_batch : bool
+        Convert a ``[1, ...]`` input signature (the phones run one window at a time): the graph then
+        has no ``SHAPE``/``STRIDED_SLICE``/``PACK`` ops to rebuild the reshape for a dynamic batch
+        (measured on the transport CNN: 1,136 bytes less for float32 and int8, the same outputs).
+    per_tensor : bool
+        One int8 scale per weight tensor instead of one per output channel (``int8``/``dynamic``):
+        each channel costs a float32 scale and an int64 zero point in the flatbuffer (measured on the
+        transport CNN: 3,928 bytes less, macro-F1 unchanged); per-channel is the safer default.
+    strip : bool
+        Remove tensor names and signature definitions from the flatbuffer (measured: 1,776 bytes less
+        on the transport CNN). The SDK addresses tensors by index, so nothing it does changes.
     """
     if mode not in MODES:
         raise InputError(f"mode must be one of {MODES}, got {mode!r}")
     rep = check_representative(representative, model.input_shape) if mode == "int8" else None
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if fixed_batch:
+        spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=model.input_names[0])
+        fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], model)
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] if mode != "int8" else [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if mode in ("float16", "dynamic", "int8"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -71,7 +95,21 @@ def export_tflite(model, mode: str = "float32", representative: Optional[np.ndar
         converter.representative_dataset = gen
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    return converter.convert()
+    if per_tensor and mode in ("int8", "dynamic"):
+        converter._experimental_disable_per_channel = True
+    data = converter.convert()
+    return strip_strings(data) if strip else data
+
+
+def strip_strings(model_bytes: bytes) -> bytes:
+    """The flatbuffer without tensor/subgraph names, signature definitions and conversion metadata."""
+    from tensorflow.lite.tools import flatbuffer_utils as fu
+
+    m = fu.read_model_from_bytearray(bytearray(model_bytes))
+    fu.strip_strings(m)
+    if m.metadata:
+        m.metadata = [md for md in m.metadata if md.name != b"CONVERSION_METADATA"]
+    return bytes(fu.convert_object_to_bytearray(m))
 
 
 def tensor_specs(model_bytes: bytes) -> tuple[TensorSpec, TensorSpec]:
