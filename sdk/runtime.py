@@ -7,13 +7,22 @@
     sdk.current_context()   # mode, confidence, current place, trip in progress
     sdk.timeline(datetime.date.today())   # DayTimeline: events, visits, trips
     sdk.places()            # labelled places (home, work, other)
+    sdk.driving_scores(day) # per-drive scores (car segments); events in sdk.store
     sdk.close()             # stop and close the timeline store
 
 Data flow in the pipeline thread, per chunk of sensor data: IMU → :class:`TransportDetector` →
 transport events; GPS fixes → :class:`~sdk.timeline.live.LiveTimeline` (stay points → visits at
-places, home/work labels, trips between visits with the detected modes); everything is written to
-the local :class:`~sdk.timeline.store.TimelineStore` (SQLite, WAL), which ``timeline(day)`` and
-``places()`` read. Push mode: an app with its own sensor listener calls :meth:`MomentSDK.feed` with
+places, home/work labels, trips between visits with the detected modes); while the reported mode is
+``car``, the same IMU samples and GPS fixes → :class:`~sdk.driving.live.LiveDriving` (harsh events,
+speeding, phone handling, crashes, a score per drive); everything is written to the local
+:class:`~sdk.timeline.store.TimelineStore` (SQLite, WAL), which ``timeline(day)`` and ``places()`` read.
+
+Callbacks receive :class:`~sdk.timeline.records.TransportEvent` objects and, for drives,
+:class:`~sdk.timeline.records.DrivingEvent` (a crash as soon as it is confirmed, 10 s after the
+impact; other events about 30 s after they happen or when the drive ends) and one
+:class:`~sdk.timeline.records.DrivingScore` per drive when it ends: dispatch on the type.
+
+Push mode: an app with its own sensor listener calls :meth:`MomentSDK.feed` with
 :class:`~sdk.sources.SensorChunk` objects instead of ``start()``, and :meth:`MomentSDK.finish` at the end.
 
 Threads: a *pipeline thread* reads the source and runs the detector; app callbacks run on a separate
@@ -30,11 +39,13 @@ import queue
 import threading
 from typing import Callable, Optional, Sequence, Union
 
+from sdk.driving.live import DriveInProgress, DriveSegmentOptions, LiveDriving
+from sdk.driving.options import DrivingOptions
 from sdk.errors import InputError
 from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
 from sdk.timeline.live import LiveTimeline, TimelineOptions, TripInProgress
-from sdk.timeline.records import GpsFix, Place, TransportEvent
-from sdk.timeline.store import DayTimeline, TimelineStore
+from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
+from sdk.timeline.store import DayTimeline, Record, TimelineStore, day_bounds
 from sdk.transport_detector import ModelOptions, TransportDetector, TransportDetectorOptions
 
 log = logging.getLogger(__name__)
@@ -53,7 +64,9 @@ class SDKConfig:
             None = a simulated commuter's day.
         seed: Simulation seed.
         model: Transport model file and interpreter threads.
-        duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`).
+        duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
+            inference pauses, and only while the reported mode is ``still``: every sensor chunk still
+            reaches the timeline and, in car segments, the driving stage.
         chunk_s: Seconds of sensor data handed to the pipeline at a time.
         store_path: SQLite file of the local timeline (created if missing; its folder must exist).
             None (default) keeps the timeline in memory, lost when the SDK is closed: right for
@@ -66,6 +79,13 @@ class SDKConfig:
             default day bounds of :meth:`MomentSDK.timeline` are local.
         timeline: Stay-point, place and trip options (metres and seconds; see
             :class:`~sdk.timeline.live.TimelineOptions`).
+        driving_enabled: Detect driving behaviour during car segments (False: nothing is buffered,
+            analysed or stored for drives).
+        driving: Thresholds of the driving detector (m/s², m/s, s; see
+            :class:`~sdk.driving.DrivingOptions`: harsh braking 3 m/s², acceleration 2.25 m/s²,
+            cornering 3.5 m/s², crash ≥ 5 g at ≥ 35 km/h; no speed limit by default).
+        drive_segments: When a drive starts and ends in the stream (grace periods, pre-roll, s; see
+            :class:`~sdk.driving.live.DriveSegmentOptions`).
     """
 
     source: Union[str, SensorSource] = "simulate"
@@ -80,6 +100,9 @@ class SDKConfig:
     retention_days: Optional[float] = 90.0
     tz_offset_s: float = 0.0
     timeline: TimelineOptions = TimelineOptions()
+    driving_enabled: bool = True
+    driving: DrivingOptions = DrivingOptions()
+    drive_segments: DriveSegmentOptions = DriveSegmentOptions()
 
     def __post_init__(self):
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
@@ -94,6 +117,12 @@ class SDKConfig:
             raise InputError(f"tz_offset_s must be within ±14 h (±50400 s), got {self.tz_offset_s!r}")
         if not isinstance(self.timeline, TimelineOptions):
             raise InputError(f"timeline must be a TimelineOptions, got {type(self.timeline).__name__}")
+        if not isinstance(self.driving_enabled, bool):
+            raise InputError(f"driving_enabled must be True or False, got {self.driving_enabled!r}")
+        if not isinstance(self.driving, DrivingOptions):
+            raise InputError(f"driving must be a DrivingOptions, got {type(self.driving).__name__}")
+        if not isinstance(self.drive_segments, DriveSegmentOptions):
+            raise InputError(f"drive_segments must be a DriveSegmentOptions, got {type(self.drive_segments).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +139,8 @@ class Context:
             ``timeline.stay.time_threshold_s``, 5 min by default), or None while moving.
         trip_in_progress: Start, origin place and modes so far of the current trip while not at a
             place, or None.
+        drive: The drive going on now (start, distance so far, driving events per kind so far), or
+            None (no car segment, or driving disabled).
     """
 
     mode: Optional[str]
@@ -119,6 +150,7 @@ class Context:
     running: bool
     place: Optional[Place] = None
     trip_in_progress: Optional[TripInProgress] = None
+    drive: Optional[DriveInProgress] = None
 
 
 class MomentSDK:
@@ -132,8 +164,11 @@ class MomentSDK:
         #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
         self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
         self.live = LiveTimeline(self.store, self.config.timeline, self.config.tz_offset_s)
+        #: Driving behaviour during car segments (None when ``driving_enabled`` is False).
+        self.driving: Optional[LiveDriving] = (
+            LiveDriving(self.store, self.config.driving, self.config.drive_segments) if self.config.driving_enabled else None)
         self._lock = threading.RLock()
-        self._callbacks: list[Callable[[TransportEvent], None]] = []
+        self._callbacks: list[Callable[[Record], None]] = []
         self._events: list[TransportEvent] = []
         self._last_fix: Optional[GpsFix] = None
         self._queue: "queue.Queue" = queue.Queue()
@@ -218,43 +253,54 @@ class MomentSDK:
 
         Runs the whole pipeline on the caller's thread (events also go to the ``on_event`` callbacks
         on the dispatcher thread, if one runs). Chunks must come in time order. Raises
-        :class:`~sdk.errors.InputError` while a started source is running.
+        :class:`~sdk.errors.InputError` while a started source is running. Driving events and
+        scores go to the store (:meth:`driving_scores`, :meth:`driving_events`).
         """
         if not isinstance(chunk, SensorChunk):
             raise InputError(f"chunk must be a SensorChunk, got {type(chunk).__name__}")
         if self._running():
             raise InputError("feed() cannot be used while start()ed sensing runs; stop() first")
-        return self._process(chunk)
+        return self._process(chunk)[0]
 
     def finish(self) -> list[TransportEvent]:
-        """End of a pushed stream: close the open transport event and the open stay; returns the events."""
+        """End of a pushed stream: close the open transport event, the open stay and the open drive
+        (scored and stored); returns the transport events."""
+        return self._finish()[0]
+
+    def _finish(self) -> tuple[list[TransportEvent], list]:
         with self._lock:
             if self._finished:
-                return []
+                return [], []
             self._finished = True
             evs = self.detector.flush()
             self._events += evs
             self.live.add_events(evs)
             self.live.finish()
-        return evs
+            drv = self.driving.finish() if self.driving is not None else []
+        return evs, drv
 
-    def _process(self, chunk: SensorChunk) -> list[TransportEvent]:
+    def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
+        """Transport events closed by ``chunk`` and driving records (events, scores) reported during it."""
         with self._lock:
             if self._finished:
                 self._finished = False
                 self.live.reset()
+                if self.driving is not None:
+                    self.driving.reset()
             evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
             self._events += evs
             self.live.add_events(evs)
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
                 self.live.add_fixes(chunk.gps)
-        return evs
+            drv = self.driving.step(chunk, self.detector.current()[0], evs) if self.driving is not None else []
+        return evs, drv
 
     # -- app API -------------------------------------------------------------------------------
 
-    def on_event(self, callback: Callable[[TransportEvent], None]) -> None:
-        """Call ``callback(event)`` on the dispatcher thread for every transport event."""
+    def on_event(self, callback: Callable[[Record], None]) -> None:
+        """Call ``callback(record)`` on the dispatcher thread for every transport event, driving event
+        and driving score (see the module docstring for when each arrives)."""
         if not callable(callback):
             raise InputError(f"callback must be callable, got {type(callback).__name__}")
         with self._lock:
@@ -267,7 +313,8 @@ class MomentSDK:
             running = self._running()
             place = self.live.current_place()
             trip = self.live.trip_in_progress(mode)
-            return Context(mode, conf, self._last_fix, len(self._events), running, place, trip)
+            drive = self.driving.current() if self.driving is not None else None
+            return Context(mode, conf, self._last_fix, len(self._events), running, place, trip, drive)
 
     def timeline(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> DayTimeline:
         """The local day ``day`` from the store: transport events, visits, trips (latest versions).
@@ -281,6 +328,15 @@ class MomentSDK:
         """The person's places (latest versions) with their ``home``/``work``/``other`` labels."""
         return self.store.places(label)
 
+    def driving_scores(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> list[DrivingScore]:
+        """Scores of the drives overlapping the local day ``day`` (as :meth:`timeline`'s ``driving_scores``)."""
+        return list(self.timeline(day, tz_offset_s).driving_scores)
+
+    def driving_events(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> list[DrivingEvent]:
+        """Driving events (harsh, speeding, phone handling, crash) during the local day ``day``, in time order."""
+        a, b = day_bounds(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
+        return self.store.query("driving_event", a, b)
+
     def events(self) -> list[TransportEvent]:
         """Every transport event of this session (the store keeps them across sessions)."""
         with self._lock:
@@ -288,12 +344,14 @@ class MomentSDK:
 
     def stats(self) -> dict:
         """Counters: windows (run, skipped), events, GPS fixes used and dropped by reason, timeline
-        records, callback errors, stored items per kind (None once the store is closed)."""
+        records, callback errors, stored items per kind (None once the store is closed), driving
+        counters (None when disabled)."""
         with self._lock:
             d = self.detector.stats
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "events": d.events,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
                     "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
+                    "driving": None if self.driving is None else dataclasses.asdict(self.driving.stats),
                     "store": None if self.store.closed else {k: v["items"] for k, v in self.store.counts().items()}}
 
     # -- threads -------------------------------------------------------------------------------
@@ -303,13 +361,15 @@ class MomentSDK:
             for chunk in self._source.chunks():
                 if self._stop.is_set():
                     break
-                for e in self._process(chunk):
+                evs, drv = self._process(chunk)
+                for e in evs + drv:
                     self._queue.put(e)
         except BaseException as exc:  # keep the failure for the app instead of dying silently
             log.exception("momentsense pipeline stopped")
             self.error = exc
         try:
-            for e in self.finish():
+            evs, drv = self._finish()
+            for e in evs + drv:
                 self._queue.put(e)
         except BaseException as exc:
             log.exception("momentsense pipeline could not close the stream")
