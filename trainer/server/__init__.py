@@ -1,0 +1,15 @@
+"""The momentsense server: ingest of aggregated timelines, feedback, erasure and the model registry.
+
+FastAPI + SQLAlchemy (``pip install -e .[server]``); started by ``momentsense serve``. SQLite by
+default, any SQLAlchemy URL (e.g. ``postgresql+psycopg://...``) in production.
+
+* :mod:`trainer.server.db`: tables and the engine.
+* :mod:`trainer.server.schemas`: request bodies (the day payload validated as strictly as the SDK builds it).
+* :mod:`trainer.server.limits`: body size limits, gzip bodies, rate limiting (ASGI middleware).
+* :mod:`trainer.server.registry`: models from a folder of ``.tflite`` + manifest (+ ``.sig``).
+* :mod:`trainer.server.app`: :func:`create_app`.
+* :mod:`trainer.server.export`: ``momentsense export-training`` (days + feedback → trainer datasets).
+* :mod:`trainer.server.testing`: the server in a subprocess on loopback (tests, demos).
+* :mod:`trainer.server.payload_size`: measured upload bytes per day vs raw sensor bytes.
+* :mod:`trainer.server.retrain_round`: one round of the loop (devices upload → export → retrain → compare).
+"""
