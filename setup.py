@@ -28,11 +28,15 @@ EXTRAS = {
     ],
     # What `momentsense demo` needs beyond the phone's base install.
     "demo": ["tqdm>=4.66", "h5py>=3.9"],
-    "app": ["kivy>=2.3"],
-    "server": [],
-    # trackintel: the reference stay-point implementation our GPS timeline is compared with in a
-    # test and in `momentsense eval places`; never imported by the runtime.
-    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3"],
+    "app": ["kivy>=2.3.1,<2.4"],
+    # The server side: FastAPI app, SQLAlchemy (SQLite by default, PostgreSQL through psycopg),
+    # uvicorn to serve it, httpx for FastAPI's test client.
+    "server": ["fastapi>=0.110", "uvicorn>=0.29", "sqlalchemy>=2.0", "httpx>=0.27", "psycopg[binary]>=3.1"],
+    # trackintel: the reference stay-point implementation our GPS timeline is compared with (a test
+    # and `momentsense eval places`; never imported by the runtime). py-spy: `momentsense profile`.
+    # schemathesis: fuzzes the server's OpenAPI spec. cryptography: the Ed25519 OTA signature test.
+    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3",
+            "schemathesis>=4.0", "cryptography>=42"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

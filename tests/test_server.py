@@ -41,8 +41,8 @@ def day_payload(day_index=0, revision=1, salt=SALT):
 
 
 @pytest.fixture
-def server(tmp_path):
-    app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/s.db", rate_per_s=0))
+def server(server_db_url):
+    app = create_app(ServerSettings(db_url=server_db_url, rate_per_s=0))
     keys = {"a": add_app(app.state.engine, "app-a"), "b": add_app(app.state.engine, "app-b")}
     return TestClient(app), keys, app
 
@@ -166,9 +166,9 @@ class TestIsolation:
 
 
 class TestLimits:
-    def test_body_over_limit_is_413(self, tmp_path):
+    def test_body_over_limit_is_413(self, server_db_url):
         """A body over max_body_bytes and a gzip bomb are refused with 413."""
-        app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/s.db", max_body_bytes=10_000,
+        app = create_app(ServerSettings(db_url=server_db_url, max_body_bytes=10_000,
                                         max_inflated_bytes=100_000, rate_per_s=0))  # fmt: skip
         key = add_app(app.state.engine, "a")
         c = TestClient(app)
@@ -178,9 +178,9 @@ class TestLimits:
         assert c.post("/v1/ingest", content=bomb, headers=h(key, idem="k" * 10, gz=True)).status_code == 413
         assert c.post("/v1/ingest", content=b"notgzip", headers=h(key, idem="k" * 10, gz=True)).status_code == 400
 
-    def test_rate_limit_answers_429_with_retry_after(self, tmp_path):
+    def test_rate_limit_answers_429_with_retry_after(self, server_db_url):
         """Past the burst the server answers 429 and a Retry-After in seconds; /health is exempt."""
-        app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/s.db", rate_per_s=1, burst=3))
+        app = create_app(ServerSettings(db_url=server_db_url, rate_per_s=1, burst=3))
         key = add_app(app.state.engine, "a")
         c = TestClient(app)
         codes = [c.get("/v1/models", headers={"X-Api-Key": key}).status_code for _ in range(5)]
@@ -238,7 +238,7 @@ class TestRegistry:
         assert hashlib.sha256(data).hexdigest() == m["manifest"]["sha256"]
         assert c.get("/v1/models/transport_cnn/9.9.9", headers=hk).status_code == 404
 
-    def test_corrupt_model_is_not_served(self, tmp_path):
+    def test_corrupt_model_is_not_served(self, tmp_path, server_db_url):
         """A model whose bytes do not match its manifest is left out of the registry."""
         from edge_models import artifact_dir
 
@@ -249,7 +249,7 @@ class TestRegistry:
         raw = bytearray((d / "next_event.tflite").read_bytes())
         raw[-1] ^= 0xFF
         (d / "next_event.tflite").write_bytes(bytes(raw))
-        app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/s.db", models_dir=str(d), rate_per_s=0))
+        app = create_app(ServerSettings(db_url=server_db_url, models_dir=str(d), rate_per_s=0))
         key = add_app(app.state.engine, "a")
         assert TestClient(app).get("/v1/models", headers={"X-Api-Key": key}).json() == []
 

@@ -37,8 +37,8 @@ def payload(i, salt):
 
 
 @pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path}/s.db"
+def db(server_db_url, tmp_path):
+    url = server_db_url
     app = create_app(ServerSettings(db_url=url, rate_per_s=0))
     key = add_app(app.state.engine, "app")
     c = TestClient(app)
