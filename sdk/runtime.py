@@ -37,7 +37,7 @@ import datetime
 import logging
 import queue
 import threading
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from sdk.driving.live import DriveInProgress, DriveSegmentOptions, LiveDriving
 from sdk.driving.options import DrivingOptions
@@ -47,6 +47,9 @@ from sdk.timeline.live import LiveTimeline, TimelineOptions, TripInProgress
 from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
 from sdk.timeline.store import DayTimeline, Record, TimelineStore, day_bounds
 from sdk.transport_detector import ModelOptions, TransportDetector, TransportDetectorOptions
+
+if TYPE_CHECKING:
+    from sdk.consent import ConsentManager
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +159,13 @@ class Context:
 class MomentSDK:
     """The on-device runtime: sensors → pipeline → transport events, places, trips → callbacks and timeline."""
 
-    def __init__(self, config: Optional[SDKConfig] = None):
+    def __init__(self, config: Optional[SDKConfig] = None, consent: Optional["ConsentManager"] = None):
+        """``consent``: the app's :class:`~sdk.consent.ConsentManager`. Required for the phone's
+        sensors (``source="phone"``); with it, sensing needs ``motion``/``sensing`` consent, GPS is
+        used only with ``location``/``sensing``, and revoking either stops that kind of sensing
+        within a second and erases its local data (hooks registered here)."""
         self.config = config or SDKConfig()
+        self.consent = consent
         self.detector = TransportDetector.create_from_options(
             TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle)
         )
@@ -179,6 +187,8 @@ class MomentSDK:
         self._finished = True
         self.callback_errors = 0
         self.error: Optional[BaseException] = None
+        if consent is not None:
+            consent.add_revoke_hook(self._on_revoke)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -202,11 +212,46 @@ class MomentSDK:
     def _running(self) -> bool:
         return self._pipeline is not None and self._pipeline.is_alive()
 
+    def _check_consent(self) -> None:
+        from sdk.consent import ConsentError
+
+        phone = self.config.source == "phone" or getattr(self.config.source, "name", "") == "phone"
+        if self.consent is None:
+            if phone:
+                raise ConsentError("the phone's sensors need consent: pass MomentSDK(config, consent=ConsentManager(...)) "
+                                   "with grant('motion', 'sensing') recorded")
+            return
+        self.consent.require("motion", "sensing")
+
+    def _location_allowed(self) -> bool:
+        return self.consent is None or self.consent.allowed("location", "sensing")
+
+    def _on_revoke(self, kind: str, purpose: str) -> None:
+        """Consent revoke hook: stop that kind of sensing, then erase its local data."""
+        if purpose not in ("sensing", "*"):
+            return  # e.g. revoking "sync" stops uploads; the person's own timeline stays
+        if kind == "motion":  # everything starts from the IMU: stop sensing altogether
+            self.stop(timeout_s=1.0)
+            with self._lock:
+                self._events.clear()
+                self.store.delete_all("motion")
+        elif kind == "location":
+            with self._lock:
+                self.live.reset()
+                self._last_fix = None
+                self.store.delete_all("location")
+        log.info("consent for %s revoked: sensing stopped and local %s data erased", kind, kind)
+
     def start(self) -> None:
-        """Start sensing (idempotent). Raises :class:`~sdk.sources.SensorUnavailableError` when the source cannot run here."""
+        """Start sensing (idempotent).
+
+        Raises :class:`~sdk.sources.SensorUnavailableError` when the source cannot run here, and
+        :class:`~sdk.consent.ConsentError` without the consent it needs (see :class:`MomentSDK`).
+        """
         with self._lock:
             if self._running():
                 return
+            self._check_consent()
             self._source = self._make_source()
             self._stop.clear()
             self._dispatcher = threading.Thread(target=self._dispatch, name="momentsense-dispatch", daemon=True)
@@ -260,6 +305,7 @@ class MomentSDK:
             raise InputError(f"chunk must be a SensorChunk, got {type(chunk).__name__}")
         if self._running():
             raise InputError("feed() cannot be used while start()ed sensing runs; stop() first")
+        self._check_consent()
         return self._process(chunk)[0]
 
     def finish(self) -> list[TransportEvent]:
@@ -290,6 +336,8 @@ class MomentSDK:
             evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
             self._events += evs
             self.live.add_events(evs)
+            if chunk.gps and not self._location_allowed():
+                chunk = dataclasses.replace(chunk, gps=[])  # no location consent: fixes are never used
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
                 self.live.add_fixes(chunk.gps)
