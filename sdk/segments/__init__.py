@@ -1,0 +1,20 @@
+"""Segments on the device: business rules and learned-embedding segments (numpy + a TFLite interpreter only).
+
+Weekly on the phone (:class:`WeeklySegments`): ``compute_segments(UserEvents.from_events(timeline),
+encoder, heads)`` gives the rule segments (with evidence and a sentence each) and, with the shipped
+encoder (``timeline_encoder.tflite``) and heads (``segment_classifiers.json``), the embedding
+segments. Only the segment labels (and, if the app allows, the embedding) belong in the upload.
+"""
+
+from sdk.segments.embedding import EmbeddingSegment, SegmentHeads, SegmentsResult, TimelineEncoder, compute_segments
+from sdk.segments.encoding import WindowConfig
+from sdk.segments.events import UserEvents
+from sdk.segments.features import FEATURE_NAMES, timeline_features
+from sdk.segments.rules import RULE_SEGMENTS, RuleOptions, RuleReport, RuleSegment, evaluate_rules
+from sdk.segments.weekly import WeeklySegments, upload_payload
+
+__all__ = [
+    "FEATURE_NAMES", "RULE_SEGMENTS", "EmbeddingSegment", "RuleOptions", "RuleReport", "RuleSegment", "SegmentHeads",
+    "SegmentsResult", "TimelineEncoder", "UserEvents", "WeeklySegments", "WindowConfig", "compute_segments",
+    "evaluate_rules", "timeline_features", "upload_payload",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Segments: rules evaluation, timeline encoder training, few-label classifiers, stable embeddings."""
