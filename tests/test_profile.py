@@ -1,5 +1,6 @@
 """Flame graph tooling of ``momentsense profile demo``: parsing, filtering, top costs, SVG; and one real run."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def _can_trace() -> bool:
     exe = shutil.which("py-spy")
     if not exe:
         return False
-    r = subprocess.run([exe, "record", "-o", "/dev/null", "--format", "raw", "--", sys.executable, "-c", "pass"],
+    r = subprocess.run([exe, "record", "-o", os.devnull, "--format", "raw", "--", sys.executable, "-c", "import time; time.sleep(0.5)"],
                        capture_output=True, text=True)
     return r.returncode == 0
 
@@ -48,3 +49,11 @@ def test_profile_demo_writes_a_flame_graph(tmp_path):
     res = profile_demo(tmp_path / "p.svg", hours=0.5, rate=200)
     assert ET.parse(tmp_path / "p.svg").getroot().tag.endswith("svg")
     assert res["samples"] > 0 and len(res["self"]) == 3 and res["bench"]["sensor_hours"] == 0.5
+
+
+def test_stage_shares_name_what_the_runtime_calls():
+    from trainer.profile import stage_shares
+
+    stages = stage_shares(keep_inside(parse_collapsed(RAW)))
+    assert stages[0] == {"function": "process (sdk/transport_detector.py)", "share": 0.7}
+    assert stages[1] == {"function": "preprocess (sdk/dsp/pipeline.py)", "share": 0.3}

@@ -67,6 +67,18 @@ def top_costs(stacks: dict, k: int = 3) -> dict:
     }
 
 
+def stage_shares(stacks: dict, marker: str = KEEP_FILE, k: int = 6) -> list:
+    """Shares of the first frame below the runtime's own frames (the pipeline stages it calls)."""
+    total = sum(stacks.values()) or 1
+    c: collections.Counter = collections.Counter()
+    for st, n in stacks.items():
+        i = 0
+        while i < len(st) and marker in st[i]:
+            i += 1
+        c[st[i] if i < len(st) else st[-1] + " [self]"] += n
+    return [{"function": f, "share": round(n / total, 3)} for f, n in c.most_common(k)]
+
+
 def render_svg(stacks: dict, title: str, width: int = 1200, row_h: int = 17) -> str:
     """A flame graph (root at the bottom) as standalone SVG with a tooltip per frame."""
     tree: dict = {"n": 0, "kids": {}}
@@ -121,7 +133,7 @@ def profile_demo(out: str | Path, hours: float = 24.0, seed: int = 0, rate: int 
     if not stacks:
         raise ProfilerUnavailableError("py-spy recorded no samples inside the runtime")
     bench = next((line for line in proc.stdout.splitlines() if line.startswith("{")), "{}")
-    summary = top_costs(stacks)
+    summary = {**top_costs(stacks), "stages": stage_shares(stacks)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_svg(stacks, f"momentsense runtime, {hours:g} h simulated, {summary['samples']} samples at {rate} Hz"))
     return {"svg": str(out), "bench": __import__("json").loads(bench), **summary}
