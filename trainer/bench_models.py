@@ -51,7 +51,10 @@ def bench_models(repeats: int = 500, artifacts: Optional[str] = None, keras_too:
             import tensorflow as tf
             import tf_keras as keras
 
-            tf.config.threading.set_intra_op_parallelism_threads(1)
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(1)
+            except RuntimeError:  # TensorFlow already initialised in this process: keep its setting
+                pass
             model = keras.models.load_model(path, compile=False)
             shape = (1,) + tuple(int(s) for s in model.input_shape[1:])
             x = tf.constant(rng.normal(0, 1, shape).astype(np.float32))
@@ -80,10 +83,14 @@ def bench_training(seconds: float = 10.0, batch_size: int = 64, threads: int = 2
     from edge_models.transport_cnn import build_transport_cnn
     from sdk.moments.tokens import N_FEATURES, N_TOKENS
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already initialised in this process (bench all): report what it uses
+        pass
     rng = np.random.default_rng(0)
-    res = {"threads": threads, "batch_size": batch_size}
+    res = {"threads": tf.config.threading.get_intra_op_parallelism_threads() or "default (all cores)",
+           "batch_size": batch_size}
 
     def throughput(model, x, y, loss):
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)

@@ -67,6 +67,46 @@ def _profile_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _all_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hours", type=float, default=24.0, help="simulated hours for the runtime benchmark")
+    p.add_argument("--training-seconds", type=float, default=8.0, help="timed seconds per model in the training benchmark")
+    p.add_argument("--repeats", type=int, default=300, help="timed calls per model in the inference benchmark")
+    p.add_argument("--payload-days", type=int, default=2, help="simulated days for the sync payload measurement")
+    p.add_argument("--json", action="store_true", help="JSON output (the default)")
+
+
+def _all_run(args: argparse.Namespace) -> int:
+    import json
+    import platform
+    import time
+
+    from trainer.bench import bench_runtime
+    from trainer.bench_models import bench_models, bench_training
+
+    if not args.hours > 0 or not args.training_seconds > 0 or args.repeats < 10 or args.payload_days < 1:
+        raise InputError("need --hours > 0, --training-seconds > 0, --repeats >= 10 and --payload-days >= 1")
+    t0 = time.time()
+    out = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
+    bench_runtime(0.05, 0)  # warm-up: imports and model loading must not count against the first run
+    out["runtime_duty_cycled"] = bench_runtime(args.hours, 0, duty_cycle=True)
+    out["runtime_every_window"] = bench_runtime(args.hours, 0, duty_cycle=False)
+    out["runtime_duty_cycle_speedup"] = round(out["runtime_duty_cycled"]["realtime_factor"]
+                                              / out["runtime_every_window"]["realtime_factor"], 3)
+    out["models"] = bench_models(args.repeats)
+    out["training"] = bench_training(args.training_seconds)
+    try:
+        from trainer.server.payload_size import measure
+
+        out["sync_payload"] = measure(args.payload_days, 1, 0)
+    except ImportError as exc:  # the server extra is not installed
+        out["sync_payload"] = f"not measured: {exc}"
+    out["wall_s"] = round(time.time() - t0, 1)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def register_profile(cli) -> None:
+    cli.command("bench all", "every benchmark side by side in one run: runtime with and without duty cycling, "
+                "inference per model, training throughput, sync payload per day (JSON)", _all_args, _all_run)
     cli.command("profile demo", "flame graph (py-spy) of the on-device runtime on a simulated day; top costs as JSON",
                 _profile_args, _profile_run)
