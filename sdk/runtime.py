@@ -172,8 +172,8 @@ class MomentSDK:
         #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
         self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
         self.live = LiveTimeline(self.store, self.config.timeline, self.config.tz_offset_s)
-        #: Driving behaviour during car segments (None when ``driving_enabled`` is False).
-        self.driving: Optional[LiveDriving] = (
+        #: Driving behaviour during car segments (None when ``driving_enabled`` is False); :meth:`driving` reads its results.
+        self.live_driving: Optional[LiveDriving] = (
             LiveDriving(self.store, self.config.driving, self.config.drive_segments) if self.config.driving_enabled else None)
         self._lock = threading.RLock()
         self._callbacks: list[Callable[[Record], None]] = []
@@ -322,7 +322,7 @@ class MomentSDK:
             self._events += evs
             self.live.add_events(evs)
             self.live.finish()
-            drv = self.driving.finish() if self.driving is not None else []
+            drv = self.live_driving.finish() if self.live_driving is not None else []
         return evs, drv
 
     def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
@@ -331,8 +331,8 @@ class MomentSDK:
             if self._finished:
                 self._finished = False
                 self.live.reset()
-                if self.driving is not None:
-                    self.driving.reset()
+                if self.live_driving is not None:
+                    self.live_driving.reset()
             evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
             self._events += evs
             self.live.add_events(evs)
@@ -341,7 +341,7 @@ class MomentSDK:
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
                 self.live.add_fixes(chunk.gps)
-            drv = self.driving.step(chunk, self.detector.current()[0], evs) if self.driving is not None else []
+            drv = self.live_driving.step(chunk, self.detector.current()[0], evs) if self.live_driving is not None else []
         return evs, drv
 
     # -- app API -------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ class MomentSDK:
             running = self._running()
             place = self.live.current_place()
             trip = self.live.trip_in_progress(mode)
-            drive = self.driving.current() if self.driving is not None else None
+            drive = self.live_driving.current() if self.live_driving is not None else None
             return Context(mode, conf, self._last_fix, len(self._events), running, place, trip, drive)
 
     def timeline(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> DayTimeline:
@@ -385,6 +385,44 @@ class MomentSDK:
         a, b = day_bounds(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
         return self.store.query("driving_event", a, b)
 
+    def _now(self, now: Optional[float]) -> float:
+        if now is not None:
+            return float(now)
+        last = self.store.last("event")
+        return float(last.end) if last is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
+
+    def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
+        """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
+        transport events outside them): what the moment and segment models read."""
+        from sdk.insights import timeline_events
+
+        with self._lock:
+            return timeline_events(self.places(), self.store.visits(start_s, end_s), self.store.events(start_s, end_s))[0]
+
+    def moments(self, now: Optional[float] = None) -> list:
+        """:class:`~sdk.insights.Insight` s: the current moment (when moving), the predicted next
+        event and the best time to notify in the next 3 h. ``now``: unix s (default: the end of the
+        latest event, so replays answer for their own time)."""
+        from sdk.insights import moment_insights
+
+        now = self._now(now)
+        return moment_insights(self.timeline_events(now - 21 * 86400.0, now), now, self.config.tz_offset_s)
+
+    def segments(self, now: Optional[float] = None) -> list:
+        """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
+        their evidence, then the shipped embedding heads). InputError with less than a week of data."""
+        from sdk.insights import SEGMENT_HISTORY_S, segment_insights
+
+        now = self._now(now)
+        scores = [s.score for s in self.store.query("driving_score", now - SEGMENT_HISTORY_S, now)]
+        return segment_insights(self.timeline_events(now - SEGMENT_HISTORY_S, now), scores)
+
+    def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
+        """:class:`~sdk.insights.Insight` per scored drive in ``[start_s, end_s)`` (default: all kept)."""
+        from sdk.insights import drive_insights
+
+        return drive_insights(self.store.query("driving_score", start_s, end_s), self.config.tz_offset_s)
+
     def events(self) -> list[TransportEvent]:
         """Every transport event of this session (the store keeps them across sessions)."""
         with self._lock:
@@ -399,7 +437,7 @@ class MomentSDK:
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "events": d.events,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
                     "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
-                    "driving": None if self.driving is None else dataclasses.asdict(self.driving.stats),
+                    "driving": None if self.live_driving is None else dataclasses.asdict(self.live_driving.stats),
                     "store": None if self.store.closed else {k: v["items"] for k, v in self.store.counts().items()}}
 
     # -- threads -------------------------------------------------------------------------------

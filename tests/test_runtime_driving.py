@@ -96,7 +96,7 @@ class TestCarSegment:
         assert len(scores) == 1
         s = scores[0]
         assert abs(s.trip_start - t1) < 20 and abs(s.trip_end - t2) < 20
-        ld = sdk.driving.last_drive  # the pre-roll: data from before the car was reported was fed
+        ld = sdk.live_driving.last_drive  # the pre-roll: data from before the car was reported was fed
         assert ld.fed_start == pytest.approx(s.trip_start - sdk.config.drive_segments.lead_s, abs=0.05)
         true_m = sum(f.speed_mps for c in d for f in c.gps)  # 1 Hz fixes: Σ v·1 s
         assert s.distance_m > 0 and abs(s.distance_m - true_m) < 0.05 * true_m
@@ -121,7 +121,7 @@ class TestCarSegment:
         """analyse_drive on the samples the runtime fed finds the same events inside the drive."""
         w1, d, w2, _, _ = trip7
         sdk, _ = fed7
-        ld = sdk.driving.last_drive
+        ld = sdk.live_driving.last_drive
         batch, _ = analyse_drive(*_arrays(w1 + d + w2, ld.fed_start, ld.fed_end))
         live = sdk.store.query("driving_event")
         inner = [e for e in batch if ld.start <= e.t <= ld.end - 10]
@@ -241,7 +241,7 @@ def test_driving_disabled_stores_nothing(trip7):
     sdk.finish()
     counts = sdk.store.counts()
     assert counts["driving_event"]["rows"] == 0 and counts["driving_score"]["rows"] == 0
-    assert counts["event"]["items"] > 0 and sdk.driving is None and sdk.stats()["driving"] is None
+    assert counts["event"]["items"] > 0 and sdk.live_driving is None and sdk.stats()["driving"] is None
     sdk.close()
 
 

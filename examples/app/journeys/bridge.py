@@ -278,8 +278,17 @@ class LiveBackend:
         return bool(v.events or v.visits or v.trips)
 
     def feature(self, name: str):
-        """Result of the SDK's ``name()`` (places, moments, segments, driving), or None when it has none."""
-        return _call_optional(self.sdk, name)
+        """Result of the SDK's ``name()`` (places, moments, segments, driving), or None when it has none.
+
+        The SDK refuses with an error when there is too little data (segments need a week): that is
+        shown as the one row, not raised into the UI.
+        """
+        from sdk.errors import MomentsenseError
+
+        try:
+            return _call_optional(self.sdk, name)
+        except MomentsenseError as exc:
+            return [f"Not enough data yet: {exc}"]
 
 
 class ServiceBackend:
