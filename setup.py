@@ -26,8 +26,9 @@ EXTRAS = {
         "matplotlib>=3.7",
         "tqdm>=4.66",
     ],
-    # What `momentsense demo` needs beyond the phone's base install.
-    "demo": ["tqdm>=4.66", "h5py>=3.9"],
+    # What `momentsense demo` needs beyond the phone's base install: progress bars, the HTML
+    # report's plots, and the sync server it runs in-process on loopback.
+    "demo": ["tqdm>=4.66", "h5py>=3.9", "matplotlib>=3.7", "fastapi>=0.110", "uvicorn>=0.29", "sqlalchemy>=2.0"],
     "app": ["kivy>=2.3.1,<2.4"],
     # The server side: FastAPI app, SQLAlchemy (SQLite by default, PostgreSQL through psycopg),
     # uvicorn to serve it, httpx for FastAPI's test client.

@@ -21,11 +21,12 @@ def test_bare_group_prints_its_help(capsys):
     assert "sensors" in capsys.readouterr().out
 
 
-def test_demo_prints_a_summary(capsys):
+def test_demo_prints_a_summary(tmp_path, capsys):
     """A short demo runs the pipeline over simulated data and reports it."""
-    assert main(["demo", "--hours", "0.05", "--no-progress"]) == 0
+    assert main(["demo", "--hours", "0.05", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "simulated hours" in out and "windows" in out
+    assert "simulated hours" in out and "windows" in out and "synced: 1 day payloads" in out
+    assert (tmp_path / "demo" / "index.html").exists()
 
 
 def test_simulate_sensors_writes_a_valid_file(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""``momentsense demo``."""
+"""``momentsense demo``: simulate a persona, run the whole SDK over it, score it, write an HTML report."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import argparse
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24: one day)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (same seed, same day)")
+    from trainer.demo.personas import PERSONAS
+
+    p.add_argument("--days", type=int, default=7, help="simulated days from a Monday (default 7: a week; 1..28)")
+    p.add_argument("--persona", default="commuter",
+                   help="whose week: " + ", ".join(f"{k} ({v.description})" for k, v in PERSONAS.items()))  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="simulation seed (same seed, same week)")
+    p.add_argument("--hours", type=float, default=None, help="simulate only the first HOURS hours (quick checks)")
+    p.add_argument("--out", default="momentsense-demo", help="folder for the HTML report (default ./momentsense-demo)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -15,15 +21,15 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from sdk.errors import InputError
-    from trainer.demo.run import format_summary, run_demo
+    from trainer.demo.run import DemoOptions, format_summary, run_demo
 
-    if not args.hours > 0:
-        raise InputError(f"--hours must be > 0, got {args.hours}")
-    summary = run_demo(args.hours, args.seed, progress=not args.no_progress)
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    opts = DemoOptions(days=args.days, persona=args.persona, seed=args.seed, hours=args.hours, out=args.out,
+                       progress=not args.no_progress)  # fmt: skip
+    summary = run_demo(opts)
+    print(json.dumps(summary.to_dict(), indent=2, default=str) if args.json else format_summary(summary))
     return 0
 
 
 def register(cli) -> None:
-    cli.command("demo", "simulate a day of phone sensors and run the SDK pipeline over it", _args, _run)
+    cli.command("demo", "simulate a persona's week of phone sensors, run the whole SDK over it, sync, score, report",
+                _args, _run)  # fmt: skip
