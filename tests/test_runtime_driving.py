@@ -219,6 +219,17 @@ class TestSegmentBoundaries:
         scores, events, live = self._run(w1, modes)
         assert scores == [] and live.stats.drives_dropped == 1 and live.stats.drives == 0
 
+    def test_a_still_phone_read_as_car_is_not_a_drive(self):
+        """Four minutes of a phone lying still, misread as car: GPS says it never moved, so no drive is
+        scored; the same with min_distance_m=0 scores one (the rule is what drops it)."""
+        still = [_shift(c, T0 - 1) for c in SimulatorSource([("still", 240)], seed=3).chunks()]
+        assert any(f.speed_mps == f.speed_mps for c in still for f in c.gps), "the simulator gives GPS speeds"
+        modes = ["car"] * len(still)
+        scores, _, live = self._run(still, modes)
+        assert scores == [] and live.stats.drives == 0 and live.stats.drives_dropped == 1
+        scores, _, _ = self._run(still, modes, segments=DriveSegmentOptions(min_distance_m=0.0))
+        assert len(scores) == 1 and scores[0].distance_m < 300.0
+
     def test_bad_samples_are_dropped_not_raised(self, trip7):
         """NaN samples and time going backwards inside a drive are dropped and counted."""
         _, d, w2, _, _ = trip7
