@@ -68,7 +68,10 @@ class LoopbackServer:
         self.port = free_port()
         app = create_app(ServerSettings(db_url=self.db_url, rate_per_s=0.0))
         self.engine = app.state.engine
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        # log_config=None: uvicorn's default dictConfig would replace (and close) the process's
+        # logging handlers, including ones other libraries hold on to (absl's closes its stream).
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                     log_config=None))
         self._thread = threading.Thread(target=self._server.run, name="momentsense-demo-server", daemon=True)
 
     @property
