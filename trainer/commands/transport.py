@@ -11,6 +11,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (model, metrics.json, confusion.png)")
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping on validation subjects)")
     p.add_argument("--seed", type=int, default=0, help="seed of split, augmentation, initialisation")
+    p.add_argument("--patience", type=int, default=6,
+                   help="epochs without validation-loss improvement before stopping (>= --epochs: train all epochs, keep the last)")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="weights kept: the epoch with the lowest validation loss (default) or the last epoch")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--copies", type=int, default=2, help="augmented passes over the training recordings")
     p.add_argument("--no-augment", nargs="?", const="all", default="",
@@ -22,6 +26,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="architecture option of build_transport_cnn, e.g. batch_norm=true, l2=0, dropout=0.2, pooling=avg")
     p.add_argument("--baselines", action="store_true", help="also train the feature + forest / boosting baselines")
     p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
+    p.add_argument("--ablate-on", choices=("validation", "test"), default="validation",
+                   help="score the ablation on held-out training subjects and phones (default; safe for choosing "
+                        "settings) or on the test subjects (reporting only)")
+    p.add_argument("--augment-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="augmentation strength, a field of AugmentConfig, e.g. noise_acc_mps2=0.01, time_warp=0")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
 
 
@@ -30,13 +39,12 @@ def _train_run(args: argparse.Namespace) -> int:
 
     from sdk.dsp import PreprocessConfig
     from sdk.errors import InputError
-    from trainer.transport.augment import AugmentConfig
     from trainer.transport.train import TrainOptions
     from trainer.transport.workflow import format_compare, run_train
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
-    aug = AugmentConfig()
+    aug = augment_config(args.augment_arg)
     if args.no_augment == "all":
         aug = None
     elif args.no_augment:
@@ -46,14 +54,37 @@ def _train_run(args: argparse.Namespace) -> int:
         pre = dataclasses.replace(pre, window_s=args.window_s or pre.window_s, hop_s=args.hop_s or pre.hop_s)
     if args.channels:
         pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
-    opts = TrainOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size, augment=aug,
-                        copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
+    opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best",
+                        batch_size=args.batch_size, augment=aug, copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
-    m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment)
+    m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment,
+                  ablate_on=args.ablate_on)  # fmt: skip
     print(f"held-out subjects {m['test_subjects']}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
           f"{m['n_params']:,} parameters; wrote {args.out}/metrics.json")  # fmt: skip
     print(format_compare(m["compare"]))
+    if "augmentation_ablation" in m:
+        from trainer.transport.ablation import AblationResult, format_ablation
+
+        print(format_ablation(AblationResult(**m["augmentation_ablation"])))
     return 0
+
+
+def augment_config(items: list):
+    """``["noise_acc_mps2=0.01", "rotation=false"]`` → an :class:`AugmentConfig` with those fields changed."""
+    import dataclasses
+
+    from sdk.errors import InputError
+    from trainer.transport.augment import AugmentConfig
+
+    fields = {f.name: f.type for f in dataclasses.fields(AugmentConfig)}
+    changes = {}
+    for key, value in parse_model_args(items).items():
+        if key not in fields:
+            raise InputError(f"--augment-arg: unknown field {key!r}; known: {sorted(fields)}")
+        if isinstance(value, tuple) or isinstance(value, str):
+            raise InputError(f"--augment-arg {key}: expected a number or true/false, got {value!r}")
+        changes[key] = bool(value) if key == "rotation" else float(value)
+    return dataclasses.replace(AugmentConfig(), **changes)
 
 
 def parse_model_args(items: list) -> dict:

@@ -199,6 +199,58 @@ def split_by_subject(subjects: np.ndarray, test_fraction: float = 0.25, seed: in
     return np.flatnonzero(~is_test), np.flatnonzero(is_test), test_subjects
 
 
+def split_by_subject_and_device(
+    subjects: np.ndarray, devices: np.ndarray, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Split holding out whole groups of subjects that share phones: no subject *and* no phone on both sides.
+
+    Subjects that carried a common phone (directly or through others) form one group; groups are
+    drawn until about ``test_fraction`` of the subjects are held out. This mimics a test on unseen
+    people carrying unseen phones. Windows with an unknown device (``""``) only link by subject.
+
+    Returns
+    -------
+    train_idx, test_idx : ndarray int64
+    test_subjects : list of str
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 groups (every subject shares a phone chain with every other).
+    """
+    subjects = np.asarray(subjects).astype(str)
+    devices = np.asarray(devices).astype(str)
+    parent: dict = {}
+
+    def find(a):
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for s, d in set(zip(subjects.tolist(), devices.tolist())):
+        find(("s", s))
+        if d:
+            parent[find(("s", s))] = find(("d", d))
+    groups: dict = {}
+    for s in sorted(set(subjects.tolist())):
+        groups.setdefault(find(("s", s)), []).append(s)
+    members = sorted(groups.values())
+    if len(members) < 2:
+        raise InputError(f"a subject+device split needs at least 2 groups of subjects without shared phones; the data has {len(members)}")
+    n_subjects = sum(len(m) for m in members)
+    target = min(n_subjects - 1, max(1, int(round(test_fraction * n_subjects))))
+    held: list[str] = []
+    for g in np.random.default_rng(seed).permutation(len(members)):
+        if len(held) >= target:
+            break
+        if len(held) + len(members[g]) < n_subjects:
+            held += members[g]
+    test_subjects = sorted(held)
+    is_test = np.isin(subjects, test_subjects)
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test), test_subjects
+
+
 def _empty(config: PreprocessConfig) -> WindowData:
     L, C = config.window_len, len(config.channels)
     e = np.zeros(0, np.int64)

@@ -21,7 +21,14 @@ from sdk.dsp import Normalizer, PreprocessConfig
 from sdk.errors import InputError
 from sdk.records import ImuDataset
 from trainer.transport.augment import AugmentConfig
-from trainer.transport.data import WindowData, check_labels, config_for_dataset, dataset_windows, split_by_subject
+from trainer.transport.data import (
+    WindowData,
+    check_labels,
+    config_for_dataset,
+    dataset_windows,
+    split_by_subject,
+    split_by_subject_and_device,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +43,13 @@ class TrainOptions:
         augment: Augmentation of the training recordings; None = off.
         copies: Augmented passes over the training recordings, in addition to the originals.
         test_fraction: Share of subjects held out for test when no test file is given.
+        holdout_devices: Without a test file, hold out whole groups of subjects that share phones,
+            so the held-out subjects also carry phones never seen in training
+            (:func:`~trainer.transport.data.split_by_subject_and_device`).
         val_fraction: Share of *training* subjects used for early stopping.
         patience: Epochs without validation improvement before stopping.
+        restore_best: Keep the weights of the epoch with the lowest validation loss (tf_keras restores
+            them at the end even when training was not stopped early); False keeps the last epoch's.
         min_purity: Windows whose majority label covers less than this share are dropped.
         preprocess: Pipeline config (the window length of pre-cut data overrides it).
         model_kwargs: Extra arguments of :func:`edge_models.transport_cnn.build_transport_cnn`
@@ -53,8 +65,10 @@ class TrainOptions:
     augment: Optional[AugmentConfig] = dataclasses.field(default_factory=AugmentConfig)
     copies: int = 2
     test_fraction: float = 0.25
+    holdout_devices: bool = False
     val_fraction: float = 0.15
     patience: int = 6
+    restore_best: bool = True
     min_purity: float = 0.8
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
@@ -114,6 +128,9 @@ def prepare_split(train_ds: ImuDataset, test_ds: Optional[ImuDataset], opts: Tra
         if test.x.shape[1:] != base.x.shape[1:]:
             raise InputError(f"test windows have shape {test.x.shape[1:]}, training windows {base.x.shape[1:]} (mixed window lengths)")
         train_idx, test_subjects = np.arange(len(base)), sorted(set(test.subject.tolist()))
+    elif opts.holdout_devices:
+        train_idx, test_idx, test_subjects = split_by_subject_and_device(base.subject, base.device, opts.test_fraction, opts.seed)
+        test = base.take(test_idx)
     else:
         train_idx, test_idx, test_subjects = split_by_subject(base.subject, opts.test_fraction, opts.seed)
         test = base.take(test_idx)
@@ -190,7 +207,7 @@ def train_transport(
     model = build_transport_cnn(config.window_len, len(config.channels), n_classes, seed=opts.seed, **opts.model_kwargs)
     model.compile(optimizer=k.optimizers.Adam(opts.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [
-        k.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True),
+        k.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=opts.restore_best),
         k.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, opts.patience // 2)),
         k.callbacks.TerminateOnNaN(),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -12,7 +11,6 @@ import numpy as np
 
 from sdk.errors import InputError
 from sdk.records import ImuDataset
-from trainer.transport.augment import AugmentConfig
 from trainer.transport.data import WindowData, dataset_windows
 from trainer.transport.evaluate import evaluate_classifier, tune_hmm
 from trainer.transport.train import TrainOptions, TrainedTransport, load_trained, save_trained, train_transport
@@ -66,8 +64,14 @@ def run_train(
     baselines: bool = False,
     ablate: bool = False,
     progress: bool = True,
+    ablate_on: str = "validation",
 ) -> dict:
-    """Train, evaluate on held-out subjects and write ``out_dir/metrics.json``, ``confusion.png`` and the model."""
+    """Train, evaluate on held-out subjects and write ``out_dir/metrics.json``, ``confusion.png`` and the model.
+
+    With ``ablate``, :func:`trainer.transport.ablation.run_ablation` retrains once per augmentation
+    variant, scored on ``ablate_on`` (``"validation"``: held-out training subjects, never the test
+    subjects; ``"test"``: the test subjects).
+    """
     from trainer.transport.metrics import plot_confusion
 
     opts = options or TrainOptions()
@@ -94,7 +98,8 @@ def run_train(
         epochs_run=len(trained.history.get("loss", [])),
         hmm=hmm_info,
         preprocess=trained.config.to_dict(),
-        options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies, "model": opts.model_kwargs,
+        options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies, "patience": opts.patience,
+                 "weights": "lowest validation loss" if opts.restore_best else "last epoch", "model": opts.model_kwargs,
                  "augment": opts.augment.to_dict() if opts.augment else None},
         data=list(data),
         test_data=test_data,
@@ -105,7 +110,10 @@ def run_train(
         compare += run_baselines(train_ds, trained, test, hmm)
     metrics["compare"] = compare
     if ablate:
-        metrics["augmentation_ablation"] = run_ablation(train_ds, test_ds, opts)
+        from trainer.transport.ablation import run_ablation
+
+        exclude = [] if test_data else test_subjects
+        metrics["augmentation_ablation"] = run_ablation(train_ds, test_ds, opts, on=ablate_on, exclude_subjects=exclude).to_dict()
     metrics["wall_seconds"] = time.perf_counter() - t0
     plot_confusion(metrics, out / "confusion.png", title=f"transport CNN, held-out subjects ({metrics['macro_f1']:.3f} macro-F1)")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json))
@@ -125,20 +133,6 @@ def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowD
         model = cls(trained.config.fs_hz, trained.config.channels, seed=0, **kw).fit(base.x[keep], base.y[keep], len(trained.label_names))
         m = evaluate_classifier(model.predict_proba, test, trained.label_names, hmm, trained.config.hop_s)
         rows.append(_row(name, model.n_params, model.bytes_on_disk, m))
-    return rows
-
-
-def run_ablation(train_ds: ImuDataset, test_ds: Optional[ImuDataset], opts: TrainOptions) -> list:
-    """Macro-F1 on held-out subjects with all augmentations, without each one, and with none."""
-    rows = []
-    variants = [("all", opts.augment or AugmentConfig())]
-    variants += [(f"without {g}", (opts.augment or AugmentConfig()).without(g)) for g in AugmentConfig.GROUPS]
-    variants += [("none", None)]
-    for name, aug in variants:
-        o = dataclasses.replace(opts, augment=aug, copies=opts.copies if aug is not None else 0)
-        trained, _, test, _ = train_transport(train_ds, test_ds, o)
-        m = evaluate_classifier(keras_predictor(trained), test, trained.label_names, None, trained.config.hop_s)
-        rows.append({"variant": name, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]})
     return rows
 
 
