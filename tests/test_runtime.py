@@ -98,6 +98,7 @@ import numpy as np  # noqa: E402
 
 from sdk.sources import SensorChunk  # noqa: E402
 from sdk.timeline.geo import from_local_m, haversine_m  # noqa: E402
+from sdk.timeline.records import TransportEvent  # noqa: E402
 from sdk.timeline.records import GpsFix  # noqa: E402
 
 LAT0, LON0 = 48.8566, 2.3522
@@ -267,6 +268,30 @@ class TestPlacesAndTrips:
         assert [h.version for h in store.history("visit", item_id(visits[0]))] == [1, 2]
         assert live.stats.visits_merged == 1 and len(store.trips()) == 1
         assert store.places()[0].n_visits == 1 and store.places()[0].total_dwell_s == 2459
+
+    @pytest.mark.parametrize("gap_mode, merged", [("still", True), ("walk", False), (None, False)])
+    def test_a_long_gps_burst_while_the_phone_lies_still_stays_one_visit(self, gap_mode, merged):
+        """Fixes drifting 150-850 m off for 8 minutes (longer than merge_gap_s) in a stay. If the
+        transport detector saw only still meanwhile, it is one visit and no home → home trip; if it
+        saw walking (a real round trip), or nothing (IMU off), it is two visits and a trip."""
+        from sdk.timeline.live import LiveTimeline
+        from sdk.timeline.store import TimelineStore
+
+        def at(t0, n, x):
+            lat, lon = from_local_m(np.full(n, float(x)), np.zeros(n), LAT0, LON0)
+            return [GpsFix(MONDAY_LOCAL + t0 + i, a, b, 10.0) for i, (a, b) in enumerate(zip(lat, lon))]
+
+        store = TimelineStore()
+        live = LiveTimeline(store)
+        if gap_mode:
+            live.add_events([TransportEvent(MONDAY_LOCAL, MONDAY_LOCAL + 1200, "still", 0.9),
+                             TransportEvent(MONDAY_LOCAL + 1200, MONDAY_LOCAL + 1680, gap_mode, 0.9),
+                             TransportEvent(MONDAY_LOCAL + 1680, MONDAY_LOCAL + 3000, "still", 0.9)])
+        burst = [f for k in range(48) for f in at(1200 + 10 * k, 10, 150 + 15 * k)]  # drifting: no stay forms
+        for chunk in gps_chunks(at(0, 1200, 0) + burst + at(1680, 1320, 0)):
+            live.add_fixes(chunk.gps)
+        live.finish()
+        assert (len(store.visits()), len(store.trips())) == ((1, 0) if merged else (2, 1))
 
     def test_commuter_day_through_the_simulator(self):
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)

@@ -67,6 +67,12 @@ class TimelineOptions:
             GPS error bursts otherwise split a night at home into several visits. Default 300 s (the
             stay time threshold; :func:`~sdk.timeline.trips.build_trips` makes no trip for such gaps
             either). 0 never merges.
+        still_merge_s: A longer gap, up to this, s, between two visits at the same place is merged
+            too when the transport detector covered at least ``still_merge_coverage`` of it and
+            saw only ``still``: GPS wandered, the phone did not move (an indoor error burst of
+            minutes otherwise makes a home → home "trip" without modes). Without transport events
+            for the gap (IMU off) nothing is merged. Default 3600 s; 0 disables.
+        still_merge_coverage: Share of the gap the stored transport events must cover (0..1).
     """
 
     stay: StayPointParams = StayPointParams()
@@ -76,6 +82,8 @@ class TimelineOptions:
     gps_batch_s: float = 60.0
     trip_min_step_m: float = 25.0
     merge_gap_s: float = 300.0
+    still_merge_s: float = 3600.0
+    still_merge_coverage: float = 0.8
 
     def __post_init__(self):
         if not isinstance(self.stay, StayPointParams):
@@ -84,6 +92,10 @@ class TimelineOptions:
             raise ValueError(f"trip_min_step_m must be in [0, 1000) m, got {self.trip_min_step_m!r}")
         if not (isinstance(self.merge_gap_s, (int, float)) and 0 <= self.merge_gap_s <= 86400):
             raise ValueError(f"merge_gap_s must be in [0, 86400] s, got {self.merge_gap_s!r}")
+        if not (isinstance(self.still_merge_s, (int, float)) and 0 <= self.still_merge_s <= 86400):
+            raise ValueError(f"still_merge_s must be in [0, 86400] s, got {self.still_merge_s!r}")
+        if not (isinstance(self.still_merge_coverage, (int, float)) and 0 < self.still_merge_coverage <= 1):
+            raise ValueError(f"still_merge_coverage must be in (0, 1], got {self.still_merge_coverage!r}")
         for name in ("place_radius_m", "label_window_days", "max_trip_s"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
@@ -316,9 +328,11 @@ class LiveTimeline:
         self._open = (stay.start, place.place_id)
         self.stats.stays_recognised += 1
         records: list = [self._place_record(place, [visit])]
-        trip = self._trip_to(visit)
-        if trip is not None:
-            records.append(trip)
+        prev = self.store.last("visit")
+        if not (prev is not None and prev.place_id == place.place_id and self._same_stay(prev.end, stay.start, True)):
+            trip = self._trip_to(visit)  # else decided when the stay closes (merged, or a trip then)
+            if trip is not None:
+                records.append(trip)
         self.store.write(records, now_s=stay.end)
 
     def _assign(self, stay: StayPoint) -> Place:
@@ -331,8 +345,7 @@ class LiveTimeline:
     def _close(self, stay: StayPoint) -> None:
         place = self._assign(stay)
         prev = self.store.last("visit")
-        if (prev is not None and prev.place_id == place.place_id
-                and 0.0 <= stay.start - prev.end < self.options.merge_gap_s):
+        if prev is not None and prev.place_id == place.place_id and self._same_stay(prev.end, stay.start):
             w = [max(prev.end - prev.start, 1.0), max(stay.end - stay.start, 1.0)]
             lat, lon = mean_position_deg([prev.lat, stay.lat], [prev.lon, stay.lon], w)
             visit = Visit(prev.start, stay.end, place.place_id, lat, lon)  # same item: a new version
@@ -355,6 +368,25 @@ class LiveTimeline:
         records += [self._place_record(q, [visit]) for q in touched.values()]
         self.store.write(records, now_s=stay.end)  # visit, trip and place statistics: all or nothing
         self._relabel(stay.end)
+
+    def _same_stay(self, gap_start: float, gap_end: float, provisional: bool = False) -> bool:
+        """Whether a gap between two visits at one place is no departure: short, or seen as still.
+
+        ``provisional`` (a stay recognised but not closed): the detector's event for the gap may not
+        be stored yet, so coverage is not required; only a non-still event proves a departure."""
+        gap = gap_end - gap_start
+        if gap < 0.0:
+            return False
+        if gap < self.options.merge_gap_s:
+            return True
+        if gap >= self.options.still_merge_s:
+            return False
+        covered = 0.0
+        for e in self.store.events(gap_start, gap_end):
+            if e.mode != "still":
+                return False
+            covered += max(0.0, min(e.end, gap_end) - max(e.start, gap_start))
+        return provisional or covered >= self.options.still_merge_coverage * gap
 
     def _place_record(self, place: Place, extra: list) -> Place:
         """``place`` with statistics from its stored visits (plus ``extra``, not yet stored)."""
