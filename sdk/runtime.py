@@ -410,11 +410,17 @@ class MomentSDK:
 
     def segments(self, now: Optional[float] = None) -> list:
         """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
-        their evidence, then the shipped embedding heads). InputError with less than a week of data."""
-        from sdk.insights import SEGMENT_HISTORY_S, segment_insights
+        their evidence, then the shipped embedding heads). InputError with less than a week of data.
+
+        Drives that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the
+        driving scores, as their car events are left out of the timeline."""
+        from sdk.insights import SEGMENT_HISTORY_S, in_visits, segment_insights
 
         now = self._now(now)
-        scores = [s.score for s in self.store.query("driving_score", now - SEGMENT_HISTORY_S, now)]
+        with self._lock:
+            visits = self.store.visits(now - SEGMENT_HISTORY_S, now)
+            drives = self.store.query("driving_score", now - SEGMENT_HISTORY_S, now)
+        scores = [s.score for s in drives if in_visits(s.trip_start, s.trip_end, visits) <= 0.5]
         return segment_insights(self.timeline_events(now - SEGMENT_HISTORY_S, now), scores)
 
     def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:

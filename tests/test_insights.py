@@ -65,3 +65,27 @@ def test_driving_lists_each_scored_drive():
         early_riser_weeks(sdk)
         drives = sdk.driving()
         assert len(drives) == 10 and "score 85" in drives[0].text and "1 harsh braking" in drives[0].text
+
+
+def _aggressive(segs):
+    return [s for s in segs if s.data["segment"] == "aggressive_driver" and s.data["source"] == "rule"]
+
+
+def test_harsh_drives_between_places_make_an_aggressive_driver():
+    with MomentSDK(SDKConfig()) as sdk:
+        now = early_riser_weeks(sdk)
+        harsh = [DrivingScore(MONDAY + d * DAY + 6 * 3600.0, MONDAY + d * DAY + 6.5 * 3600.0, 20.0, 80.0, 12_000.0,
+                              {"harsh_braking": 6}) for d in range(5)]  # fmt: skip
+        sdk.store.write(harsh)  # newer versions of the commute scores: median 20 < 60
+        assert len(_aggressive(sdk.segments(now))) == 1
+
+
+def test_harsh_drives_inside_a_stay_do_not_make_an_aggressive_driver():
+    """A phone lying at work misread as a car scores badly; GPS says the person stayed: ignored."""
+    with MomentSDK(SDKConfig()) as sdk:
+        now = early_riser_weeks(sdk)
+        phantom = [DrivingScore(MONDAY + d * DAY + h * 3600.0, MONDAY + d * DAY + (h + 0.2) * 3600.0, 5.0, 150.0, 400.0,
+                                {"harsh_braking": 3}) for d in range(14) if d % 7 < 5 for h in (10, 11)]  # fmt: skip
+        sdk.store.write(phantom)  # 20 phantom drives at work against 10 real ones: they would set the median
+        assert not _aggressive(sdk.segments(now))
+        assert len(sdk.driving()) == 30  # still listed as drives; only the segment rule leaves them out
