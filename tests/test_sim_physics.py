@@ -98,6 +98,35 @@ class TestVehicles:
         assert max(swings) > np.deg2rad(45)
 
 
+    @staticmethod
+    def _harsh_per_100km(aggressive: bool, n_rides: int = 12) -> float:
+        """Stretches >= 0.5 s over the default harsh thresholds of sdk.driving (1 Hz low-passed
+        longitudinal 2.25 / 3.0 and lateral 3.5 m/s²), per 100 km of simulated car rides."""
+        from scipy.signal import butter, sosfiltfilt
+
+        from sdk.sim.vehicles import draw_vehicle, speed_profile, yaw_rate_profile
+
+        sos = butter(2, 1.0, fs=25.0, output="sos")
+        events, km = 0, 0.0
+        for seed in range(n_rides):
+            rng = np.random.default_rng(seed)
+            v = draw_vehicle("car", rng, aggressive=aggressive)
+            speed = speed_profile(v, 600.0, rng)
+            lon = sosfiltfilt(sos, np.gradient(speed) * 25.0)
+            lat = np.abs(sosfiltfilt(sos, speed * yaw_rate_profile(v, speed, rng)))
+            for x, th in ((lon, 2.25), (-lon, 3.0), (lat, 3.5)):
+                edges = np.diff(np.r_[0, (x > th).astype(int), 0])
+                events += int(((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)) >= 12).sum())
+            km += speed.sum() / 25.0 / 1000.0
+        return events / km * 100.0
+
+    def test_ordinary_drivers_are_calm_and_aggressive_ones_are_not(self):
+        """Fleet telematics: a typical driver logs a few harsh events per 100 km. The simulator's
+        ordinary car drivers must too (else every driver scores as aggressive), its aggressive ones
+        many times more."""
+        calm, harsh = self._harsh_per_100km(False), self._harsh_per_100km(True)
+        assert calm < 10.0 and harsh > 5 * max(calm, 10.0)
+
 class TestGps:
     def test_speed_is_consistent_with_mode(self):
         """GPS speed: walk 1-2 m/s median, car faster while moving, bike in between."""

@@ -37,6 +37,9 @@ class PersonProfile:
         tremor_mps2: Hand tremor acceleration amplitude, m/s².
         carry_weights: Preference weights for (pocket, hand, bag) when walking.
         fidget_per_s: Rate of posture shifts / handling events while still, 1/s.
+        aggressive_driver: Drives cars harshly (see :func:`sdk.sim.vehicles.draw_vehicle`). Not drawn
+            by :func:`draw_person` (people are calm drivers unless a caller says otherwise, e.g.
+            ``dataclasses.replace(person, aggressive_driver=True)``).
     """
 
     subject_id: str
@@ -57,6 +60,7 @@ class PersonProfile:
     tremor_mps2: float
     carry_weights: tuple[float, float, float]
     fidget_per_s: float
+    aggressive_driver: bool = False
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict; :meth:`from_dict` rebuilds the profile."""

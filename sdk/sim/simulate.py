@@ -193,7 +193,8 @@ def simulate_leg(
     elif mode in ("walk", "run"):
         carrier = gait_motion(mode, n, person, rng, fs)
     else:
-        vehicle = draw_vehicle(mode, rng, cruise_mps=person.bike_speed_mps if mode == "bike" else None)
+        vehicle = draw_vehicle(mode, rng, cruise_mps=person.bike_speed_mps if mode == "bike" else None,
+                               aggressive=person.aggressive_driver and mode == "car")  # fmt: skip
         carrier = vehicle_motion(vehicle, n, posture, rng, device.alias_gain, person, fs)
     phone = phone_motion(placement, posture, mode, n, rng, person, carrier.limb_phase_rad, carrier.limb_amp_rad, fs)
 

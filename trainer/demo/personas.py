@@ -137,6 +137,11 @@ class Persona:
     day: Callable  # day(walker, day_index, day_start_unix_s, rng)
     short_school: bool = False
 
+    @property
+    def aggressive_driver(self) -> bool:
+        """The simulated person drives cars harshly (planted with the ``aggressive_driver`` trait)."""
+        return "aggressive_driver" in self.traits
+
 
 def _u(rng, a, b):
     return float(rng.uniform(a, b))
@@ -267,8 +272,8 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
     Persona("sporty", "bikes to work, gym three times a week, runs on the other days", ("sporty",), _sporty),
     Persona("parent", "drives the kids to school, works until 15:00, picks them up; shops twice a week",
             ("parent",), _parent, short_school=True),
-    Persona("shopaholic", "drives to work, the shop after work every weekday and twice a day at weekends",
-            ("shopaholic",), _shopaholic),
+    Persona("shopaholic", "drives to work (hard on the pedals), the shop after work every weekday and twice a day "
+            "at weekends", ("shopaholic", "aggressive_driver"), _shopaholic),
 )}  # fmt: skip
 
 

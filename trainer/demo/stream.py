@@ -96,8 +96,8 @@ def stream_persona(sdk: MomentSDK, persona: Persona, n_days: int, seed: int, hou
         if bar is not None and len(rec.t):
             bar.update(round((rec.t[-1] - rec.t[0]) / 3600.0, 4))
 
-    walker = StreamingWalker(draw_person(f"demo-{persona.name}", seed), draw_device(f"demo-phone-{seed}", seed), seed,
-                             opts, sink, t0 + span_s)  # fmt: skip
+    person = dataclasses.replace(draw_person(f"demo-{persona.name}", seed), aggressive_driver=persona.aggressive_driver)
+    walker = StreamingWalker(person, draw_device(f"demo-phone-{seed}", seed), seed, opts, sink, t0 + span_s)
     start = time.perf_counter()
     try:
         simulate_persona(persona, walker, n_days, np.random.default_rng([seed, 991]), day0)
