@@ -117,6 +117,10 @@ class TestBadInput:
         with pytest.raises(InputError, match="mixed window lengths"):
             prepare_split(tiny, test, TrainOptions(preprocess=SMALL))
 
+    def test_fails_with_an_unknown_monitor(self, tiny):
+        with pytest.raises(InputError, match="monitor must be one of"):
+            train_transport(tiny, None, TrainOptions(preprocess=SMALL, monitor="val_f1"))
+
 
 def test_precut_windows_follow_the_dataset_length():
     """Pre-cut 20 Hz windows of 3 s become 25 Hz windows of floor(59/20·25)+1 = 74 samples."""

@@ -14,7 +14,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=6,
                    help="epochs without validation-loss improvement before stopping (>= --epochs: train all epochs, keep the last)")
     p.add_argument("--keep", choices=("best", "last"), default="best",
-                   help="weights kept: the epoch with the lowest validation loss (default) or the last epoch")
+                   help="weights kept: the best epoch by --monitor (default) or the last epoch")
+    p.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
+                   help="what early stopping and the learning-rate schedule watch on the early-stopping subjects")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--copies", type=int, default=2, help="augmented passes over the training recordings")
     p.add_argument("--no-augment", nargs="?", const="all", default="",
@@ -54,7 +56,7 @@ def _train_run(args: argparse.Namespace) -> int:
         pre = dataclasses.replace(pre, window_s=args.window_s or pre.window_s, hop_s=args.hop_s or pre.hop_s)
     if args.channels:
         pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
-    opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best",
+    opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best", monitor=args.monitor,
                         batch_size=args.batch_size, augment=aug, copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment,

@@ -32,7 +32,7 @@ class AblationResult:
         subjects: The scored subjects.
         devices: Their phones (none of them used for fitting when ``split`` is by subject and device).
         rows: One dict per variant: ``variant``, ``augment`` (its config, or None), ``accuracy``,
-            ``macro_f1``, ``per_class_f1``, ``epochs_run``, ``best_epoch`` (lowest loss on the early-stopping subjects), ``weights`` (which epoch's were scored).
+            ``macro_f1``, ``per_class_f1``, ``epochs_run``, ``best_epoch`` (lowest validation loss on the early-stopping subjects), ``weights`` (which epoch's were scored).
     """
 
     scored_on: str
@@ -128,7 +128,7 @@ def run_ablation(
             "macro_f1": m["macro_f1"], "per_class_f1": {k: v["f1"] for k, v in m["per_class"].items()},
             "epochs_run": len(trained.history.get("loss", [])),
             "best_epoch": int(np.argmin(trained.history["val_loss"])) + 1 if trained.history.get("val_loss") else None,
-            "weights": "lowest validation loss" if o.restore_best else "last epoch",
+            "weights": f"best {o.monitor}" if o.restore_best else "last epoch",
         }  # fmt: skip
         rows.append(row)
         if progress:

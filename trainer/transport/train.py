@@ -31,6 +31,10 @@ from trainer.transport.data import (
 )
 
 
+#: What early stopping may watch (:attr:`TrainOptions.monitor`).
+MONITORS = ("val_loss", "val_accuracy")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainOptions:
     """Options of :func:`train_transport`.
@@ -48,8 +52,12 @@ class TrainOptions:
             (:func:`~trainer.transport.data.split_by_subject_and_device`).
         val_fraction: Share of *training* subjects used for early stopping.
         patience: Epochs without validation improvement before stopping.
-        restore_best: Keep the weights of the epoch with the lowest validation loss (tf_keras restores
-            them at the end even when training was not stopped early); False keeps the last epoch's.
+        restore_best: Keep the weights of the best epoch by ``monitor`` (tf_keras restores them at the
+            end even when training was not stopped early); False keeps the last epoch's.
+        monitor: What early stopping and the learning-rate schedule watch on the early-stopping
+            subjects: ``"val_loss"`` or ``"val_accuracy"``. The loss of unseen subjects can rise
+            while their accuracy still climbs (the model grows overconfident on the classes it
+            confuses), so the loss may stop training after an epoch or two.
         min_purity: Windows whose majority label covers less than this share are dropped.
         preprocess: Pipeline config (the window length of pre-cut data overrides it).
         model_kwargs: Extra arguments of :func:`edge_models.transport_cnn.build_transport_cnn`
@@ -69,6 +77,7 @@ class TrainOptions:
     val_fraction: float = 0.15
     patience: int = 6
     restore_best: bool = True
+    monitor: str = "val_loss"
     min_purity: float = 0.8
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
@@ -180,6 +189,8 @@ def train_transport(
         ``label_names``, or windows of mixed length.
     """
     opts = options or TrainOptions()
+    if opts.monitor not in MONITORS:
+        raise InputError(f"monitor must be one of {list(MONITORS)}, got {opts.monitor!r}")
     config, fit, val, val_seq, test, test_subjects = prepare_split(train_ds, test_ds, opts)
     n_classes = len(train_ds.label_names)
     present = np.unique(fit.y)
@@ -207,8 +218,8 @@ def train_transport(
     model = build_transport_cnn(config.window_len, len(config.channels), n_classes, seed=opts.seed, **opts.model_kwargs)
     model.compile(optimizer=k.optimizers.Adam(opts.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [
-        k.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=opts.restore_best),
-        k.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, opts.patience // 2)),
+        k.callbacks.EarlyStopping(monitor=opts.monitor, patience=opts.patience, restore_best_weights=opts.restore_best),
+        k.callbacks.ReduceLROnPlateau(monitor=opts.monitor, factor=0.5, patience=max(2, opts.patience // 2)),
         k.callbacks.TerminateOnNaN(),
     ]
     t0 = time.perf_counter()

@@ -99,7 +99,7 @@ def run_train(
         hmm=hmm_info,
         preprocess=trained.config.to_dict(),
         options={"epochs": opts.epochs, "seed": opts.seed, "copies": opts.copies, "patience": opts.patience,
-                 "weights": "lowest validation loss" if opts.restore_best else "last epoch", "model": opts.model_kwargs,
+                 "weights": f"best {opts.monitor}" if opts.restore_best else "last epoch", "model": opts.model_kwargs,
                  "augment": opts.augment.to_dict() if opts.augment else None},
         data=list(data),
         test_data=test_data,
