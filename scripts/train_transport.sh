@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Re-trains the shipped transport model, compresses it and evaluates it, end to end, from the simulator:
-#   bash scripts/train_transport.sh            (≈ 25 min on 2 cores)
-# Train: 40 simulated subjects × 60 min (seed 11). Test: 12 other subjects on other phones (seed 12).
+#   bash scripts/train_transport.sh            (≈ 40 min on 2 cores)
+# Train: 100 simulated subjects × 60 min (seed 11). Test: 12 other subjects on other phones (seed 12).
+# (Chosen on a validation file, seed 13, never the test file: 100 subjects 0.715 macro-F1 vs 40 subjects 0.667.)
 # Then the real-data check on WISDM (subject-wise split), when shared/data is beside the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data runs
-momentsense simulate sensors --subjects 40 --minutes 60 --seed 11 --out data/sim_train.h5
+momentsense simulate sensors --subjects 100 --minutes 60 --seed 11 --out data/sim_train.h5
 momentsense simulate sensors --subjects 12 --minutes 60 --seed 12 --out data/sim_test.h5
 momentsense train transport --data data/sim_train.h5 --test-data data/sim_test.h5 --out runs/transport \
   --baselines --epochs 40 --seed 0
@@ -17,10 +18,11 @@ cp runs/transport/confusion.png edge_models/artifacts/transport_cnn.confusion.pn
 # Compress: sparsity (0, 0.5, 0.7) × float32/float16/dynamic/int8, QAT int8, lean int8 and channel-pruned
 # (75 %, 50 % of the filters) variants, each fine-tuned on augmented training windows (seed 0) and measured
 # on the same held-out windows (≈ 8 min). The shipped model is pinned to the recipe that met every target
-# when it was made: 75 % of the channels (L1 ranking, 4 epochs of distillation), full int8, per-tensor
-# scales, no tensor names. The float32 reference is the unpruned model (transport_cnn_float32).
+# when it was made (1.1.0): 50 % of the channels (L1 ranking), quantization-aware fine-tuning, full int8.
+# (1.0.0 shipped ch0.75-int8-lean; on the 1.1.0 parent post-training int8 lost 2.5 points, QAT 0.4.)
+# The float32 reference is the unpruned model (transport_cnn_float32).
 momentsense quantize runs/transport/transport_cnn.keras --out runs/transport_quant \
-  --train-data data/sim_train.h5 --test-data data/sim_test.h5 --sweep --ship ch0.75-int8-lean --seed 0
+  --train-data data/sim_train.h5 --test-data data/sim_test.h5 --sweep --ship ch0.5-qat-int8 --version 1.1.0 --parent-version 1.0.0 --seed 0
 cp runs/transport_quant/transport_cnn.tflite runs/transport_quant/transport_cnn.json \
    runs/transport_quant/transport_cnn_float32.tflite runs/transport_quant/transport_cnn_float32.json edge_models/artifacts/
 cp runs/transport_quant/report.json edge_models/artifacts/transport_cnn.quantize_report.json

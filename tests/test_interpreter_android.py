@@ -304,9 +304,11 @@ def jnius(monkeypatch):
 
 
 def windows(spec_shape, n=12, seed=0):
-    """Inputs in the range the normalised windows have (float32, mean 0, std ~1, a few outliers)."""
+    """Inputs in the range the normalised windows have (float32, mean 0, std 0.1-3 so the classes
+    differ: white noise of one strength is all one class, a few outliers)."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1, (n,) + tuple(spec_shape[1:])).astype(np.float32)
+    x = rng.normal(0, 1, (n,) + tuple(spec_shape[1:])) * np.logspace(-1, 0.5, n)[:, None, None]
+    x = x.astype(np.float32)
     x[0, :5] = 20.0  # beyond the int8 range: must be clipped the same way
     return x
 

@@ -11,11 +11,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (model, metrics.json, confusion.png)")
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping on validation subjects)")
     p.add_argument("--seed", type=int, default=0, help="seed of split, augmentation, initialisation")
-    p.add_argument("--patience", type=int, default=6,
+    p.add_argument("--patience", type=int, default=10,
                    help="epochs without validation-loss improvement before stopping (>= --epochs: train all epochs, keep the last)")
     p.add_argument("--keep", choices=("best", "last"), default="best",
                    help="weights kept: the best epoch by --monitor (default) or the last epoch")
-    p.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_loss",
+    p.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_accuracy",
                    help="what early stopping and the learning-rate schedule watch on the early-stopping subjects")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--copies", type=int, default=2, help="augmented passes over the training recordings")

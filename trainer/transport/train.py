@@ -57,7 +57,9 @@ class TrainOptions:
         monitor: What early stopping and the learning-rate schedule watch on the early-stopping
             subjects: ``"val_loss"`` or ``"val_accuracy"``. The loss of unseen subjects can rise
             while their accuracy still climbs (the model grows overconfident on the classes it
-            confuses), so the loss may stop training after an epoch or two.
+            confuses), so the loss may stop training after an epoch or two. Default ``val_accuracy``:
+            on a separate validation file (12 other subjects, other phones) it gave macro-F1 0.667
+            against 0.629 for ``val_loss`` (40 training subjects, patience 10 vs 6).
         min_purity: Windows whose majority label covers less than this share are dropped.
         preprocess: Pipeline config (the window length of pre-cut data overrides it).
         model_kwargs: Extra arguments of :func:`edge_models.transport_cnn.build_transport_cnn`
@@ -75,9 +77,9 @@ class TrainOptions:
     test_fraction: float = 0.25
     holdout_devices: bool = False
     val_fraction: float = 0.15
-    patience: int = 6
+    patience: int = 10
     restore_best: bool = True
-    monitor: str = "val_loss"
+    monitor: str = "val_accuracy"
     min_purity: float = 0.8
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
     model_kwargs: dict = dataclasses.field(default_factory=dict)

@@ -169,11 +169,11 @@ def format_compare(rows: list) -> str:
     def f(v, fmt):
         return "—" if v is None else format(v, fmt)
 
-    head = f"{'model':<20}{'params':>9}{'bytes':>11}{'win acc':>9}{'macro-F1':>10}{'seg acc':>9}{'seg acc+HMM':>13}{'sw/h':>7}{'sw/h+HMM':>10}"
+    head = f"{'model':<20}{'params':>11}{'bytes':>13}{'win acc':>9}{'macro-F1':>10}{'seg acc':>9}{'seg acc+HMM':>13}{'sw/h':>7}{'sw/h+HMM':>10}"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['model']:<20}{r['params']:>9,}{r['bytes']:>11,}{f(r['window_accuracy'], '.3f'):>9}{f(r['macro_f1'], '.3f'):>10}"
+            f"{r['model']:<20}{r['params']:>11,}{r['bytes']:>13,}{f(r['window_accuracy'], '.3f'):>9}{f(r['macro_f1'], '.3f'):>10}"
             f"{f(r['segment_accuracy_raw'], '.3f'):>9}{f(r['segment_accuracy_hmm'], '.3f'):>13}"
             f"{f(r['switches_per_hour_raw'], '.1f'):>7}{f(r['switches_per_hour_hmm'], '.1f'):>10}"
         )
