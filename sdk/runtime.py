@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
+AT_PLACE_MAX_FIX_AGE_S = 120.0
+
 
 @dataclasses.dataclass(frozen=True)
 class SDKConfig:
@@ -333,6 +336,7 @@ class MomentSDK:
                 self.live.reset()
                 if self.live_driving is not None:
                     self.live_driving.reset()
+            self.detector.set_at_place(self._at_place(chunk))
             evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
             self._events += evs
             self.live.add_events(evs)
@@ -343,6 +347,15 @@ class MomentSDK:
                 self.live.add_fixes(chunk.gps)
             drv = self.live_driving.step(chunk, self.detector.current()[0], evs) if self.live_driving is not None else []
         return evs, drv
+
+    def _at_place(self, chunk: SensorChunk) -> bool:
+        """GPS says the person stays at a place: a stay is recognised and the last fix is at most
+        ``AT_PLACE_MAX_FIX_AGE_S`` older than this chunk (no fix for long, e.g. leaving an
+        underground car park, and nothing is assumed)."""
+        if self._last_fix is None or self.live.current_place() is None:
+            return False
+        t = chunk.acc_t[0] if len(chunk.acc_t) else self._last_fix.t
+        return float(t) - self._last_fix.t <= AT_PLACE_MAX_FIX_AGE_S
 
     # -- app API -------------------------------------------------------------------------------
 

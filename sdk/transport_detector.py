@@ -28,6 +28,9 @@ from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model
 from sdk.timeline.records import TransportEvent
 
+#: Modes down-weighted while GPS says the person stays at a place.
+VEHICLE_MODES = ("bike", "car", "bus", "train", "subway")
+
 
 def default_model_path() -> Path:
     """The shipped int8 transport model."""
@@ -78,6 +81,12 @@ class TransportDetectorOptions:
             Measured on a simulated 1.5 h itinerary (time-weighted accuracy of the events): no duty
             cycling 0.724; 0.03 → 0.757 with 30 % of windows skipped; 0.08 → 0.606 (smooth bus and
             train rides fell under it and were reported as still).
+        at_place_vehicle_weight: While the GPS timeline says the person stays at a place
+            (:meth:`TransportDetector.set_at_place`), the model's probabilities of the vehicle modes
+            (bike, car, bus, train, subway) are multiplied by this before the HMM, 0..1 (1 = no GPS
+            fusion). A phone lying still or held in a hand can look like a smooth bus ride to the
+            IMU; GPS that has not moved for minutes says otherwise. Walking and running are left
+            alone (people walk at home and at work).
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).
     """
@@ -86,6 +95,7 @@ class TransportDetectorOptions:
     min_stable_windows: int = 2
     duty_cycle: bool = True
     still_acc_std_mps2: float = 0.03
+    at_place_vehicle_weight: float = 0.05
     on_event: Optional[Callable[[TransportEvent], None]] = None
 
     def __post_init__(self):
@@ -93,6 +103,8 @@ class TransportDetectorOptions:
             raise InputError(f"min_stable_windows must be >= 1, got {self.min_stable_windows}")
         if self.still_acc_std_mps2 < 0:
             raise InputError(f"still_acc_std_mps2 must be >= 0, got {self.still_acc_std_mps2}")
+        if not (isinstance(self.at_place_vehicle_weight, (int, float)) and 0 <= self.at_place_vehicle_weight <= 1):
+            raise InputError(f"at_place_vehicle_weight must be in [0, 1], got {self.at_place_vehicle_weight!r}")
 
 
 @dataclasses.dataclass
@@ -121,6 +133,9 @@ class TransportDetector:
         self._model = model
         self._still = self.labels.index("still") if "still" in self.labels else None
         self._norm_col = self.config.channels.index("acc_norm") if "acc_norm" in self.config.channels else None
+        w = np.array([options.at_place_vehicle_weight if m in VEHICLE_MODES else 1.0 for m in self.labels])
+        self._place_weights = w if (w < 1.0).any() else None
+        self._at_place = False
         self.stats = DetectorStats()
         self.reset()
 
@@ -163,6 +178,12 @@ class TransportDetector:
         self._cand_start: Optional[float] = None
         self._cand_conf: list = []
         self._posterior: Optional[np.ndarray] = None
+
+    def set_at_place(self, at_place: bool) -> None:
+        """Tell the detector whether GPS says the person is staying at a place now (see
+        :attr:`TransportDetectorOptions.at_place_vehicle_weight`); applies to the windows that follow.
+        :class:`~sdk.runtime.MomentSDK` calls it after every chunk from its GPS timeline."""
+        self._at_place = bool(at_place)
 
     def current(self) -> tuple[Optional[str], float]:
         """The mode reported now and its smoothed probability (None before the first window)."""
@@ -225,6 +246,8 @@ class TransportDetector:
         if p is None:  # duty-cycled: the filter sees a confident still observation
             p = np.full(len(self.labels), 1e-3)
             p[self._still] = 1.0
+        elif self._at_place and self._place_weights is not None:
+            p = p * self._place_weights
         self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
         mode = int(self._posterior.argmax())
         conf = float(self._posterior[mode])

@@ -293,6 +293,24 @@ class TestPlacesAndTrips:
         live.finish()
         assert (len(store.visits()), len(store.trips())) == ((1, 0) if merged else (2, 1))
 
+    def test_the_detector_hears_that_gps_stays_at_a_place(self):
+        """After 5 min of fixes at one spot the stay is recognised and the transport detector is told
+        (vehicle modes damped); with the last fix older than AT_PLACE_MAX_FIX_AGE_S it is not."""
+        from sdk.runtime import AT_PLACE_MAX_FIX_AGE_S
+
+        lat, lon = from_local_m(np.zeros(420), np.zeros(420), LAT0, LON0)
+        fixes = [GpsFix(MONDAY_LOCAL + i, a, b, 10.0) for i, (a, b) in enumerate(zip(lat, lon))]
+        e = np.zeros((0, 3), np.float32)
+        with MomentSDK(SDKConfig()) as sdk:
+            seen = []
+            for chunk in gps_chunks(fixes):
+                sdk.feed(chunk)
+                seen.append(sdk.detector._at_place)
+            assert not seen[0] and seen[-1] and sdk.current_context().place is not None
+            t = MONDAY_LOCAL + 419 + AT_PLACE_MAX_FIX_AGE_S + 10
+            sdk.feed(SensorChunk(np.array([t]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
+            assert not sdk.detector._at_place
+
     def test_commuter_day_through_the_simulator(self):
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)
         at full speed: places with home labelled, trips between stored visits carrying detected

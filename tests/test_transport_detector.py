@@ -95,3 +95,39 @@ class TestTransportDetector:
     def test_refuses_a_missing_model(self, tmp_path):
         with pytest.raises(ModelError):
             TransportDetector.create(str(tmp_path / "none.tflite"))
+
+
+class TestGpsStayPrior:
+    """A phone held in a hand at home can look like a bus ride to the IMU; GPS that has not moved says otherwise."""
+
+    @pytest.fixture(scope="class")
+    def held(self):
+        from sdk.sim.simulate import simulate_leg
+
+        person, device = draw_person("probe-1", 1), draw_device("probe-phone-1", 1)
+        return simulate_leg("still", 900.0, person, device, "hand", np.random.default_rng(1), t0=1_700_000_000.0,
+                            indoor=True).recording  # fmt: skip
+
+    @staticmethod
+    def vehicle_share(det, rec):
+        from sdk.transport_detector import VEHICLE_MODES
+
+        evs = det.process(rec.t, rec.acc, rec.t, rec.gyro) + det.flush()
+        return sum(e.end - e.start for e in evs if e.mode in VEHICLE_MODES) / sum(e.end - e.start for e in evs)
+
+    def test_at_a_place_vehicle_modes_are_damped(self, held):
+        assert self.vehicle_share(TransportDetector.create(), held) > 0.5  # misread without GPS
+        det = TransportDetector.create()
+        det.set_at_place(True)
+        assert self.vehicle_share(det, held) < 0.05
+
+    def test_weight_one_switches_the_fusion_off(self, held):
+        det = TransportDetector.create(at_place_vehicle_weight=1.0)
+        det.set_at_place(True)
+        assert self.vehicle_share(det, held) > 0.5
+
+    def test_weight_outside_0_1_is_refused(self):
+        from sdk.errors import InputError
+
+        with pytest.raises(InputError, match="at_place_vehicle_weight"):
+            TransportDetector.create(at_place_vehicle_weight=1.5)
