@@ -46,6 +46,11 @@ def place_category(label: str) -> str:
     return label if label in PLACE_CATEGORIES else "other"
 
 
+#: Public transport modes; an event of one shorter than MIN_PUBLIC_LEG_S (s) is a misread.
+PUBLIC_MODES = ("bus", "train", "subway")
+MIN_PUBLIC_LEG_S = 90.0
+
+
 def in_visits(start: float, end: float, visits: Sequence) -> float:
     """Fraction of ``[start, end]`` (unix s) spent inside the visits (GPS stays)."""
     s = sum(max(0.0, min(end, v.end) - max(start, v.start)) for v in visits if v.start < end and v.end > start)
@@ -58,12 +63,16 @@ def timeline_events(places: Sequence, visits: Sequence, events: Sequence) -> tup
 
     Visits get the category of their place; non-still transport events are kept unless more than
     half of them lies inside a visit: GPS says the person stayed, so it is the IMU model misreading
-    a still phone (a trip always leaves the place).
+    a still phone (a trip always leaves the place). Bus, train and subway events shorter than
+    :data:`MIN_PUBLIC_LEG_S` are dropped too: no ride on them is that short (boarding alone takes
+    longer), but a few windows of a bike or car ride misread as one would make a cyclist a
+    public-transport commuter.
     """
     labels = {p.place_id: place_category(p.label) for p in places}
     out = [Event(v.start, v.end, "visit", labels.get(v.place_id, "other"), v.place_id) for v in visits]
     moving = [e for e in events if e.mode != "still" and e.end > e.start]
-    kept = [e for e in moving if in_visits(e.start, e.end, visits) <= 0.5]
+    kept = [e for e in moving if in_visits(e.start, e.end, visits) <= 0.5
+            and not (e.mode in PUBLIC_MODES and e.end - e.start < MIN_PUBLIC_LEG_S)]
     out += [Event(e.start, e.end, "transport", e.mode) for e in kept]
     return sorted(out, key=lambda e: (e.start, e.end)), len(moving) - len(kept)
 

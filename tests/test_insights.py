@@ -89,3 +89,16 @@ def test_harsh_drives_inside_a_stay_do_not_make_an_aggressive_driver():
         sdk.store.write(phantom)  # 20 phantom drives at work against 10 real ones: they would set the median
         assert not _aggressive(sdk.segments(now))
         assert len(sdk.driving()) == 30  # still listed as drives; only the segment rule leaves them out
+
+
+def test_short_public_transport_blips_do_not_enter_the_timeline():
+    """A 20 s 'bus' inside a bike ride is a misread (no bus ride is that short); a 10 min one is a ride."""
+    from sdk.insights import MIN_PUBLIC_LEG_S, timeline_events
+
+    t = MONDAY + 8 * 3600.0
+    events = [TransportEvent(t, t + 600, "bike", 0.9), TransportEvent(t + 600, t + 620, "bus", 0.6),
+              TransportEvent(t + 620, t + 1200, "bike", 0.9), TransportEvent(t + 1200, t + 1800, "bus", 0.9),
+              TransportEvent(t + 1800, t + 1830, "walk", 0.9)]  # fmt: skip
+    out, dropped = timeline_events([], [], events)
+    assert [(e.label, round(e.end - e.start)) for e in out] == [("bike", 600), ("bike", 580), ("bus", 600), ("walk", 30)]
+    assert dropped == 1 and MIN_PUBLIC_LEG_S > 20
