@@ -324,6 +324,7 @@ class MomentSDK:
             evs = self.detector.flush()
             self._events += evs
             self.live.add_events(evs)
+            self.live.set_open_event(None)
             self.live.finish()
             drv = self.live_driving.finish() if self.live_driving is not None else []
         return evs, drv
@@ -340,6 +341,7 @@ class MomentSDK:
             evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
             self._events += evs
             self.live.add_events(evs)
+            self.live.set_open_event(self.detector.open_event())
             if chunk.gps and not self._location_allowed():
                 chunk = dataclasses.replace(chunk, gps=[])  # no location consent: fixes are never used
             if chunk.gps:

@@ -185,6 +185,12 @@ class TransportDetector:
         :class:`~sdk.runtime.MomentSDK` calls it after every chunk from its GPS timeline."""
         self._at_place = bool(at_place)
 
+    def open_event(self) -> Optional[tuple[str, float]]:
+        """``(mode, start)`` of the event not closed yet (unix s), or None."""
+        if self._mode is None or self._start is None:
+            return None
+        return self.labels[self._mode], float(self._start)
+
     def current(self) -> tuple[Optional[str], float]:
         """The mode reported now and its smoothed probability (None before the first window)."""
         if self._posterior is None or self._mode is None:

@@ -269,7 +269,7 @@ class TestPlacesAndTrips:
         assert live.stats.visits_merged == 1 and len(store.trips()) == 1
         assert store.places()[0].n_visits == 1 and store.places()[0].total_dwell_s == 2459
 
-    @pytest.mark.parametrize("gap_mode, merged", [("still", True), ("walk", False), (None, False)])
+    @pytest.mark.parametrize("gap_mode, merged", [("still", True), ("walk blip", True), ("still, not closed yet", True), ("walk", False), (None, False)])
     def test_a_long_gps_burst_while_the_phone_lies_still_stays_one_visit(self, gap_mode, merged):
         """Fixes drifting 150-850 m off for 8 minutes (longer than merge_gap_s) in a stay. If the
         transport detector saw only still meanwhile, it is one visit and no home → home trip; if it
@@ -283,7 +283,13 @@ class TestPlacesAndTrips:
 
         store = TimelineStore()
         live = LiveTimeline(store)
-        if gap_mode:
+        if gap_mode == "walk blip":  # 12 s of walking to the kitchen inside the gap: not a trip
+            live.add_events([TransportEvent(MONDAY_LOCAL, MONDAY_LOCAL + 1400, "still", 0.9),
+                             TransportEvent(MONDAY_LOCAL + 1400, MONDAY_LOCAL + 1412, "walk", 0.9),
+                             TransportEvent(MONDAY_LOCAL + 1412, MONDAY_LOCAL + 3000, "still", 0.9)])
+        elif gap_mode == "still, not closed yet":  # the detector's still event is still open
+            live.set_open_event(("still", MONDAY_LOCAL))
+        elif gap_mode:
             live.add_events([TransportEvent(MONDAY_LOCAL, MONDAY_LOCAL + 1200, "still", 0.9),
                              TransportEvent(MONDAY_LOCAL + 1200, MONDAY_LOCAL + 1680, gap_mode, 0.9),
                              TransportEvent(MONDAY_LOCAL + 1680, MONDAY_LOCAL + 3000, "still", 0.9)])

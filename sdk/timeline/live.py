@@ -38,6 +38,9 @@ from sdk.timeline.stay_points import StayPointParams, stay_point_finish, stay_po
 from sdk.timeline.store import DAY_S, TimelineStore
 from sdk.timeline.trips import build_trips
 
+#: A mode must overlap a trip this long to count (``build_trips``' default ``min_mode_s``), s.
+MIN_MODE_S = 30.0
+
 log = logging.getLogger(__name__)
 
 
@@ -223,6 +226,7 @@ class LiveTimeline:
         self._last_t = -math.inf
         self._first_t: Optional[float] = None
         self._open: Optional[tuple[float, str]] = None  # (start, place_id) of the recognised open stay
+        self._open_event: Optional[tuple] = None  # (mode, start) of the detector's unclosed event
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -258,6 +262,11 @@ class LiveTimeline:
         if events:
             self.store.write(events, now_s=max(e.end for e in events))
             self._maybe_purge(max(e.end for e in events))
+
+    def set_open_event(self, event: Optional[tuple]) -> None:
+        """``(mode, start)`` of the transport event the detector has not closed yet (or None): a
+        stay that closes during a long still event still sees that the phone did not move."""
+        self._open_event = event
 
     def add_fixes(self, fixes: Iterable[GpsFix]) -> None:
         """Feed the fixes of one chunk (any quality, in arrival order). Never raises on bad fixes."""
@@ -372,8 +381,10 @@ class LiveTimeline:
     def _same_stay(self, gap_start: float, gap_end: float, provisional: bool = False) -> bool:
         """Whether a gap between two visits at one place is no departure: short, or seen as still.
 
-        ``provisional`` (a stay recognised but not closed): the detector's event for the gap may not
-        be stored yet, so coverage is not required; only a non-still event proves a departure."""
+        A moving event proves a departure when it overlaps the gap as long as a trip's mode must
+        (:func:`~sdk.timeline.trips.build_trips`: 30 s, or half the gap): a few seconds of walking
+        to the kitchen are not a trip. ``provisional`` (a stay recognised but not closed): the
+        detector's event for the gap may not be stored yet, so coverage is not required."""
         gap = gap_end - gap_start
         if gap < 0.0:
             return False
@@ -381,11 +392,15 @@ class LiveTimeline:
             return True
         if gap >= self.options.still_merge_s:
             return False
-        covered = 0.0
-        for e in self.store.events(gap_start, gap_end):
-            if e.mode != "still":
+        covered, need = 0.0, min(MIN_MODE_S, 0.5 * gap)
+        events = list(self.store.events(gap_start, gap_end))
+        if self._open_event is not None and self._open_event[1] < gap_end:
+            events.append(TransportEvent(float(self._open_event[1]), gap_end, self._open_event[0], 0.0))
+        for e in events:
+            ov = max(0.0, min(e.end, gap_end) - max(e.start, gap_start))
+            if e.mode != "still" and ov >= need:
                 return False
-            covered += max(0.0, min(e.end, gap_end) - max(e.start, gap_start))
+            covered += ov
         return provisional or covered >= self.options.still_merge_coverage * gap
 
     def _place_record(self, place: Place, extra: list) -> Place:
