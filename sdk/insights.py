@@ -17,6 +17,7 @@ import datetime
 from typing import Optional, Sequence
 
 from sdk.errors import InputError, ModelError
+from sdk.records import PUBLIC_MODES
 from sdk.timeline_file import PLACE_CATEGORIES, Event
 
 #: How much history segments read, seconds (six weeks, as :class:`sdk.segments.weekly.WeeklySegments`).
@@ -46,8 +47,7 @@ def place_category(label: str) -> str:
     return label if label in PLACE_CATEGORIES else "other"
 
 
-#: Public transport modes; an event of one shorter than MIN_PUBLIC_LEG_S (s) is a misread.
-PUBLIC_MODES = ("bus", "train", "subway")
+#: A bus, train or subway event (:data:`sdk.records.PUBLIC_MODES`) shorter than this is a misread, s.
 MIN_PUBLIC_LEG_S = 90.0
 
 

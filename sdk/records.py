@@ -13,6 +13,9 @@ import numpy as np
 
 #: The eight transport modes, in the canonical label order used by simulated data and the shipped model.
 TRANSPORT_MODES: tuple[str, ...] = ("still", "walk", "run", "bike", "car", "bus", "train", "subway")
+#: The modes that ride a vehicle, and those of them that are public transport.
+VEHICLE_MODES: tuple[str, ...] = ("bike", "car", "bus", "train", "subway")
+PUBLIC_MODES: tuple[str, ...] = ("bus", "train", "subway")
 
 #: Standard gravity, m/s².
 STANDARD_GRAVITY_MPS2 = 9.80665

@@ -354,7 +354,7 @@ class MomentSDK:
         """GPS says the person stays at a place: a stay is recognised and the last fix is at most
         ``AT_PLACE_MAX_FIX_AGE_S`` older than this chunk (no fix for long, e.g. leaving an
         underground car park, and nothing is assumed)."""
-        if self._last_fix is None or self.live.current_place() is None:
+        if self._last_fix is None or not self.live.in_stay:
             return False
         t = chunk.acc_t[0] if len(chunk.acc_t) else self._last_fix.t
         return float(t) - self._last_fix.t <= AT_PLACE_MAX_FIX_AGE_S

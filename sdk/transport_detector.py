@@ -26,10 +26,8 @@ from sdk.errors import InputError
 from sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
 from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model
+from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
-
-#: Modes down-weighted while GPS says the person stays at a place.
-VEHICLE_MODES = ("bike", "car", "bus", "train", "subway")
 
 
 def default_model_path() -> Path:

@@ -23,12 +23,12 @@ import dataclasses
 
 import numpy as np
 
+from sdk.records import PUBLIC_MODES
 from sdk.segments.events import DAY_S, UserEvents, require_history
 from sdk.timeline_file import LABELS
 
 HOUR_S = 3600.0
 _L = {lab: i for i, lab in enumerate(LABELS)}
-PUBLIC_MODES = ("bus", "train", "subway")
 _PUBLIC = np.array([_L[m] for m in PUBLIC_MODES])
 #: Transport events starting before this time of day do not count as the day's first departure.
 FIRST_DEPARTURE_FROM_S = 3 * HOUR_S

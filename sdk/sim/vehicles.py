@@ -12,9 +12,9 @@ import dataclasses
 
 import numpy as np
 
+from sdk.records import VEHICLE_MODES
 from sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
 
-VEHICLE_MODES = ("bike", "car", "bus", "train", "subway")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,10 +36,7 @@ from sdk.timeline.places import cluster_places, label_home_work
 from sdk.timeline.records import GpsFix, Place, StayPoint, TransportEvent, Trip, Visit
 from sdk.timeline.stay_points import StayPointParams, stay_point_finish, stay_point_init, stay_point_step
 from sdk.timeline.store import DAY_S, TimelineStore
-from sdk.timeline.trips import build_trips
-
-#: A mode must overlap a trip this long to count (``build_trips``' default ``min_mode_s``), s.
-MIN_MODE_S = 30.0
+from sdk.timeline.trips import build_trips, mode_overlap_needed
 
 log = logging.getLogger(__name__)
 
@@ -392,7 +389,7 @@ class LiveTimeline:
             return True
         if gap >= self.options.still_merge_s:
             return False
-        covered, need = 0.0, min(MIN_MODE_S, 0.5 * gap)
+        covered, need = 0.0, mode_overlap_needed(gap)
         events = list(self.store.events(gap_start, gap_end))
         if self._open_event is not None and self._open_event[1] < gap_end:
             events.append(TransportEvent(float(self._open_event[1]), gap_end, self._open_event[0], 0.0))
@@ -459,6 +456,11 @@ class LiveTimeline:
         return trips[0] if trips else None
 
     # -- context ---------------------------------------------------------------------------------
+
+    @property
+    def in_stay(self) -> bool:
+        """A stay is recognised now (no store query: cheap enough for every chunk)."""
+        return self._open is not None
 
     def current_place(self) -> Optional[Place]:
         """The place of the stay the person is in now (recognised after ``time_threshold_s``), or None."""

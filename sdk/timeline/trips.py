@@ -11,13 +11,22 @@ from sdk.timeline.records import TransportEvent, Trip, Visit
 from sdk.timeline.stay_points import validate_fixes
 
 
+#: A mode counts for a trip when an event of it overlaps the trip this long (or half of a shorter trip), s.
+MIN_MODE_S = 30.0
+
+
+def mode_overlap_needed(duration_s: float, min_mode_s: float = MIN_MODE_S) -> float:
+    """Overlap, s, an event needs with a trip (or a gap) of ``duration_s`` s for its mode to count."""
+    return min(min_mode_s, 0.5 * max(duration_s, 0.0))
+
+
 def build_trips(
     visits: Sequence[Visit],
     fixes: Any,
     transport_events: Sequence[TransportEvent] = (),
     *,
     max_accuracy_m: float = 200.0,
-    min_mode_s: float = 30.0,
+    min_mode_s: float = MIN_MODE_S,
     ignore_modes: tuple = ("still",),
     same_place_min_gap_s: float = 300.0,
 ) -> list[Trip]:
@@ -79,7 +88,7 @@ def build_trips(
         modes: list = []
         if ev:
             ov = np.minimum(ev_end, end) - np.maximum(ev_start, start)
-            need = min(min_mode_s, 0.5 * max(end - start, 0.0))
+            need = mode_overlap_needed(end - start, min_mode_s)
             for k in np.flatnonzero((ov > 0) & (ov >= need)):
                 m = ev[k].mode
                 if m not in ignore_modes and (not modes or modes[-1] != m):
