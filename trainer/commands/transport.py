@@ -27,6 +27,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="architecture option of build_transport_cnn, e.g. batch_norm=true, l2=0, dropout=0.2, pooling=avg")
     p.add_argument("--baselines", action="store_true", help="also train the feature + forest / boosting baselines")
+    p.add_argument("--folds", type=int, default=0,
+                   help="subject-wise k-fold cross-validation instead of one split: every subject tested once, "
+                        "DIR/fold<i>/ and DIR/cv.json (not with --test-data)")
     p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
     p.add_argument("--ablate-on", choices=("validation", "test"), default="validation",
                    help="score the ablation on held-out training subjects and phones (default; safe for choosing "
@@ -59,6 +62,15 @@ def _train_run(args: argparse.Namespace) -> int:
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best", monitor=args.monitor,
                         batch_size=args.batch_size, augment=aug, copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
+    if args.folds:
+        from trainer.transport.crossval import format_cv, run_cross_validation
+
+        if args.test_data or args.ablate_augment:
+            raise InputError("--folds tests every subject of --data in turn: drop --test-data and --ablate-augment")
+        cv = run_cross_validation([p for p in args.data.split(",") if p], args.out, args.folds, opts, args.baselines)
+        print(format_cv(cv))
+        print(f"wrote {args.out}/cv.json")
+        return 0
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment,
                   ablate_on=args.ablate_on)  # fmt: skip
     print(f"held-out subjects {m['test_subjects']}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "

@@ -50,6 +50,8 @@ class TrainOptions:
         holdout_devices: Without a test file, hold out whole groups of subjects that share phones,
             so the held-out subjects also carry phones never seen in training
             (:func:`~trainer.transport.data.split_by_subject_and_device`).
+        test_subjects: Without a test file, exactly these subjects are held out for test (overrides
+            ``test_fraction``; used by :mod:`trainer.transport.crossval`). Empty = a random split.
         val_fraction: Share of *training* subjects used for early stopping.
         patience: Epochs without validation improvement before stopping.
         restore_best: Keep the weights of the best epoch by ``monitor`` (tf_keras restores them at the
@@ -76,6 +78,7 @@ class TrainOptions:
     copies: int = 2
     test_fraction: float = 0.25
     holdout_devices: bool = False
+    test_subjects: tuple = ()
     val_fraction: float = 0.15
     patience: int = 10
     restore_best: bool = True
@@ -139,6 +142,15 @@ def prepare_split(train_ds: ImuDataset, test_ds: Optional[ImuDataset], opts: Tra
         if test.x.shape[1:] != base.x.shape[1:]:
             raise InputError(f"test windows have shape {test.x.shape[1:]}, training windows {base.x.shape[1:]} (mixed window lengths)")
         train_idx, test_subjects = np.arange(len(base)), sorted(set(test.subject.tolist()))
+    elif opts.test_subjects:
+        test_subjects = sorted(str(s) for s in opts.test_subjects)
+        unknown = sorted(set(test_subjects) - set(base.subject.tolist()))
+        if unknown:
+            raise InputError(f"test subjects {unknown} are not in the training data")
+        is_test = np.isin(base.subject, test_subjects)
+        if is_test.all():
+            raise InputError("every subject is a test subject: nothing left to train on")
+        train_idx, test = np.flatnonzero(~is_test), base.take(np.flatnonzero(is_test))
     elif opts.holdout_devices:
         train_idx, test_idx, test_subjects = split_by_subject_and_device(base.subject, base.device, opts.test_fraction, opts.seed)
         test = base.take(test_idx)
