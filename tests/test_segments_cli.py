@@ -31,7 +31,11 @@ def test_train_segments_writes_metrics_and_artifacts(trained_dir):
     assert {"rules", "retrieval_test", "few_label_f1", "finetune", "stable", "tflite_max_abs_diff"} <= set(m)
     assert set(m["few_label_f1"]["embedding"]["mean"]) == {"4", "8"}
     assert m["rules"]["aggressive_driver"]["available"] is False
-    assert {"a_new_unmapped", "b_new_mapped_orthogonal", "c_old"} <= set(m["stable"]["warm"])
+    warm = m["stable"]["warm"]
+    assert {"a_new_unmapped", "b_new_mapped_orthogonal", "c_old"} <= set(warm)
+    # The shipped mapping is chosen on the anchors (label-pool users), not on the test users' F1.
+    assert warm["best_mapping"] == max(("orthogonal", "ridge"), key=lambda k: warm[f"anchor_agreement_{k}"])
+    assert all(0.0 <= warm[f"anchor_agreement_{k}"] <= 1.0 for k in ("orthogonal", "ridge"))
     for name in ("timeline_encoder.tflite", "timeline_encoder.json", "timeline_encoder_next.tflite", "segment_classifiers.json",
                  "few_label_f1.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
