@@ -91,3 +91,30 @@ def test_train_export_and_tflite_match_keras(seqs, tmp_path):
     pk = keras_predictor(model, cfg)(ss[25], m)
     pt = tflite_predictor(tfl, cfg)(ss[25], m)
     np.testing.assert_allclose(pt, pk, atol=1e-4)
+
+
+def test_first_week_scenario_scores_only_each_users_first_week(seqs):
+    """The cold start: events of week 0 only, from the first one, with the same predictors."""
+    tl, ss = seqs
+    pop = fit_population_markov(ss[:20])
+    seen = []
+
+    def spy(seq, mask):
+        seen.append((seq, mask.copy()))
+        return markov_predictor(pop)(seq, mask)
+
+    m = evaluate(ss[20:], tl.truth, {"markov": spy}, progress=False, scenarios=("first_week",))
+    assert m["n_users"] == 10 and m["n_events_first_week"] == sum(int(k.sum()) for _, k in seen) > 50
+    for seq, mask in seen:
+        assert np.all(seq.start[mask] < seq.origin + 604800)
+        assert mask[np.argmax(seq.start >= seq.origin)]  # the very first event is scored
+    assert 3.0 / N_TOKENS < m["markov_top1_first_week"] <= m["markov_top3_first_week"]
+    assert m["n_events"] == 0  # "all" was not asked for
+
+
+def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
+    from trainer.cli import main
+
+    args = ["eval", "next-event", "--model", "m.tflite", "--data", "d.h5", "--first-week", "--shift-hours", "1"]
+    assert main(args) == 2
+    assert "--first-week" in capsys.readouterr().err

@@ -75,6 +75,8 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shift-hours", type=float, default=0.0, help="move each user's fourth week by this many hours")
     p.add_argument("--markov-population", default=None, help="population tables (default: markov_population.json.gz beside the model)")
     p.add_argument("--max-users", type=int, default=None)
+    p.add_argument("--first-week", action="store_true",
+                   help="score each user's first week instead (the cold start: a new user with no history yet)")
 
 
 def _eval_run(args: argparse.Namespace) -> int:
@@ -82,7 +84,9 @@ def _eval_run(args: argparse.Namespace) -> int:
 
     from trainer.nextevent.workflow import run_eval
 
-    m = run_eval(args.model, args.data, args.shift_hours, args.markov_population, args.max_users)
+    if args.first_week and args.shift_hours:
+        raise InputError("--first-week and --shift-hours are separate scenarios: pass one")
+    m = run_eval(args.model, args.data, args.shift_hours, args.markov_population, args.max_users, first_week=args.first_week)
     if args.json:
         print(json.dumps(m, indent=2, sort_keys=True))
     else:

@@ -86,7 +86,12 @@ def evaluate(seqs: list[UserSeq], truth: dict, predictors: dict[str, Predictor],
     predictors : dict
         Name -> ``f(seq, mask) -> P``.
     history_weeks : int
-        Weeks of history before the first evaluated event.
+        Weeks of history before the first evaluated event (except in ``first_week``).
+    scenarios : tuple of str
+        ``all`` (every event after ``history_weeks``), ``shift`` (week ``history_weeks`` moved by
+        ``shift_s``, and ``shift_base``: the same events as recorded), ``holiday`` (weeks with a
+        public holiday or vacation), ``first_week`` (a new user's first week: every event from
+        the first one on, with only the history before it: the cold start).
     shift_s : float
         Size of the shift of the ``shift`` scenario, seconds.
 
@@ -98,20 +103,24 @@ def evaluate(seqs: list[UserSeq], truth: dict, predictors: dict[str, Predictor],
     """
     from tqdm import tqdm
 
-    P = {s: {n: [] for n in predictors} for s in ("all", "shift", "shift_base", "holiday")}
+    P = {s: {n: [] for n in predictors} for s in ("all", "shift", "shift_base", "holiday", "first_week")}
     Y = {s: [] for s in P}
     users = 0
     for seq in tqdm(seqs, desc="evaluating users", disable=not progress, unit="user"):
         m_all = eval_mask(seq, history_weeks)
-        if not m_all.any():
+        if not m_all.any() and "first_week" not in scenarios:
             continue
         users += 1
         y_next = np.append(seq.tokens[1:], -1)
-        jobs = [("all", seq, m_all)] if "all" in scenarios else []
+        jobs = [("all", seq, m_all)] if "all" in scenarios and m_all.any() else []
         if "shift" in scenarios:
             m_w = eval_mask(seq, history_weeks, weeks=[history_weeks])
             if m_w.any():
                 jobs += [("shift_base", seq, m_w), ("shift", shift_week(seq, history_weeks, shift_s), m_w)]
+        if "first_week" in scenarios:
+            m_f = eval_mask(seq, 0, weeks=[0])
+            if m_f.any():
+                jobs.append(("first_week", seq, m_f))
         if "holiday" in scenarios:
             hw = {w for w in holiday_weeks(truth.get(seq.user, {}), seq.origin) if w >= history_weeks}
             if hw:

@@ -134,12 +134,13 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
 
 
 def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_population: Optional[str] = None,
-             max_users: Optional[int] = None, progress: bool = False) -> dict:  # fmt: skip
+             max_users: Optional[int] = None, progress: bool = False, first_week: bool = False) -> dict:  # fmt: skip
     """Evaluate a trained LSTM (``.tflite`` with its manifest, or ``.keras``) against the Markov baseline.
 
     Every user of ``data`` is evaluated after three weeks of history. Without ``shift_hours`` the
     keys ``lstm_top1``... are on all such events; with it, on the events of the fourth week after
-    moving that week by ``shift_hours`` (``*_unshifted`` are the same events as recorded).
+    moving that week by ``shift_hours`` (``*_unshifted`` are the same events as recorded). With
+    ``first_week``, on each user's first week instead (the cold start: no per-user history yet).
     """
     from sdk.manifest import read_manifest
 
@@ -170,7 +171,13 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
     else:
         pop, pop_src = fit_population_markov(seqs), "fitted on the evaluated file (no training population found)"
     preds = {"lstm": lstm, "markov": markov_predictor(pop)}
-    if shift_hours:
+    if first_week:
+        m = evaluate(seqs, tl.truth, preds, progress=progress, scenarios=("first_week",))
+        res = {"n_users": m["n_users"], "n_events": m["n_events_first_week"], "scenario": "first week of each user"}
+        for name in preds:
+            for k in ("top1", "top3"):
+                res[f"{name}_{k}"] = m[f"{name}_{k}_first_week"]
+    elif shift_hours:
         m = evaluate(seqs, tl.truth, preds, shift_s=shift_hours * 3600.0, progress=progress, scenarios=("shift",))
         res = {"n_users": m["n_users"], "n_events": m["n_events_shift"], "shift_hours": shift_hours}
         for name in preds:
@@ -179,7 +186,7 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
                 res[f"{name}_{k}_unshifted"] = m[f"{name}_{k}_shift_base"]
     else:
         m = evaluate(seqs, tl.truth, preds, progress=progress, scenarios=("all", "holiday"))
-        res = {k: v for k, v in m.items() if "shift" not in k}
+        res = {k: v for k, v in m.items() if "shift" not in k and "first_week" not in k}
     res["markov_population"] = pop_src
     res["model"] = str(mp)
     return res
