@@ -8,3 +8,6 @@ momentsense train next-event --data runs/population_3000x6.h5 --out runs/next_ev
 momentsense simulate population --users 100 --weeks 6 --seed 1 --out runs/population_eval.h5  # users never seen in training
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/population_eval.h5 --json
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/population_eval.h5 --shift-hours 1 --json
+# The cold start: each of 300 unseen users' first week (Markov tables beside the model: the training users').
+momentsense simulate population --users 300 --weeks 6 --seed 1 --out runs/pop_eval300.h5
+momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/pop_eval300.h5 --first-week --json
