@@ -1,0 +1,84 @@
+"""Which linear map keeps old segment heads working after a *cold* encoder retrain? (issue 7)
+
+Trains the timeline encoder twice from scratch (seeds 0 and 1, same users, 1,500 steps each, ~4 min
+on 2 cores), fits the old heads on the label-pool users, and scores the old heads on the test users
+with the new embeddings mapped back by each variant: ridge or orthogonal, fitted on window or on
+user embeddings of the anchor (label-pool) users, with or without an intercept. Prints JSON.
+
+    momentsense simulate population --users 3000 --weeks 6 --seed 0 --out runs/population_3000x6.h5
+    python scripts/segments_mapping_variants.py runs/population_3000x6.h5
+"""
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from sdk.segments.encoding import WindowConfig, encode_user_windows, l2_normalise
+from sdk.segments.events import users_of
+from sdk.timeline_file import read_timeline
+from trainer.population.profile import PERSONAS
+from trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder
+from trainer.segments.fewlabel import f1, fit_head, procrustes, ridge_map
+from trainer.segments.workflow import SegmentsTrainOptions, _split, segment_truth, usable_users
+
+config = WindowConfig()
+o = SegmentsTrainOptions(encoder=EncoderTrainOptions(steps=1500, seed=0))
+tl = read_timeline(sys.argv[1] if len(sys.argv) > 1 else "runs/population_3000x6.h5")
+codes = usable_users(tl, config.min_history_s / 86400.0)
+enc_i, pool_i, test_i = _split(len(codes), o)
+users = users_of(tl, codes)
+ev = lambda idx: [users[i] for i in idx]
+y_pool, y_test = segment_truth(tl, [codes[i] for i in pool_i]), segment_truth(tl, [codes[i] for i in test_i])
+t = time.time()
+m1, _ = train_encoder(ev(enc_i), config, o.encoder, verbose=False)
+m2, _ = train_encoder(ev(enc_i), config, dataclasses.replace(o.encoder, seed=1), verbose=False)
+print("trained", time.time() - t, flush=True)
+heads = {s: fit_head(embed_users(m1, ev(pool_i), config), y_pool[s], True) for s in PERSONAS}
+wins = [encode_user_windows(u, config) for u in ev(pool_i)]
+counts = [len(w) for w in wins]
+X = np.concatenate(wins)
+a_old, a_new = embed_windows(m1, X), embed_windows(m2, X)
+
+
+def user_means(e):
+    out, k = [], 0
+    for c in counts:
+        out.append(e[k : k + c].mean(axis=0))
+        k += c
+    return np.stack(out)
+
+
+u_old_raw, u_new_raw = user_means(a_old), user_means(a_new)
+u_old, u_new = l2_normalise(u_old_raw), l2_normalise(u_new_raw)
+e_test_old = embed_users(m1, ev(test_i), config)
+e_test_new = embed_users(m2, ev(test_i), config)
+
+
+def score(x):
+    return float(np.mean([f1(heads[s].proba(x) >= 0.5, y_test[s]) for s in PERSONAS]))
+
+
+def aff(x):
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+def ridge_aff(x, y, alpha=1e-4):
+    return ridge_map(aff(x), y, alpha)
+
+
+res = {"c_old": score(e_test_old), "a_unmapped": score(e_test_new)}
+res["win_ridge"] = score(l2_normalise(e_test_new @ ridge_map(a_new, a_old)))
+res["win_orth"] = score(l2_normalise(e_test_new @ procrustes(a_new, a_old)))
+res["win_ridge_affine"] = score(l2_normalise(aff(e_test_new) @ ridge_aff(a_new, a_old)))
+for alpha in (1e-4, 1e-3, 1e-2):
+    res[f"user_ridge_{alpha}"] = score(l2_normalise(e_test_new @ ridge_map(u_new, u_old, alpha)))
+    res[f"user_ridge_affine_{alpha}"] = score(l2_normalise(aff(e_test_new) @ ridge_aff(u_new, u_old, alpha)))
+res["user_orth"] = score(l2_normalise(e_test_new @ procrustes(u_new, u_old)))
+# windows and users together (users weighted as many windows)
+both_x = np.vstack([a_new, np.repeat(u_new, 20, axis=0)]); both_y = np.vstack([a_old, np.repeat(u_old, 20, axis=0)])
+res["both_ridge"] = score(l2_normalise(e_test_new @ ridge_map(both_x, both_y)))
+print(json.dumps(res, indent=1))
