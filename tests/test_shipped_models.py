@@ -53,3 +53,16 @@ def test_transport_spot_check_reproduces_the_stated_accuracy(name):
     pred = predict(w.x[clean]).argmax(1)
     assert int(clean.sum()) == spot["n_windows"]
     assert np.mean(pred == w.y[clean]) == pytest.approx(spot["accuracy"], abs=1e-9)
+
+
+def test_wisdm_cross_validation_report_is_consistent():
+    """The committed 5-fold WISDM report: 21 subjects each tested once; means are the folds' means."""
+    cv = json.loads((artifact_dir() / "transport_wisdm.cv.json").read_text())
+    tested = [s for f in cv["folds"] for s in f["test_subjects"]]
+    assert len(tested) == len(set(tested)) == 21 and cv["n_folds"] == len(cv["folds"]) == 5
+    for name, summary in cv["models"].items():
+        f1s = [f["models"][name]["macro_f1"] for f in cv["folds"]]
+        assert summary["mean_macro_f1"] == pytest.approx(np.mean(f1s))
+        assert summary["min_macro_f1"] == pytest.approx(min(f1s))
+    assert {"cnn", "features+forest", "features+boosting"} <= set(cv["models"])
+    assert np.sum(cv["models"]["cnn"]["pooled"]["confusion_matrix"]) > 3000

@@ -1,7 +1,7 @@
 """Subject-wise k-fold cross-validation of the transport CNN (and the baselines) on one dataset.
 
 A single subject-wise split of a small dataset is a noisy estimate: on WISDM (21 subjects, 5 held
-out) the CNN's macro-F1 moved between 0.77 and 0.85 with the split seed alone. Cross-validation
+out) the CNN scored 0.77 to 0.85 with the training seed, which also draws the split. Cross-validation
 holds out every subject exactly once, trains one model per fold with the same recipe
 (:func:`trainer.transport.workflow.run_train`) and reports the mean, the standard deviation and
 every fold, for the CNN and the baselines on identical folds.
