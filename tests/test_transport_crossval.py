@@ -90,3 +90,59 @@ def test_cli_refuses_folds_with_a_test_file(tmp_path, capsys):
     args = ["train", "transport", "--data", "a.h5", "--test-data", "b.h5", "--out", str(tmp_path), "--folds", "3"]
     assert main(args) == 2
     assert "--folds" in capsys.readouterr().err
+
+
+def test_nested_selection_never_trains_or_chooses_on_the_outer_test_subjects(tmp_path, monkeypatch):
+    """Each outer fold chooses its recipe by inner CV on its training subjects only (runs are faked)."""
+    import dataclasses
+
+    from trainer.transport import crossval, workflow
+    from trainer.transport.augment import AugmentConfig
+
+    subjects = [f"s{i}" for i in range(9)]
+    ds = simulate_dataset(n_subjects=1, minutes_per_subject=1, seed=0, modes=("still", "walk"))
+    ds = dataclasses.replace(ds, recordings=[dataclasses.replace(ds.recordings[0], subject=s) for s in subjects])
+    monkeypatch.setattr(workflow, "load_datasets", lambda paths: ds)
+    calls = []
+
+    def fake_run_train(data, out, test_data, opts, baselines=False, progress=True):
+        calls.append(opts)
+        # Inner scores favour 45°; the outer score tells which recipe was trained.
+        f1 = 0.9 if opts.augment.rotation_deg == 45 else 0.5
+        return {"macro_f1": f1, "compare": [{"model": "cnn", "macro_f1": f1, "window_accuracy": f1}],
+                "confusion_matrix": [[1, 0], [0, 1]], "label_names": ["still", "walk"], "options": {}}  # fmt: skip
+
+    monkeypatch.setattr(workflow, "run_train", fake_run_train)
+    base = TrainOptions()
+    cands = {f"rotation_deg={d}": dataclasses.replace(base, augment=AugmentConfig(rotation_deg=d)) for d in (45, 180)}
+    cv = crossval.run_cross_validation(["x.h5"], str(tmp_path), folds=3, options=base, candidates=cands, inner_folds=2, progress=False)
+    assert cv["nested_selection"]["chosen_per_fold"] == ["rotation_deg=45"] * 3
+    assert len(calls) == 3 * (2 * 2 + 1)
+    outer = [set(f["test_subjects"]) for f in cv["folds"]]
+    for fold, test in enumerate(outer):
+        inner_calls = calls[fold * 5 : fold * 5 + 4]
+        for o in inner_calls:
+            assert set(o.exclude_subjects) == test and not set(o.test_subjects) & test
+        assert set(calls[fold * 5 + 4].test_subjects) == test and not calls[fold * 5 + 4].exclude_subjects
+    assert cv["models"]["cnn"]["mean_macro_f1"] == pytest.approx(0.9)
+
+
+def test_excluded_subjects_are_neither_trained_nor_tested(tiny):
+    subjects = dataset_subjects(tiny)
+    opts = TrainOptions(preprocess=SMALL, copies=0, augment=None, test_subjects=(subjects[0],), exclude_subjects=(subjects[1],))
+    _, fit, val, _, test, _ = prepare_split(tiny, None, opts)
+    seen = set(fit.subject.tolist()) | set(val.subject.tolist()) | set(test.subject.tolist())
+    assert subjects[1] not in seen and subjects[0] in seen
+
+
+@pytest.mark.parametrize("extra, message", [(["--choose-augment", "rotation_deg=45,180"], "needs --folds"),
+                                            (["--folds", "3", "--choose-augment", "rotation_deg=45"], "at least two"),
+                                            (["--folds", "3", "--choose-augment", "nonsense=1,2"], "unknown field")])  # fmt: skip
+def test_cli_choose_augment_errors(tmp_path, capsys, extra, message):
+    from sdk.imu_file import write_imu
+    from trainer.cli import main
+
+    path = tmp_path / "d.h5"
+    write_imu(path, simulate_dataset(n_subjects=4, minutes_per_subject=1, seed=0, modes=("still", "walk")))
+    assert main(["train", "transport", "--data", str(path), "--out", str(tmp_path / "o"), *extra]) == 2
+    assert message in capsys.readouterr().err

@@ -30,6 +30,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=int, default=0,
                    help="subject-wise k-fold cross-validation instead of one split: every subject tested once, "
                         "DIR/fold<i>/ and DIR/cv.json (not with --test-data)")
+    p.add_argument("--choose-augment", metavar="KEY=V1,V2,...",
+                   help="with --folds: nested selection of one augmentation setting, e.g. rotation_deg=45,180; each "
+                        "outer fold picks the value by inner cross-validation on its training subjects only")
     p.add_argument("--ablate-augment", action="store_true", help="retrain without each augmentation and report macro-F1")
     p.add_argument("--ablate-on", choices=("validation", "test"), default="validation",
                    help="score the ablation on held-out training subjects and phones (default; safe for choosing "
@@ -67,10 +70,14 @@ def _train_run(args: argparse.Namespace) -> int:
 
         if args.test_data or args.ablate_augment:
             raise InputError("--folds tests every subject of --data in turn: drop --test-data and --ablate-augment")
-        cv = run_cross_validation([p for p in args.data.split(",") if p], args.out, args.folds, opts, args.baselines)
+        candidates = choose_candidates(args.choose_augment, opts) if args.choose_augment else None
+        cv = run_cross_validation([p for p in args.data.split(",") if p], args.out, args.folds, opts, args.baselines,
+                                  candidates=candidates)  # fmt: skip
         print(format_cv(cv))
         print(f"wrote {args.out}/cv.json")
         return 0
+    if args.choose_augment:
+        raise InputError("--choose-augment needs --folds (the choice is made inside each fold)")
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment,
                   ablate_on=args.ablate_on)  # fmt: skip
     print(f"held-out subjects {m['test_subjects']}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
@@ -99,6 +106,25 @@ def augment_config(items: list):
             raise InputError(f"--augment-arg {key}: expected a number or true/false, got {value!r}")
         changes[key] = bool(value) if key == "rotation" else float(value)
     return dataclasses.replace(AugmentConfig(), **changes)
+
+
+def choose_candidates(spec: str, opts) -> dict:
+    """``"rotation_deg=45,180"`` → ``{"rotation_deg=45": opts with that augmentation, ...}``."""
+    import dataclasses
+
+    from sdk.errors import InputError
+
+    key, sep, values = spec.partition("=")
+    vals = [v.strip() for v in values.split(",") if v.strip()]
+    if not sep or len(vals) < 2:
+        raise InputError(f"--choose-augment takes KEY=V1,V2[,...] (at least two values), got {spec!r}")
+    if opts.augment is None:
+        raise InputError("--choose-augment needs augmentation on (drop --no-augment)")
+    out = {}
+    for v in vals:
+        aug = augment_config([f"{key}={v}"])
+        out[f"{key}={v}"] = dataclasses.replace(opts, augment=dataclasses.replace(opts.augment, **{key: getattr(aug, key)}))
+    return out
 
 
 def parse_model_args(items: list) -> dict:

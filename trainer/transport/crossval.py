@@ -50,7 +50,8 @@ def subject_folds(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[s
 
 
 def run_cross_validation(
-    data: Sequence[str], out_dir: str, folds: int = 5, options=None, baselines: bool = False, progress: bool = True
+    data: Sequence[str], out_dir: str, folds: int = 5, options=None, baselines: bool = False, progress: bool = True,
+    candidates: Optional[dict] = None, inner_folds: int = 3,
 ) -> dict:
     """Train and evaluate one model per subject fold; write ``out_dir/cv.json`` and return it.
 
@@ -66,6 +67,14 @@ def run_cross_validation(
         The training recipe, identical for every fold (its ``seed`` also shuffles the folds).
     baselines : bool
         Also train the feature + forest / boosting baselines on each fold.
+    candidates : dict of name -> TrainOptions, optional
+        Nested selection: in each outer fold, every candidate recipe is scored by ``inner_folds``-fold
+        cross-validation on that fold's *training* subjects only (the outer test subjects are left out
+        altogether), and the best mean macro-F1 is trained and tested on the outer fold. The
+        reported figures then estimate the recipe *including* the choice, without looking at test
+        subjects.
+    inner_folds : int
+        Folds of the inner selection (≥ 2).
 
     Returns
     -------
@@ -84,10 +93,25 @@ def run_cross_validation(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rows, pooled = [], {}
+    all_subjects = dataset_subjects(ds)
     for i, test_subjects in enumerate(_progress(parts, progress)):
-        fold_opts = dataclasses.replace(opts, test_subjects=tuple(test_subjects))
+        chosen, inner = None, {}
+        if candidates:
+            rest = [s for s in all_subjects if s not in test_subjects]
+            inner_parts = subject_folds(rest, inner_folds, opts.seed + 1 + i)
+            for name, cand in candidates.items():
+                f1s = []
+                for j, inner_test in enumerate(inner_parts):
+                    o = dataclasses.replace(cand, test_subjects=tuple(inner_test), exclude_subjects=tuple(test_subjects))
+                    f1s.append(run_train(list(data), str(out / f"fold{i}" / "inner" / f"{_slug(name)}_{j}"), None, o, progress=False)["macro_f1"])
+                inner[name] = float(np.mean(f1s))
+            chosen = max(inner, key=inner.get)
+        base_opts = candidates[chosen] if chosen else opts
+        fold_opts = dataclasses.replace(base_opts, test_subjects=tuple(test_subjects))
         m = run_train(list(data), str(out / f"fold{i}"), None, fold_opts, baselines=baselines, progress=False)
         row = {"fold": i, "test_subjects": test_subjects, "models": {}}
+        if chosen:
+            row["chosen"], row["inner_macro_f1"] = chosen, inner
         for r in m["compare"]:
             row["models"][r["model"]] = {"macro_f1": r["macro_f1"], "accuracy": r["window_accuracy"]}
         rows.append(row)
@@ -96,6 +120,9 @@ def run_cross_validation(
     label_names = m["label_names"]
     summary: dict = {"folds": rows, "n_folds": folds, "label_names": label_names, "data": list(data),
                      "options": m["options"], "wall_seconds": time.perf_counter() - t0, "models": {}}  # fmt: skip
+    if candidates:
+        summary["nested_selection"] = {"candidates": sorted(candidates), "inner_folds": inner_folds,
+                                       "chosen_per_fold": [r["chosen"] for r in rows]}  # fmt: skip
     for name in rows[0]["models"]:
         f1s = np.array([r["models"][name]["macro_f1"] for r in rows])
         accs = np.array([r["models"][name]["accuracy"] for r in rows])
@@ -124,10 +151,16 @@ def format_cv(summary: dict) -> str:
     """A table: model, mean ± sd macro-F1, range, mean accuracy over the folds."""
     head = f"{'model':<20}{'macro-F1 mean ± sd':>20}{'min':>8}{'max':>8}{'accuracy':>10}"
     lines = [f"{summary['n_folds']}-fold cross-validation by subject", head, "-" * len(head)]
+    if "nested_selection" in summary:
+        lines[0] += f" (recipe chosen per fold by inner CV: {', '.join(summary['nested_selection']['chosen_per_fold'])})"
     for name, s in summary["models"].items():
         lines.append(f"{name:<20}{s['mean_macro_f1']:>12.3f} ± {s['std_macro_f1']:.3f}{s['min_macro_f1']:>8.3f}"
                      f"{s['max_macro_f1']:>8.3f}{s['mean_accuracy']:>10.3f}")  # fmt: skip
     return "\n".join(lines)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def _progress(items: list, on: bool) -> list | object:

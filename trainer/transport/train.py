@@ -52,6 +52,8 @@ class TrainOptions:
             (:func:`~trainer.transport.data.split_by_subject_and_device`).
         test_subjects: Without a test file, exactly these subjects are held out for test (overrides
             ``test_fraction``; used by :mod:`trainer.transport.crossval`). Empty = a random split.
+        exclude_subjects: Subjects left out altogether, neither trained nor tested on (the outer test
+            fold during nested cross-validation).
         val_fraction: Share of *training* subjects used for early stopping.
         patience: Epochs without validation improvement before stopping.
         restore_best: Keep the weights of the best epoch by ``monitor`` (tf_keras restores them at the
@@ -79,6 +81,7 @@ class TrainOptions:
     test_fraction: float = 0.25
     holdout_devices: bool = False
     test_subjects: tuple = ()
+    exclude_subjects: tuple = ()
     val_fraction: float = 0.15
     patience: int = 10
     restore_best: bool = True
@@ -134,6 +137,8 @@ def prepare_split(train_ds: ImuDataset, test_ds: Optional[ImuDataset], opts: Tra
     check_labels(train_ds, "training data")
     config = config_for_dataset(train_ds, opts.preprocess)
     base = dataset_windows(train_ds, config)
+    if opts.exclude_subjects:
+        base = base.take(np.flatnonzero(~np.isin(base.subject, [str(s) for s in opts.exclude_subjects])))
     if test_ds is not None:
         check_labels(test_ds, "test data")
         if list(test_ds.label_names) != list(train_ds.label_names):

@@ -107,7 +107,7 @@ def run_train(
     )  # fmt: skip
     compare = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
     if baselines:
-        compare += run_baselines(train_ds, trained, test, hmm)
+        compare += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
     metrics["compare"] = compare
     if ablate:
         from trainer.transport.ablation import run_ablation
@@ -120,13 +120,14 @@ def run_train(
     return metrics
 
 
-def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowData, hmm) -> list:
-    """Feature + forest and feature + boosted-trees baselines: every non-test subject for training, the same test windows."""
+def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowData, hmm, exclude: Sequence[str] = ()) -> list:
+    """Feature + forest and feature + boosted-trees baselines: every non-test subject (except ``exclude``)
+    for training, the same test windows."""
     from trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline
 
     base = dataset_windows(train_ds, trained.config)
     test_subjects = set(test.subject.tolist())
-    keep = (base.purity >= 0.8) & ~np.isin(base.subject, list(test_subjects))
+    keep = (base.purity >= 0.8) & ~np.isin(base.subject, list(test_subjects) + [str(s) for s in exclude])
     rows = []
     for name, cls in (("features+forest", RandomForestBaseline), ("features+boosting", GradientBoostingBaseline)):
         kw = {"n_jobs": 2} if cls is RandomForestBaseline else {}
