@@ -35,4 +35,9 @@ if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then
   # by subject, every subject tested once, CNN and baselines on identical folds (≈ 5 min).
   momentsense train transport --data data/wisdm.h5 --out runs/transport_wisdm_cv --folds 5 --baselines --epochs 40 --seed 0
   cp runs/transport_wisdm_cv/cv.json edge_models/artifacts/transport_wisdm.cv.json
+  # The same folds with the rotation range chosen inside each fold by inner 3-fold CV on its training
+  # subjects (45° tilt vs any orientation; ≈ 10 min).
+  momentsense train transport --data data/wisdm.h5 --out runs/transport_wisdm_nested --folds 5 --baselines --epochs 40 --seed 0 \
+    --choose-augment rotation_deg=45,180
+  cp runs/transport_wisdm_nested/cv.json edge_models/artifacts/transport_wisdm.nested_cv.json
 fi
