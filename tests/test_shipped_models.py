@@ -55,9 +55,11 @@ def test_transport_spot_check_reproduces_the_stated_accuracy(name):
     assert np.mean(pred == w.y[clean]) == pytest.approx(spot["accuracy"], abs=1e-9)
 
 
-def test_wisdm_cross_validation_report_is_consistent():
-    """The committed 5-fold WISDM report: 21 subjects each tested once; means are the folds' means."""
-    cv = json.loads((artifact_dir() / "transport_wisdm.cv.json").read_text())
+@pytest.mark.parametrize("name", ["transport_wisdm.cv.json", "transport_wisdm.nested_cv.json"])
+def test_wisdm_cross_validation_report_is_consistent(name):
+    """The committed 5-fold WISDM reports: 21 subjects each tested once; means are the folds' means;
+    a nested choice is the inner winner of its fold."""
+    cv = json.loads((artifact_dir() / name).read_text())
     tested = [s for f in cv["folds"] for s in f["test_subjects"]]
     assert len(tested) == len(set(tested)) == 21 and cv["n_folds"] == len(cv["folds"]) == 5
     for name, summary in cv["models"].items():
@@ -66,3 +68,6 @@ def test_wisdm_cross_validation_report_is_consistent():
         assert summary["min_macro_f1"] == pytest.approx(min(f1s))
     assert {"cnn", "features+forest", "features+boosting"} <= set(cv["models"])
     assert np.sum(cv["models"]["cnn"]["pooled"]["confusion_matrix"]) > 3000
+    for f in cv["folds"]:
+        if "chosen" in f:
+            assert f["chosen"] == max(f["inner_macro_f1"], key=f["inner_macro_f1"].get)
