@@ -105,7 +105,7 @@ def test_nested_selection_never_trains_or_chooses_on_the_outer_test_subjects(tmp
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: ds)
     calls = []
 
-    def fake_run_train(data, out, test_data, opts, baselines=False, progress=True):
+    def fake_run_train(data, out, test_data, opts, baselines=False, progress=True, dataset=None):
         calls.append(opts)
         # Inner scores favour 45°; the outer score tells which recipe was trained.
         f1 = 0.9 if opts.augment.rotation_deg == 45 else 0.5

@@ -88,35 +88,35 @@ def run_cross_validation(
 
     opts = options or TrainOptions()
     ds = load_datasets(list(data))
-    parts = subject_folds(dataset_subjects(ds), folds, opts.seed)
+    subjects = dataset_subjects(ds)
+    parts = subject_folds(subjects, folds, opts.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows, pooled = [], {}
-    all_subjects = dataset_subjects(ds)
+    rows, pooled_cm = [], 0
     for i, test_subjects in enumerate(_progress(parts, progress)):
         chosen, inner = None, {}
         if candidates:
-            rest = [s for s in all_subjects if s not in test_subjects]
+            rest = [s for s in subjects if s not in test_subjects]
             inner_parts = subject_folds(rest, inner_folds, opts.seed + 1 + i)
             for name, cand in candidates.items():
                 f1s = []
                 for j, inner_test in enumerate(inner_parts):
                     o = dataclasses.replace(cand, test_subjects=tuple(inner_test), exclude_subjects=tuple(test_subjects))
-                    f1s.append(run_train(list(data), str(out / f"fold{i}" / "inner" / f"{_slug(name)}_{j}"), None, o, progress=False)["macro_f1"])
+                    run_dir = str(out / f"fold{i}" / "inner" / f"{_slug(name)}_{j}")
+                    f1s.append(run_train(list(data), run_dir, None, o, progress=False, dataset=ds)["macro_f1"])
                 inner[name] = float(np.mean(f1s))
             chosen = max(inner, key=inner.get)
         base_opts = candidates[chosen] if chosen else opts
         fold_opts = dataclasses.replace(base_opts, test_subjects=tuple(test_subjects))
-        m = run_train(list(data), str(out / f"fold{i}"), None, fold_opts, baselines=baselines, progress=False)
+        m = run_train(list(data), str(out / f"fold{i}"), None, fold_opts, baselines=baselines, progress=False, dataset=ds)
         row = {"fold": i, "test_subjects": test_subjects, "models": {}}
         if chosen:
             row["chosen"], row["inner_macro_f1"] = chosen, inner
         for r in m["compare"]:
             row["models"][r["model"]] = {"macro_f1": r["macro_f1"], "accuracy": r["window_accuracy"]}
         rows.append(row)
-        cm = np.asarray(m["confusion_matrix"], np.int64)
-        pooled["cnn"] = pooled.get("cnn", 0) + cm
+        pooled_cm = pooled_cm + np.asarray(m["confusion_matrix"], np.int64)
     label_names = m["label_names"]
     summary: dict = {"folds": rows, "n_folds": folds, "label_names": label_names, "data": list(data),
                      "options": m["options"], "wall_seconds": time.perf_counter() - t0, "models": {}}  # fmt: skip
@@ -129,7 +129,7 @@ def run_cross_validation(
         summary["models"][name] = {"mean_macro_f1": float(f1s.mean()), "std_macro_f1": float(f1s.std(ddof=1)),
                                    "min_macro_f1": float(f1s.min()), "max_macro_f1": float(f1s.max()),
                                    "mean_accuracy": float(accs.mean())}  # fmt: skip
-    p = pooled_metrics(pooled["cnn"], label_names)
+    p = pooled_metrics(pooled_cm, label_names)
     summary["models"]["cnn"]["pooled"] = {k: p[k] for k in ("accuracy", "macro_f1", "per_class", "confusion_matrix")}
     (out / "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -65,19 +65,21 @@ def run_train(
     ablate: bool = False,
     progress: bool = True,
     ablate_on: str = "validation",
+    dataset: Optional[ImuDataset] = None,
 ) -> dict:
     """Train, evaluate on held-out subjects and write ``out_dir/metrics.json``, ``confusion.png`` and the model.
 
     With ``ablate``, :func:`trainer.transport.ablation.run_ablation` retrains once per augmentation
     variant, scored on ``ablate_on`` (``"validation"``: held-out training subjects, never the test
-    subjects; ``"test"``: the test subjects).
+    subjects; ``"test"``: the test subjects). ``dataset``: ``data`` already read (cross-validation
+    reads its file once for all folds); None reads ``data``.
     """
     from trainer.transport.metrics import plot_confusion
 
     opts = options or TrainOptions()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train_ds = load_datasets(list(data))
+    train_ds = dataset if dataset is not None else load_datasets(list(data))
     test_ds = load_datasets([test_data]) if test_data else None
     t0 = time.perf_counter()
     trained, val, test, test_subjects = train_transport(train_ds, test_ds, opts)
