@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from sdk.segments.encoding import WindowConfig, encode_user_windows, l2_normalise
+from sdk.segments.encoding import WindowConfig, encode_user_windows
 from sdk.segments.events import users_of
 from sdk.timeline_file import read_timeline
 from trainer.population.profile import PERSONAS
-from trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder
-from trainer.segments.fewlabel import f1, fit_head, procrustes, ridge_map
+from trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder, users_from_windows
+from trainer.segments.fewlabel import f1, fit_head, map_embeddings, procrustes, ridge_map
 from trainer.segments.workflow import SegmentsTrainOptions, _split, segment_truth, usable_users
 
 config = WindowConfig()
@@ -43,17 +43,7 @@ counts = [len(w) for w in wins]
 X = np.concatenate(wins)
 a_old, a_new = embed_windows(m1, X), embed_windows(m2, X)
 
-
-def user_means(e):
-    out, k = [], 0
-    for c in counts:
-        out.append(e[k : k + c].mean(axis=0))
-        k += c
-    return np.stack(out)
-
-
-u_old_raw, u_new_raw = user_means(a_old), user_means(a_new)
-u_old, u_new = l2_normalise(u_old_raw), l2_normalise(u_new_raw)
+u_old, u_new = users_from_windows(a_old, counts), users_from_windows(a_new, counts)
 e_test_old = embed_users(m1, ev(test_i), config)
 e_test_new = embed_users(m2, ev(test_i), config)
 
@@ -71,14 +61,15 @@ def ridge_aff(x, y, alpha=1e-4):
 
 
 res = {"c_old": score(e_test_old), "a_unmapped": score(e_test_new)}
-res["win_ridge"] = score(l2_normalise(e_test_new @ ridge_map(a_new, a_old)))
-res["win_orth"] = score(l2_normalise(e_test_new @ procrustes(a_new, a_old)))
-res["win_ridge_affine"] = score(l2_normalise(aff(e_test_new) @ ridge_aff(a_new, a_old)))
+res["win_ridge"] = score(map_embeddings(e_test_new, ridge_map(a_new, a_old)))
+res["win_orth"] = score(map_embeddings(e_test_new, procrustes(a_new, a_old)))
+res["win_ridge_affine"] = score(map_embeddings(aff(e_test_new), ridge_aff(a_new, a_old)))
 for alpha in (1e-4, 1e-3, 1e-2):
-    res[f"user_ridge_{alpha}"] = score(l2_normalise(e_test_new @ ridge_map(u_new, u_old, alpha)))
-    res[f"user_ridge_affine_{alpha}"] = score(l2_normalise(aff(e_test_new) @ ridge_aff(u_new, u_old, alpha)))
-res["user_orth"] = score(l2_normalise(e_test_new @ procrustes(u_new, u_old)))
+    res[f"user_ridge_{alpha}"] = score(map_embeddings(e_test_new, ridge_map(u_new, u_old, alpha)))
+    res[f"user_ridge_affine_{alpha}"] = score(map_embeddings(aff(e_test_new), ridge_aff(u_new, u_old, alpha)))
+res["user_orth"] = score(map_embeddings(e_test_new, procrustes(u_new, u_old)))
 # windows and users together (users weighted as many windows)
-both_x = np.vstack([a_new, np.repeat(u_new, 20, axis=0)]); both_y = np.vstack([a_old, np.repeat(u_old, 20, axis=0)])
-res["both_ridge"] = score(l2_normalise(e_test_new @ ridge_map(both_x, both_y)))
+both_x = np.vstack([a_new, np.repeat(u_new, 20, axis=0)])
+both_y = np.vstack([a_old, np.repeat(u_old, 20, axis=0)])
+res["both_ridge"] = score(map_embeddings(e_test_new, ridge_map(both_x, both_y)))
 print(json.dumps(res, indent=1))

@@ -162,13 +162,14 @@ def embed_windows(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 def embed_users(model, users: list[UserEvents], config: WindowConfig) -> np.ndarray:
     """User embeddings ``(n_users, dim)``: the normalised mean of each user's window embeddings."""
     wins = [encode_user_windows(ev, config) for ev in users]
-    counts = [len(w) for w in wins]
-    e = embed_windows(model, np.concatenate(wins))
-    out, k = [], 0
-    for c in counts:
-        out.append(e[k : k + c].mean(axis=0))
-        k += c
-    return l2_normalise(np.stack(out))
+    return users_from_windows(embed_windows(model, np.concatenate(wins)), [len(w) for w in wins])
+
+
+def users_from_windows(window_embeddings: np.ndarray, counts: list[int]) -> np.ndarray:
+    """User embeddings from window embeddings stacked user by user (``counts[i]`` windows of user ``i``):
+    the normalised mean of each user's rows, as :func:`embed_users`."""
+    bounds = np.cumsum([0, *counts])
+    return l2_normalise(np.stack([window_embeddings[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])]))
 
 
 def retrieval_metrics(model, users: list[UserEvents], config: WindowConfig) -> dict:

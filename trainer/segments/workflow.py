@@ -260,10 +260,12 @@ def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old
     mapping : its best mapping matrix
     """
     from sdk.segments.encoding import encode_user_windows
-    from trainer.segments.encoder import embed_windows
+    from trainer.segments.encoder import embed_windows, users_from_windows
 
-    anchors = np.concatenate([encode_user_windows(u, config) for u in pool_users])
+    anchor_wins = [encode_user_windows(u, config) for u in pool_users]
+    anchors, counts = np.concatenate(anchor_wins), [len(w) for w in anchor_wins]
     a_old = embed_windows(model, anchors)
+    u_old = users_from_windows(a_old, counts)
     res: dict = {"anchor_users": len(pool_users), "anchor_windows": len(anchors), "retrain_seed": int(o.retrain_seed),
                  "mapping": "new -> old, fitted on every window of the label-pool users (anchors); test users never used",
                  "c_old_mean_f1": float(np.mean([f1(old_heads[s].proba(e_test_old) >= 0.5, y_test[s]) for s in old_heads]))}  # fmt: skip
@@ -281,7 +283,7 @@ def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old
         for name, x in cases + [("c_old", e_test_old)]:
             per = {s: f1(old_heads[s].proba(x) >= 0.5, y_test[s]) for s in old_heads}
             sub[name] = {"mean_f1": float(np.mean(list(per.values()))), "per_segment": per}
-        u_new, u_old = embed_users(model2, pool_users, config), embed_users(model, pool_users, config)
+        u_new = users_from_windows(a_new, counts)
         for k, w in maps.items():
             sub[f"anchor_cosine_{k}"] = float(np.mean(np.sum(map_embeddings(a_new, w) * a_old, axis=1)))
             sub[f"anchor_agreement_{k}"] = float(np.mean([np.mean((h.proba(map_embeddings(u_new, w)) >= 0.5) == (h.proba(u_old) >= 0.5))
