@@ -2,8 +2,9 @@
 
 Chunks go through the shared pipeline (:mod:`sdk.dsp`, configured from the model's manifest),
 complete windows are normalised and classified by the ``.tflite`` model (:mod:`sdk.interpreter`),
-the HMM forward filter (:mod:`sdk.hmm`, transitions from the manifest) smooths the window
-probabilities without look-ahead, and a :class:`~sdk.timeline.records.TransportEvent` is emitted
+the context head (:mod:`sdk.transport_context`, when the model ships one) turns the last minutes of
+window outputs into class probabilities, the HMM forward filter (:mod:`sdk.hmm`, transitions from
+the manifest or the head) smooths them without look-ahead, and a :class:`~sdk.timeline.records.TransportEvent` is emitted
 once a mode change has held for ``min_stable_windows`` windows.
 
 Duty cycling: a window whose acceleration barely moves (std of ``|acc|`` below
@@ -22,12 +23,28 @@ from typing import Callable, Optional
 import numpy as np
 
 from sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
-from sdk.errors import InputError
+from sdk.errors import InputError, ModelError
 from sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
 from sdk.interpreter import Model, load_model
-from sdk.manifest import Manifest, load_verified_model
+from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
+from sdk.transport_context import ContextHead, context_init, context_step, load_head, window_vector
+
+
+def load_context_head(model_path: str | Path, manifest: Manifest) -> Optional[ContextHead]:
+    """The context head named by ``manifest.extra["context"]`` (``{"file", "sha256"}``, beside the
+    model), checked against its sha256; None when the manifest names none."""
+    ref = manifest.extra.get("context")
+    if not ref:
+        return None
+
+    path = Path(model_path).with_name(str(ref.get("file", "")))
+    if not path.is_file():
+        raise ModelError(f"{model_path}: its manifest names the context head {path.name}, which is missing")
+    if sha256_file(path) != ref.get("sha256"):
+        raise ModelError(f"{path}: sha256 does not match the model's manifest; the file is corrupted or stale")
+    return load_head(path)
 
 
 def default_model_path() -> Path:
@@ -85,6 +102,8 @@ class TransportDetectorOptions:
             fusion). A phone lying still or held in a hand can look like a smooth bus ride to the
             IMU; GPS that has not moved for minutes says otherwise. Walking and running are left
             alone (people walk at home and at work).
+        use_context: Run the model's context head (named in its manifest, ``extra["context"]``) when
+            it ships one; False = window model and HMM only.
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).
     """
@@ -94,6 +113,7 @@ class TransportDetectorOptions:
     duty_cycle: bool = True
     still_acc_std_mps2: float = 0.03
     at_place_vehicle_weight: float = 0.05
+    use_context: bool = True
     on_event: Optional[Callable[[TransportEvent], None]] = None
 
     def __post_init__(self):
@@ -113,6 +133,7 @@ class DetectorStats:
     windows_skipped: int = 0
     events: int = 0
     inference_ms: list = dataclasses.field(default_factory=list)
+    context_ms: list = dataclasses.field(default_factory=list)
     repairs: dict = dataclasses.field(default_factory=dict)
     gaps: int = 0
 
@@ -120,13 +141,17 @@ class DetectorStats:
 class TransportDetector:
     """Streaming transport-mode detection. Create with :meth:`create_from_options` or :meth:`create`."""
 
-    def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest):
+    def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest,
+                 context: Optional[ContextHead] = None):
         self.options = options
         self.manifest = manifest
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
-        hmm = manifest.extra.get("hmm")
+        if context is not None and (list(context.label_names) != self.labels or context.n_channels != len(self.config.channels)):
+            raise InputError("the context head's labels or channels do not match the model's manifest")
+        self.context = context
+        hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
         self._model = model
         self._still = self.labels.index("still") if "still" in self.labels else None
@@ -145,7 +170,7 @@ class TransportDetector:
         model = load_model(data, options.model.num_threads, options.model.backend, options.model.delegate)
         if tuple(model.input_spec.shape[1:]) != (PreprocessConfig.from_dict(manifest.preprocess).window_len, len(manifest.preprocess["channels"])):
             raise InputError(f"{path}: model input {model.input_spec.shape} does not match its manifest's preprocessing")
-        return cls(options, model, manifest)
+        return cls(options, model, manifest, load_context_head(path, manifest) if options.use_context else None)
 
     @classmethod
     def create(cls, model_path: Optional[str] = None, **kwargs) -> "TransportDetector":
@@ -167,6 +192,7 @@ class TransportDetector:
         self._pipe = pipeline_init(self.config)
         self._win = windower_init(self.config.window_len, self.config.hop_len, len(self.config.channels))
         self._fwd = forward_init(self.hmm)
+        self._ctx = context_init(self.context) if self.context is not None else None
         self._last_k: Optional[int] = None
         self._mode: Optional[int] = None  # reported mode
         self._start: Optional[float] = None
@@ -250,8 +276,16 @@ class TransportDetector:
         if p is None:  # duty-cycled: the filter sees a confident still observation
             p = np.full(len(self.labels), 1e-3)
             p[self._still] = 1.0
-        elif self._at_place and self._place_weights is not None:
-            p = p * self._place_weights
+        damp = self._place_weights if self._at_place else None
+        if self.context is not None:
+            # Damped before the head too: it reads minutes of window outputs, and a confident head
+            # built on undamped windows would outvote the damping of its own output.
+            q = p * damp if damp is not None else p
+            t0 = time.perf_counter()
+            p, self._ctx = context_step(window_vector(q / q.sum(), x), self._ctx, self.context, reset=reset)
+            self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
+        if damp is not None:
+            p = p * damp
         self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
         mode = int(self._posterior.argmax())
         conf = float(self._posterior[mode])

@@ -116,13 +116,21 @@ class TestGpsStayPrior:
         return sum(e.end - e.start for e in evs if e.mode in VEHICLE_MODES) / sum(e.end - e.start for e in evs)
 
     def test_at_a_place_vehicle_modes_are_damped(self, held):
-        assert self.vehicle_share(TransportDetector.create(), held) > 0.5  # misread without GPS
-        det = TransportDetector.create()
+        # the window model alone misreads the hand-held phone; the fusion is probed on it
+        assert self.vehicle_share(TransportDetector.create(use_context=False), held) > 0.5
+        det = TransportDetector.create(use_context=False)
+        det.set_at_place(True)
+        assert self.vehicle_share(det, held) < 0.05
+        det = TransportDetector.create()  # with the context head too
         det.set_at_place(True)
         assert self.vehicle_share(det, held) < 0.05
 
+    def test_minutes_of_context_misread_less_than_single_windows(self, held):
+        with_head = self.vehicle_share(TransportDetector.create(), held)
+        assert with_head < self.vehicle_share(TransportDetector.create(use_context=False), held) - 0.2
+
     def test_weight_one_switches_the_fusion_off(self, held):
-        det = TransportDetector.create(at_place_vehicle_weight=1.0)
+        det = TransportDetector.create(at_place_vehicle_weight=1.0, use_context=False)
         det.set_at_place(True)
         assert self.vehicle_share(det, held) > 0.5
 
@@ -131,3 +139,40 @@ class TestGpsStayPrior:
 
         with pytest.raises(InputError, match="at_place_vehicle_weight"):
             TransportDetector.create(at_place_vehicle_weight=1.5)
+
+
+class TestContextHead:
+    """The head named in the manifest is loaded, verified, and can be switched off."""
+
+    @staticmethod
+    def model_with_head(tmp_path, head_bytes=None, sha=None):
+        import json
+
+        from edge_models import artifact_dir
+        from sdk.manifest import sha256_bytes
+        from tests.test_transport_context import random_head
+
+        (tmp_path / "m.tflite").write_bytes((artifact_dir() / "transport_cnn.tflite").read_bytes())
+        d = json.loads((artifact_dir() / "transport_cnn.json").read_text())
+        if head_bytes is None:
+            head_bytes = json.dumps(random_head(n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES).to_dict()).encode()
+        (tmp_path / "head.json").write_bytes(head_bytes)
+        d["extra"]["context"] = {"file": "head.json", "sha256": sha or sha256_bytes(head_bytes)}
+        (tmp_path / "m.json").write_text(json.dumps(d))
+        return str(tmp_path / "m.tflite")
+
+    def test_loads_the_named_head_and_use_context_false_skips_it(self, tmp_path, day):
+        path = self.model_with_head(tmp_path)
+        det = TransportDetector.create(path)
+        assert det.context is not None and det.context.scales == (3, 8)
+        run(det, day[:2])
+        assert det._ctx.n == 8  # the head saw the stream
+        assert TransportDetector.create(path, use_context=False).context is None
+
+    def test_a_corrupted_or_missing_head_is_refused(self, tmp_path):
+        path = self.model_with_head(tmp_path, sha="0" * 64)
+        with pytest.raises(ModelError, match="sha256"):
+            TransportDetector.create(path)
+        (tmp_path / "head.json").unlink()
+        with pytest.raises(ModelError, match="missing"):
+            TransportDetector.create(path)

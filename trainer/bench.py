@@ -89,6 +89,9 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "windows_skipped": det.stats.windows_skipped,
         "inference_ms_median": float(np.median(inf)),
         "inference_ms_p95": float(np.percentile(inf, 95)),
+        "context_head": det.context is not None,
+        "context_ms_median": float(np.median(det.stats.context_ms)) if det.stats.context_ms else None,
+        "context_ms_p95": float(np.percentile(det.stats.context_ms, 95)) if det.stats.context_ms else None,
         "events": det.stats.events,
         "gps": stats["gps"],
         "stored_items": stats["store"],
@@ -101,5 +104,5 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "duty_cycle": duty_cycle,
         "chunk_s": chunk_s,
         "tensorflow_imported": "tensorflow" in sys.modules,
-        "scope": "MomentSDK.feed per chunk: pipeline + LiteRT + HMM + events + GPS stay points/places/trips + SQLite store",
+        "scope": "MomentSDK.feed per chunk: pipeline + LiteRT + context head + HMM + events + GPS stay points/places/trips + SQLite store",
     }

@@ -1,0 +1,250 @@
+"""Minutes of context for transport detection: a small head over the recent windows' outputs.
+
+A 10 s window cannot tell a bus from a car or a subway from a train: what differs is the pattern of
+stops over minutes (a subway stops every 1–2 min for 15–45 s, a train every few minutes, a bus
+every 25–110 s of driving, a car at random lights). The context head reads, for every window, the
+window model's class log-probabilities and the log standard deviation of each input channel (how
+much the phone moves: stopped or running), and summarises the last 1, 3 and 6 minutes of these
+vectors by their mean and standard deviation. A two-layer perceptron maps that summary to class
+probabilities, which then go to the HMM as before.
+
+Written in numpy, in the scipy.signal style: :func:`context_step` takes and returns an explicit
+:class:`ContextState`; :func:`context_probs` runs a whole recording through the same step, so
+training and the phone compute exactly the same thing. No look-ahead: every output depends only on
+the current and earlier windows of the same stream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from sdk.errors import InputError, ModelError
+
+FORMAT = "momentsense-transport-context-v1"
+#: Floor of the class probabilities before the log (an int8 model outputs exact zeros).
+PROB_FLOOR = 1e-4
+#: Added to a channel's standard deviation before the log, in the channel's unit.
+STD_FLOOR = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextHead:
+    """The trained head and how its input is built.
+
+    Attributes:
+        label_names: Output classes, the window model's order.
+        n_channels: Channels of the window model's input (their std is part of the vector).
+        scales: Context lengths in windows (× hop: 12 windows = 60 s at a 5 s hop).
+        mean, scale: Standardisation of the summary vector, length ``D * (1 + 2 * len(scales))``.
+        weights, biases: Dense layers; ReLU between them, softmax after the last.
+        hmm: Optional HMM (:meth:`sdk.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
+        metrics: What it scored on held-out data (free-form, for people).
+    """
+
+    label_names: tuple[str, ...]
+    n_channels: int
+    scales: tuple[int, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    hmm: Optional[dict] = None
+    metrics: Optional[dict] = None
+
+    def __post_init__(self) -> None:
+        k = len(self.label_names)
+        if k < 2 or self.n_channels < 1 or not self.scales or min(self.scales) < 1:
+            raise ModelError(f"context head needs ≥ 2 labels, ≥ 1 channel and scales ≥ 1, got {k}, {self.n_channels}, {self.scales}")
+        d_in = self.input_dim
+        if self.mean.shape != (d_in,) or self.scale.shape != (d_in,) or not np.all(self.scale > 0):
+            raise ModelError(f"context head standardisation must have shape ({d_in},) and scale > 0")
+        if len(self.weights) != len(self.biases) or not self.weights:
+            raise ModelError("context head needs as many bias vectors as weight matrices, at least one")
+        d = d_in
+        for w, b in zip(self.weights, self.biases):
+            if w.ndim != 2 or w.shape[0] != d or b.shape != (w.shape[1],):
+                raise ModelError(f"context head layer shapes do not chain: {w.shape} after width {d}")
+            d = w.shape[1]
+        if d != k:
+            raise ModelError(f"context head outputs {d} classes but has {k} label names")
+        for a in (self.mean, self.scale, *self.weights, *self.biases):
+            if not np.all(np.isfinite(a)):
+                raise ModelError("context head holds non-finite numbers")
+
+    @property
+    def vector_dim(self) -> int:
+        """Length of one window's vector: class log-probabilities + channel log-stds."""
+        return len(self.label_names) + self.n_channels
+
+    @property
+    def input_dim(self) -> int:
+        return self.vector_dim * (1 + 2 * len(self.scales))
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(w.size + b.size for w, b in zip(self.weights, self.biases)) + 2 * self.input_dim)
+
+    def to_dict(self) -> dict:
+        """Plain JSON; numbers keep 7 significant digits (float32 precision), which keeps the file small."""
+        return {
+            "format": FORMAT, "label_names": list(self.label_names), "n_channels": self.n_channels,
+            "scales": list(self.scales), "mean": _round(self.mean), "scale": _round(self.scale),
+            "weights": [_round(w) for w in self.weights], "biases": [_round(b) for b in self.biases],
+            "hmm": self.hmm, "metrics": self.metrics,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ContextHead":
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ModelError(f"not a transport context head: format must be {FORMAT!r}")
+        try:
+            return cls(
+                tuple(d["label_names"]), int(d["n_channels"]), tuple(int(s) for s in d["scales"]),
+                np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
+                tuple(np.asarray(w, np.float64) for w in d["weights"]), tuple(np.asarray(b, np.float64) for b in d["biases"]),
+                d.get("hmm"), d.get("metrics"),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"malformed transport context head: {e}") from e
+
+
+def _round(a: np.ndarray) -> list:
+    return np.vectorize(lambda v: float(f"{v:.7g}"), otypes=[float])(a).tolist()
+
+
+def save_head(head: ContextHead, path: str | Path) -> Path:
+    """Write ``head`` as JSON."""
+    path = Path(path)
+    path.write_text(json.dumps(head.to_dict()))
+    return path
+
+
+def load_head(path: str | Path) -> ContextHead:
+    """Read a head written by :func:`save_head`; a clear :class:`ModelError` if it is not one."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{path}: cannot read the transport context head: {e}") from e
+    return ContextHead.from_dict(d)
+
+
+def window_vectors(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Window vectors ``(W, K + C)``: ``log(max(p, 1e-4))`` per class, then ``log(std + 1e-3)`` per channel.
+
+    Parameters
+    ----------
+    probs : ndarray ``(W, K)``
+        The window model's class probabilities.
+    x : ndarray ``(W, L, C)``
+        The windows' channels before normalisation (m/s², rad/s; see :mod:`sdk.dsp.channels`).
+    """
+    probs, x = np.asarray(probs, np.float64), np.asarray(x, np.float64)
+    if probs.ndim != 2 or x.ndim != 3 or len(probs) != len(x):
+        raise InputError(f"window_vectors needs probs (W, K) and windows (W, L, C), got {probs.shape} and {x.shape}")
+    if not (np.all(np.isfinite(probs)) and np.all(np.isfinite(x))):
+        raise InputError("window_vectors needs finite probabilities and samples")
+    return np.concatenate([np.log(np.maximum(probs, PROB_FLOOR)), np.log(x.std(axis=1) + STD_FLOOR)], axis=1)
+
+
+def window_vector(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """One window's vector (:func:`window_vectors` of a batch of one): probs ``(K,)``, window ``(L, C)``."""
+    probs, x = np.asarray(probs), np.asarray(x)
+    if probs.ndim != 1 or x.ndim != 2:
+        raise InputError(f"window_vector needs probs (K,) and a window (L, C), got {probs.shape} and {x.shape}")
+    return window_vectors(probs[None], x[None])[0]
+
+
+@dataclasses.dataclass
+class ContextState:
+    """The last ``max(scales)`` window vectors of the stream (oldest first) and how many are real."""
+
+    buffer: np.ndarray
+    n: int = 0
+
+
+def context_init(head: ContextHead) -> ContextState:
+    """An empty stream."""
+    return ContextState(np.zeros((max(head.scales), head.vector_dim)), 0)
+
+
+def summary(state: ContextState, scales: Sequence[int]) -> np.ndarray:
+    """The newest vector, then mean and std of the last ``s`` vectors for each scale (fewer at a stream's start)."""
+    m = state.buffer.shape[0]
+    out = [state.buffer[-1]]
+    for s in scales:
+        recent = state.buffer[m - min(s, state.n):]
+        out += [recent.mean(axis=0), recent.std(axis=0)]
+    return np.concatenate(out)
+
+
+def head_probs(head: ContextHead, z: np.ndarray) -> np.ndarray:
+    """The perceptron on summary vectors ``z`` ``(..., input_dim)`` → class probabilities."""
+    h = (np.asarray(z, np.float64) - head.mean) / head.scale
+    for i, (w, b) in enumerate(zip(head.weights, head.biases)):
+        h = h @ w + b
+        if i < len(head.weights) - 1:
+            h = np.maximum(h, 0.0)
+    h = h - h.max(axis=-1, keepdims=True)
+    e = np.exp(h)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def context_step(vector: np.ndarray, state: ContextState, head: ContextHead,
+                 reset: bool = False) -> tuple[np.ndarray, ContextState]:
+    """Push one window's vector (:func:`window_vector`); return class probabilities and the new state.
+
+    ``reset=True`` starts a new stream first (after a gap in the data or a new recording): context
+    never spans a gap.
+    """
+    vector = np.asarray(vector, np.float64)
+    if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
+        raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
+    if reset:
+        state = context_init(head)
+    state = _push(state, vector)
+    return head_probs(head, summary(state, head.scales)), state
+
+
+def _push(state: ContextState, vector: np.ndarray) -> ContextState:
+    buf = np.roll(state.buffer, -1, axis=0)
+    buf[-1] = vector
+    return ContextState(buf, min(state.n + 1, buf.shape[0]))
+
+
+def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int]) -> np.ndarray:
+    """Summary vectors of a batch of consecutive windows, by the same step the phone runs.
+
+    Parameters
+    ----------
+    vectors : ndarray ``(W, D)``
+        Window vectors in time order.
+    reset : ndarray bool ``(W,)``
+        True where a new stream starts (first window of a recording, or after a gap).
+
+    Returns
+    -------
+    ndarray ``(W, D * (1 + 2 * len(scales)))``
+    """
+    vectors = np.asarray(vectors, np.float64)
+    reset = np.asarray(reset, bool)
+    if vectors.ndim != 2 or reset.shape != (len(vectors),):
+        raise InputError(f"need vectors (W, D) and reset (W,), got {vectors.shape} and {reset.shape}")
+    m = max(scales)
+    state = ContextState(np.zeros((m, vectors.shape[1])), 0)
+    out = np.empty((len(vectors), vectors.shape[1] * (1 + 2 * len(scales))))
+    for i, v in enumerate(vectors):
+        if reset[i] or i == 0:
+            state = ContextState(np.zeros((m, vectors.shape[1])), 0)
+        state = _push(state, v)
+        out[i] = summary(state, scales)
+    return out
+
+
+def context_probs(head: ContextHead, vectors: np.ndarray, reset: np.ndarray) -> np.ndarray:
+    """Class probabilities ``(W, K)`` of a batch of consecutive windows (same result as stepping)."""
+    return head_probs(head, context_summaries(vectors, reset, head.scales))
