@@ -150,3 +150,32 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     assert train_subjects and not train_subjects & set(m["test_subjects"])
     # Chance on 3 balanced-ish classes is ~0.33; a few epochs on a tiny set must beat it clearly.
     assert m["accuracy"] > 0.5
+    # The context head is fitted on the same split and reported beside the CNN.
+    ctx = saved["context"]
+    assert 0 <= ctx["macro_f1"] <= 1 and ctx["test_windows_clean"] == saved["test_windows_clean"]
+    assert [r["model"] for r in saved["compare"]] == ["cnn", "cnn+context"]
+    from sdk.transport_context import load_head
+
+    head = load_head(tmp_path / "transport_context.json")
+    assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None
+
+
+def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
+    """Pre-cut windows (WISDM) have no minutes of context: the run says so and goes on."""
+    from trainer.transport import context
+
+    rng = np.random.default_rng(0)
+    ds = ImuDataset(["x", "y"], "t", [], WindowSet(rng.normal(size=(4, 60, 3)), np.array([0, 1, 0, 1], np.int16),
+                                                   np.array(list("aabb")), 20.0))  # fmt: skip
+    m = {"compare": []}
+    assert context.add_to_run(m, tmp_path, None, ds, None, None, None, 0) is None
+    assert "pre-cut" in m["context"]["skipped"] and m["compare"] == []
+    with pytest.raises(InputError, match="continuous recordings"):
+        context.fit_and_evaluate(None, ds, SMALL, ["x", "y"], None, None, None)
+
+
+def test_run_context_refuses_an_unknown_model_format(tmp_path):
+    from trainer.transport.context import run_context
+
+    with pytest.raises(InputError, match="expected a .tflite or .keras"):
+        run_context(str(tmp_path / "m.h5"), ["x.h5"], str(tmp_path))

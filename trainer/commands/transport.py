@@ -40,6 +40,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="augmentation strength, a field of AugmentConfig, e.g. noise_acc_mps2=0.01, time_warp=0")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
+    p.add_argument("--no-context", action="store_true",
+                   help="skip the context head (minutes of window outputs → mode; recordings only)")
 
 
 def _train_run(args: argparse.Namespace) -> int:
@@ -64,6 +66,7 @@ def _train_run(args: argparse.Namespace) -> int:
         pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best", monitor=args.monitor,
                         batch_size=args.batch_size, augment=aug, copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
+                        context=not args.no_context,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
     if args.folds:
         from trainer.transport.crossval import format_cv, run_cross_validation
@@ -155,6 +158,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
     p.add_argument("--compare", action="store_true", help="print the model comparison table of a training run")
     p.add_argument("--metrics", help="metrics.json of a training run, for --compare (default: the shipped model's)")
+    p.add_argument("--no-context", action="store_true", help="evaluate the window model alone, without its context head")
 
 
 def _eval_run(args: argparse.Namespace) -> int:
@@ -176,12 +180,14 @@ def _eval_run(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.data:
         raise InputError("eval transport needs --model and --data (or --compare)")
-    m = run_eval(args.model, [p for p in args.data.split(",") if p])
+    m = run_eval(args.model, [p for p in args.data.split(",") if p], context=not args.no_context)
     if args.json:
         print(json.dumps(m, indent=2, default=_json))
     else:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
               f"({m['test_windows_clean']} clean windows)")  # fmt: skip
+        if "context" in m:
+            print(f"with its context head: accuracy {m['context']['accuracy']:.3f}, macro-F1 {m['context']['macro_f1']:.3f}")
     return 0
 
 

@@ -102,7 +102,7 @@ def run_cross_validation(
             for name, cand in candidates.items():
                 f1s = []
                 for j, inner_test in enumerate(inner_parts):
-                    o = dataclasses.replace(cand, test_subjects=tuple(inner_test), exclude_subjects=tuple(test_subjects))
+                    o = dataclasses.replace(cand, test_subjects=tuple(inner_test), exclude_subjects=tuple(test_subjects), context=False)
                     run_dir = str(out / f"fold{i}" / "inner" / f"{_slug(name)}_{j}")
                     f1s.append(run_train(list(data), run_dir, None, o, progress=False, dataset=ds)["macro_f1"])
                 inner[name] = float(np.mean(f1s))

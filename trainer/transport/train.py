@@ -69,6 +69,8 @@ class TrainOptions:
         model_kwargs: Extra arguments of :func:`edge_models.transport_cnn.build_transport_cnn`
             (``dropout``, ``l2``, ``batch_norm``, ``widths``...).
         threads: TensorFlow intra/inter-op threads (None = TensorFlow's default).
+        context: Also fit the context head (:mod:`trainer.transport.context`) in ``run_train``
+            (recordings only; pre-cut windows have no minutes of context).
         verbose: Keras verbosity (0 silent, 2 one line per epoch).
     """
 
@@ -90,6 +92,7 @@ class TrainOptions:
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     threads: Optional[int] = None
+    context: bool = True
     verbose: int = 0
 
 

@@ -107,10 +107,13 @@ def run_train(
         test_data=test_data,
         split="test file" if test_data else "by subject",
     )  # fmt: skip
-    compare = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
+    metrics["compare"] = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
+    if opts.context:
+        from trainer.transport.context import add_to_run
+
+        add_to_run(metrics, out, predict, train_ds, trained, val, test, metrics["keras_bytes"], opts.exclude_subjects, opts.seed)
     if baselines:
-        compare += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
-    metrics["compare"] = compare
+        metrics["compare"] += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
     if ablate:
         from trainer.transport.ablation import run_ablation
 
@@ -139,8 +142,12 @@ def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowD
     return rows
 
 
-def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None) -> dict:
-    """Evaluate a saved Keras model (``.keras``) or a ``.tflite`` model (with its manifest) on data files."""
+def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, context: bool = True) -> dict:
+    """Evaluate a saved Keras model (``.keras``) or a ``.tflite`` model (with its manifest) on data files.
+
+    With ``context`` and a context head (named in the ``.tflite`` manifest, or ``transport_context.json``
+    beside a ``.keras`` model), ``["context"]`` holds the same metrics for window model + head.
+    """
     from sdk.hmm import TransitionModel
 
     ds = load_datasets(list(data))
@@ -160,10 +167,27 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None) ->
     hmm = TransitionModel.from_dict(json.loads(hmm_file.read_text())) if hmm_file.exists() else None
     test = dataset_windows(ds, config)
     m = evaluate_classifier(predict, test, label_names, hmm, config.hop_s)
+    head = _context_head(path) if context else None
+    if head is not None:
+        from trainer.transport.context import evaluate_head
+
+        m["context"] = evaluate_head(predict, head, test, label_names, config.hop_s)
     m["model"] = str(model)
     m["data"] = list(data)
     m["subjects"] = sorted(set(test.subject.tolist()))
     return m
+
+
+def _context_head(path: Path):
+    from sdk.transport_context import load_head
+
+    if path.suffix == ".tflite":
+        from sdk.manifest import read_manifest
+        from sdk.transport_detector import load_context_head
+
+        return load_context_head(path, read_manifest(path.with_suffix(".json")))
+    beside = path.with_name("transport_context.json")
+    return load_head(beside) if beside.exists() else None
 
 
 def format_compare(rows: list) -> str:
@@ -172,11 +196,12 @@ def format_compare(rows: list) -> str:
     def f(v, fmt):
         return "—" if v is None else format(v, fmt)
 
-    head = f"{'model':<20}{'params':>11}{'bytes':>13}{'win acc':>9}{'macro-F1':>10}{'seg acc':>9}{'seg acc+HMM':>13}{'sw/h':>7}{'sw/h+HMM':>10}"
+    w = max([20] + [len(r["model"]) + 2 for r in rows])
+    head = f"{'model':<{w}}{'params':>11}{'bytes':>13}{'win acc':>9}{'macro-F1':>10}{'seg acc':>9}{'seg acc+HMM':>13}{'sw/h':>7}{'sw/h+HMM':>10}"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['model']:<20}{r['params']:>11,}{r['bytes']:>13,}{f(r['window_accuracy'], '.3f'):>9}{f(r['macro_f1'], '.3f'):>10}"
+            f"{r['model']:<{w}}{r['params']:>11,}{r['bytes']:>13,}{f(r['window_accuracy'], '.3f'):>9}{f(r['macro_f1'], '.3f'):>10}"
             f"{f(r['segment_accuracy_raw'], '.3f'):>9}{f(r['segment_accuracy_hmm'], '.3f'):>13}"
             f"{f(r['switches_per_hour_raw'], '.1f'):>7}{f(r['switches_per_hour_hmm'], '.1f'):>10}"
         )

@@ -1,0 +1,35 @@
+"""``momentsense train transport-context``: fit the context head for an already trained window model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True,
+                   help="the window model the head will run behind: the shipped .tflite (with its manifest), or a .keras")
+    p.add_argument("--data", required=True, help="the momentsense-imu-v1 file(s) it was trained on, comma-separated")
+    p.add_argument("--test-data", help="the held-out test file it was scored on (default: the same subject split as training)")
+    p.add_argument("--out", required=True, help="output folder (transport_context.json, context_metrics.json)")
+    p.add_argument("--seed", type=int, default=0, help="the --seed the window model was trained with (same split)")
+    p.add_argument("--ship", action="store_true", help="copy the head beside the .tflite model and name it in its manifest")
+    p.add_argument("--add-to-metrics", metavar="METRICS_JSON", help="add the model + head row to this training run's comparison table")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from trainer.transport.context import run_context
+
+    m = run_context(args.model, [p for p in args.data.split(",") if p], args.out, args.test_data, args.seed, args.ship,
+                    args.add_to_metrics)  # fmt: skip
+    sm = m["smoothing"]
+    print(f"context head on held-out subjects {m['test_subjects']}: window accuracy {m['accuracy']:.3f}, macro-F1 "
+          f"{m['macro_f1']:.3f}; segment accuracy raw {sm['raw']['segment_accuracy']:.3f} → HMM forward "
+          f"{sm['forward']['segment_accuracy']:.3f}; {m['n_params']:,} parameters; wrote {args.out}/context_metrics.json")  # fmt: skip
+    if "shipped_to" in m:
+        print(f"shipped: {m['shipped_to']} names the head")
+    return 0
+
+
+def register(cli) -> None:
+    cli.command("train transport-context", "fit the context head (minutes of window outputs → transport mode) behind a trained window model",
+                _args, _run)  # fmt: skip

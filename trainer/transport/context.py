@@ -1,0 +1,267 @@
+"""Fit and evaluate the context head (:mod:`sdk.transport_context`) on top of a trained window model.
+
+The head is fitted on the window model's outputs for the subjects the window model was fitted on
+(continuous recordings, unaugmented), its HMM prior is tuned on the validation subjects the window
+model only used for early stopping, and it is scored on the test subjects: the same split as the
+window model, so no test subject is ever seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from sdk.errors import InputError
+from sdk.manifest import read_manifest, sha256_file, write_manifest
+from sdk.records import ImuDataset
+from sdk.transport_context import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
+from trainer.transport.data import WindowData, dataset_windows
+from trainer.transport.evaluate import evaluate_classifier, ordered, tune_hmm
+
+#: Context lengths in windows: 1, 3 and 6 minutes at the default 5 s hop.
+DEFAULT_SCALES = (12, 36, 72)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextOptions:
+    """How the head is fitted.
+
+    Attributes:
+        scales: Context lengths in windows (each gives a mean and a std of the window vectors).
+        hidden: Widths of the hidden layers of the perceptron.
+        alpha: L2 penalty of the perceptron (scikit-learn's ``alpha``).
+        seed: Seed of the perceptron's initialisation and its early-stopping split.
+        min_purity: Windows whose label covers less than this share are not fitted on (they still
+            feed the context of the windows after them).
+    """
+
+    scales: tuple = DEFAULT_SCALES
+    hidden: tuple = (128,)
+    alpha: float = 1e-3
+    seed: int = 0
+    min_purity: float = 0.8
+
+
+def stream_vectors(predict: Callable[[np.ndarray], np.ndarray], data: WindowData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window vectors of ``data`` in stream order: ``(order, reset, vectors)``.
+
+    ``predict`` maps raw windows to class probabilities (the window model).
+    """
+    order, reset = ordered(data)
+    x = data.x[order]
+    return order, reset, window_vectors(predict(x), x)
+
+
+def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n_channels: int,
+             opts: ContextOptions) -> ContextHead:
+    """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport_context.context_summaries`)."""
+    from sklearn.neural_network import MLPClassifier
+
+    y = np.asarray(y, np.int64)
+    k = len(label_names)
+    if len(np.unique(y)) < 2:
+        raise InputError("the context head needs windows of at least 2 classes")
+    mean = summaries.mean(axis=0)
+    scale = np.maximum(summaries.std(axis=0), 1e-6)
+    clf = MLPClassifier(tuple(opts.hidden), alpha=opts.alpha, max_iter=200, early_stopping=True, random_state=opts.seed)
+    clf.fit((summaries - mean) / scale, y)
+    weights = [np.asarray(w, np.float64) for w in clf.coefs_]
+    biases = [np.asarray(b, np.float64) for b in clf.intercepts_]
+    # Classes absent from the fit windows get a constant logit far below the others.
+    w_out = np.zeros((weights[-1].shape[0], k))
+    b_out = np.full(k, -30.0)
+    cls = np.asarray(clf.classes_, np.int64)
+    if len(cls) == 2:  # scikit-learn fits one logistic unit for two classes: logit of class 1 vs 0
+        w_out[:, cls[1]], b_out[cls[1]], b_out[cls[0]] = weights[-1][:, 0], biases[-1][0], 0.0
+    else:
+        w_out[:, cls], b_out[cls] = weights[-1], biases[-1]
+    weights[-1], biases[-1] = w_out, b_out
+    head = ContextHead(tuple(label_names), int(n_channels), tuple(int(s) for s in opts.scales), mean, scale,
+                       tuple(weights), tuple(biases))
+    return ContextHead.from_dict(head.to_dict())  # the numbers as stored, so what is measured is what ships
+
+
+def head_predict(predict: Callable[[np.ndarray], np.ndarray], head: ContextHead, data: WindowData) -> np.ndarray:
+    """Head probabilities ``(W, K)`` of ``data``'s windows (in ``data``'s order), each from its own
+    stream's past only."""
+    o, r, v = stream_vectors(predict, data)
+    p = np.empty((len(data), len(head.label_names)))
+    p[o] = context_probs(head, v, r)
+    return p
+
+
+def evaluate_head(predict: Callable[[np.ndarray], np.ndarray], head: ContextHead, test: WindowData,
+                  label_names: Sequence[str], hop_s: float) -> dict:
+    """Window and smoothing metrics of window model + head on ``test`` (the head's own HMM, if it has one)."""
+    from sdk.hmm import TransitionModel
+
+    if list(head.label_names) != list(label_names):
+        raise InputError(f"the context head's labels {list(head.label_names)} differ from the model's {list(label_names)}")
+    hmm = TransitionModel.from_dict(head.hmm) if head.hmm else None
+    return evaluate_classifier(lambda _x: head_predict(predict, head, test), test, label_names, hmm, hop_s)
+
+
+def fit_and_evaluate(
+    predict: Callable[[np.ndarray], np.ndarray],
+    train_ds: ImuDataset,
+    config,
+    label_names: Sequence[str],
+    train_sequences: Optional[list],
+    val: WindowData,
+    test: WindowData,
+    exclude: Sequence[str] = (),
+    options: Optional[ContextOptions] = None,
+) -> tuple[ContextHead, dict]:
+    """Fit the head on the non-validation, non-test subjects of ``train_ds``; tune its HMM on ``val``;
+    score it on ``test``. Returns the head (with its HMM) and its test metrics.
+
+    ``predict`` must be the model the head will run behind on the phone (the shipped int8 model: the
+    head reads its probabilities, and a pruned, quantized model's differ from the float original's).
+    ``train_sequences``: label sequences for the HMM's transitions; None = the fit subjects' recordings.
+
+    Raises
+    ------
+    InputError
+        ``train_ds`` has no continuous recordings (pre-cut windows carry no minutes of context).
+    """
+    opts = options or ContextOptions()
+    if not train_ds.recordings:
+        raise InputError("the context head needs continuous recordings; this dataset has only pre-cut windows")
+    base = dataset_windows(train_ds, config)
+    held = set(test.subject.tolist()) | {str(s) for s in exclude}
+    fit = base.take(np.flatnonzero(~np.isin(base.subject, sorted(held | set(val.subject.tolist())))))
+    shared_val = not len(fit)  # < 3 training subjects: validation windows came from the fit subjects
+    if shared_val:
+        fit = base.take(np.flatnonzero(~np.isin(base.subject, sorted(held))))
+    if not len(fit):
+        raise InputError("no training subjects left for the context head")
+    order, reset, vec = stream_vectors(predict, fit)
+    z = context_summaries(vec, reset, opts.scales)
+    keep = fit.purity[order] >= opts.min_purity
+    head = fit_head(z[keep], fit.y[order][keep], label_names, len(config.channels), opts)
+    if train_sequences is None:
+        from trainer.transport.train import sequences_by_recording
+
+        train_sequences = sequences_by_recording(fit)
+
+    n_cls, hop_s = len(label_names), config.hop_s
+    hmm, hmm_info = tune_hmm(head_predict(predict, head, val), val, train_sequences, n_cls, hop_s, label_names)
+    metrics = evaluate_classifier(lambda _x: head_predict(predict, head, test), test, label_names, hmm, hop_s)
+    metrics.update(hmm=hmm_info, n_params=head.n_params, fit_windows=int(keep.sum()), validation_shares_subjects=shared_val,
+                   options={"scales": list(opts.scales), "hidden": list(opts.hidden), "alpha": opts.alpha, "seed": opts.seed})
+    head = dataclasses.replace(head, hmm=hmm.to_dict(), metrics={k: metrics[k] for k in ("accuracy", "macro_f1")})
+    return head, metrics
+
+
+
+def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, val: WindowData, test: WindowData,
+               keras_bytes: int, exclude: Sequence[str] = (), seed: int = 0) -> Optional[ContextHead]:
+    """Part of ``momentsense train transport``: fit the head on the run's split, write
+    ``out_dir/transport_context.json``, add ``metrics["context"]`` and a ``cnn+context`` row to
+    ``metrics["compare"]``. Datasets of pre-cut windows have no context: the reason goes to
+    ``metrics["context"]`` and None is returned."""
+    from trainer.transport.workflow import _row
+
+    if not train_ds.recordings:
+        metrics["context"] = {"skipped": "pre-cut windows only: no continuous recordings to take context from"}
+        return None
+    try:
+        head, cm = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
+                                    exclude=exclude, options=ContextOptions(seed=seed))  # fmt: skip
+    except InputError as e:  # the window model is still worth its report
+        metrics["context"] = {"skipped": str(e)}
+        return None
+    path = save_head(head, Path(out_dir) / "transport_context.json")
+    metrics["context"] = cm
+    metrics["compare"].append(_row("cnn+context", metrics["n_params"] + head.n_params, keras_bytes + path.stat().st_size, cm))
+    return head
+
+
+def ship_head(head_path, model_path) -> Path:
+    """Copy a head beside ``model_path`` (a ``.tflite`` with its manifest) as ``NAME.context.json`` and
+    name it (file, sha256) in that manifest. Only that model gets it: a head is fitted to one model's
+    outputs."""
+    head_path, model_path = Path(head_path), Path(model_path)
+    head = load_head(head_path)  # refuse to ship a file that is not a head
+    mpath = model_path.with_suffix(".json")
+    m = read_manifest(mpath)
+    if list(m.label_names) != list(head.label_names):
+        raise InputError(f"{mpath}: labels {m.label_names} differ from the head's {head.label_names}")
+    dst = model_path.with_name(f"{model_path.stem}.context.json")
+    if head_path.resolve() != dst.resolve():
+        shutil.copyfile(head_path, dst)
+    ref = {"file": dst.name, "sha256": sha256_file(dst), "scales": list(head.scales)}
+    write_manifest(dataclasses.replace(m, extra={**m.extra, "context": ref}), mpath)
+    return mpath
+
+
+def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: Optional[str] = None,
+                seed: int = 0, ship: bool = False, metrics_path: Optional[str] = None) -> dict:
+    """``momentsense train transport-context``: fit a head for an already trained window model.
+
+    ``model_path``: the ``.tflite`` model the head will run behind (with its manifest), or a
+    ``.keras`` one. The split is rebuilt exactly as ``train transport`` made it with the same
+    ``--seed`` and data (validation subjects, test subjects), so the head never sees a subject the
+    window model was tested on. ``ship``: copy the head beside a ``.tflite`` model and name it in its
+    manifest; ``metrics_path``: a training run's ``metrics.json`` whose comparison table gets a row.
+    """
+    from trainer.transport.train import TrainOptions, load_trained, prepare_split
+    from trainer.transport.workflow import _json, keras_predictor, load_datasets
+
+    path = Path(model_path)
+    if path.suffix == ".tflite":
+        from trainer.transport.tflite_eval import tflite_predictor
+
+        predict, config, label_names = tflite_predictor(path)
+    elif path.suffix == ".keras":
+        trained = load_trained(path)
+        predict, config, label_names = keras_predictor(trained), trained.config, trained.label_names
+    else:
+        raise InputError(f"{model_path}: expected a .tflite or .keras transport model")
+    if ship and path.suffix != ".tflite":
+        raise InputError("--ship names the head in a .tflite model's manifest: pass the shipped .tflite")
+    train_ds = load_datasets(list(data))
+    if list(train_ds.label_names) != list(label_names):
+        raise InputError(f"data label_names {train_ds.label_names} do not match the model's {label_names}")
+    test_ds = load_datasets([test_data]) if test_data else None
+    opts = TrainOptions(augment=None, copies=0, seed=seed, preprocess=config)
+    _, _, _, val, test, test_subjects = prepare_split(train_ds, test_ds, opts)
+    head, metrics = fit_and_evaluate(predict, train_ds, config, label_names, None, val, test, options=ContextOptions(seed=seed))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    head_path = save_head(head, out / "transport_context.json")
+    metrics.update(model=str(model_path), data=list(data), test_data=test_data, test_subjects=test_subjects)
+    (out / "context_metrics.json").write_text(json.dumps(metrics, indent=2, default=_json))
+    if ship:
+        metrics["shipped_to"] = str(ship_head(head_path, path))
+    if metrics_path:
+        _add_compare_row(Path(metrics_path), path, head, head_path, metrics)
+    return metrics
+
+
+def _add_compare_row(metrics_path: Path, model_path: Path, head: ContextHead, head_path: Path, m: dict) -> None:
+    """Put (or replace) the window model + head row in a training run's comparison table: ``cnn+context``
+    for a ``.keras`` model, ``cnn int8 tflite+context`` (its input dtype) for a ``.tflite`` one (its
+    manifest's parameter count; ``bytes``: the model file + the head file)."""
+    from trainer.transport.workflow import _row
+
+    if not metrics_path.exists():
+        raise InputError(f"{metrics_path}: no such metrics.json")
+    shipped = json.loads(metrics_path.read_text())
+    if model_path.suffix == ".tflite":
+        manifest = read_manifest(model_path.with_suffix(".json"))
+        name = f"cnn {manifest.input.dtype} tflite+context"
+        n_model = int(manifest.metrics.get("n_params", 0))
+    else:
+        name = "cnn+context"
+        n_model = next((int(r["params"]) for r in shipped.get("compare", []) if r["model"] == "cnn"), 0)
+    rows = [r for r in shipped.get("compare", []) if r["model"] != name]
+    at = next((i + 1 for i, r in enumerate(rows) if r["model"].startswith("cnn")), 0)
+    rows.insert(at, _row(name, n_model + head.n_params, model_path.stat().st_size + head_path.stat().st_size, m))
+    shipped["compare"] = rows
+    metrics_path.write_text(json.dumps(shipped, indent=2))
