@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-trains the shipped transport model, compresses it and evaluates it, end to end, from the simulator:
-#   bash scripts/train_transport.sh            (≈ 40 min on 2 cores)
+#   bash scripts/train_transport.sh            (≈ 45 min on 2 cores)
 # Train: 100 simulated subjects × 60 min (seed 11). Test: 12 other subjects on other phones (seed 12).
 # (Chosen on a validation file, seed 13, never the test file: 100 subjects 0.715 macro-F1 vs 40 subjects 0.667.)
 # Then the real-data check on WISDM (subject-wise split), when shared/data is beside the repo.
@@ -27,6 +27,16 @@ cp runs/transport_quant/transport_cnn.tflite runs/transport_quant/transport_cnn.
    runs/transport_quant/transport_cnn_float32.tflite runs/transport_quant/transport_cnn_float32.json edge_models/artifacts/
 cp runs/transport_quant/report.json edge_models/artifacts/transport_cnn.quantize_report.json
 cp runs/transport_quant/report.png edge_models/artifacts/transport_cnn.quantize_report.png
+# The context heads (minutes of window outputs → mode; sdk/transport_context.py), one behind each shipped
+# .tflite (a head reads its model's probabilities, and the pruned int8 model's differ from the float one's),
+# fitted on the CNN's own training subjects, HMM tuned on its validation subjects, scored on the test file;
+# each named (file + sha256) in its model's manifest, with a row in the comparison table (≈ 4 min each).
+for m in transport_cnn transport_cnn_float32; do
+  momentsense train transport-context --model edge_models/artifacts/$m.tflite --data data/sim_train.h5 \
+    --test-data data/sim_test.h5 --out runs/context_$m --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json
+done
+# The phone's path, int8 CNN + head, re-evaluated through `eval transport` on the same test file:
+momentsense eval transport --model edge_models/artifacts/transport_cnn.tflite --data data/sim_test.h5 --json > runs/context_transport_cnn/int8_eval.json
 if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then
   momentsense convert wisdm ../shared/data/wisdm2019_phone_subset.h5 --out data/wisdm.h5
   momentsense train transport --data data/wisdm.h5 --out runs/transport_wisdm --baselines --epochs 40 --seed 0
