@@ -176,3 +176,33 @@ class TestContextHead:
         (tmp_path / "head.json").unlink()
         with pytest.raises(ModelError, match="missing"):
             TransportDetector.create(path)
+
+
+def test_streaming_context_equals_the_trainers_batch_path(day, monkeypatch):
+    """What the phone feeds the HMM (int8 model → head, window by window, in 0.4 s chunks) is what the
+    trainer scores (the same model on all windows at once → context_probs)."""
+    import sdk.transport_detector as td
+    from edge_models import artifact_dir
+    from sdk.records import ImuDataset
+    from sdk.transport_context import context_probs, window_vectors
+    from trainer.transport.data import dataset_windows
+    from trainer.transport.tflite_eval import tflite_predictor
+
+    seen = []
+    real = td.forward_step
+
+    def spy(p, *a, **k):
+        seen.append(np.array(p))
+        return real(p, *a, **k)
+
+    monkeypatch.setattr(td, "forward_step", spy)
+    det = TransportDetector.create(duty_cycle=False, at_place_vehicle_weight=1.0)
+    rec = day[1]
+    run(det, [rec], chunk=10)
+    predict, config, labels = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
+    w = dataset_windows(ImuDataset(labels, "t", [rec]), config)
+    # label-less windows are kept by the detector; compare on the windows both paths have
+    assert len(seen) == len(w.y) and np.all(np.diff(w.k_start) == config.hop_len)
+    q = context_probs(det.context, window_vectors(predict(w.x), w.x), np.r_[True, np.zeros(len(w.y) - 1, bool)])
+    p = np.array(seen)
+    np.testing.assert_allclose(p / p.sum(1, keepdims=True), q / q.sum(1, keepdims=True), atol=1e-5)
