@@ -2,12 +2,14 @@
 
     python examples/app/stage_sdk.py          # then: cd examples/app && buildozer android debug
 
-Copies ``sdk/`` (without caches) and ``edge_models/__init__.py`` with the shipped ``.tflite`` models
-and their ``.json`` manifests; the training code (TensorFlow) stays out. The copies are git-ignored.
+Copies ``sdk/`` (without caches) and ``edge_models/__init__.py`` with the shipped ``.tflite`` models,
+their ``.json`` manifests and the files a manifest names (the transport context head); the training
+code (TensorFlow) stays out. The copies are git-ignored.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -26,7 +28,13 @@ def stage(dest: Path = HERE, root: Path = ROOT) -> list[Path]:
     models = []
     for f in sorted((root / "edge_models" / "artifacts").glob("*.tflite")):
         manifest = f.with_suffix(".json")
-        for g in (f, manifest) if manifest.exists() else (f,):
+        files = [f]
+        if manifest.exists():
+            files.append(manifest)
+            named = json.loads(manifest.read_text()).get("extra", {}).get("context")
+            if named:  # the detector refuses a model whose named head is missing
+                files.append(f.with_name(named["file"]))
+        for g in files:
             shutil.copy2(g, em / "artifacts" / g.name)
         models.append(em / "artifacts" / f.name)
     return models
