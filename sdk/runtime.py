@@ -70,6 +70,8 @@ class SDKConfig:
             None = a simulated commuter's day.
         seed: Simulation seed.
         model: Transport model file and interpreter threads.
+        transport_context: Run the transport model's context head (minutes of window outputs →
+            mode; see :mod:`sdk.transport_context`) when its manifest names one.
         duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
             inference pauses, and only while the reported mode is ``still``: every sensor chunk still
             reaches the timeline and, in car segments, the driving stage.
@@ -100,6 +102,7 @@ class SDKConfig:
     simulate_legs: Optional[Sequence] = None
     seed: int = 0
     model: ModelOptions = ModelOptions()
+    transport_context: bool = True
     duty_cycle: bool = True
     chunk_s: float = 10.0
     store_path: Optional[str] = None
@@ -170,7 +173,8 @@ class MomentSDK:
         self.config = config or SDKConfig()
         self.consent = consent
         self.detector = TransportDetector.create_from_options(
-            TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle)
+            TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle,
+                                     use_context=self.config.transport_context)
         )
         #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
         self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)

@@ -379,3 +379,13 @@ def test_timeline_options_round_trip_and_validate():
         TimelineOptions(place_radius_m=0)
     with pytest.raises(TypeError, match="StayPointParams"):
         TimelineOptions(stay={"dist_threshold_m": 80.0})
+
+
+def test_the_context_head_runs_by_default_and_can_be_switched_off():
+    on = MomentSDK(SDKConfig())
+    off = MomentSDK(SDKConfig(transport_context=False))
+    try:
+        assert on.detector.context is not None and off.detector.context is None
+    finally:
+        on.close()
+        off.close()

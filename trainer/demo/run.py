@@ -31,6 +31,8 @@ class DemoOptions:
         hours: Simulate only the first ``hours`` hours (None: all days), for quick checks.
         out: Folder for the report (created); None = no report, work in a temporary folder.
         progress: Show a progress bar over simulated hours.
+        transport_context: Run the transport context head (False: window model + HMM only, to
+            compare).
     """
 
     days: int = 7
@@ -39,6 +41,7 @@ class DemoOptions:
     hours: float | None = None
     out: str | None = "momentsense-demo"
     progress: bool = True
+    transport_context: bool = True
 
     def __post_init__(self):
         if not (isinstance(self.days, int) and 1 <= self.days <= MAX_DAYS):
@@ -77,7 +80,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="momentsense-demo-") as tmp:
         work = Path(tmp)
-        sdk = MomentSDK(SDKConfig(store_path=str(work / "timeline.db")))  # push mode: the demo feeds it
+        # push mode: the demo feeds it
+        sdk = MomentSDK(SDKConfig(store_path=str(work / "timeline.db"), transport_context=options.transport_context))
         try:
             st = stream_persona(sdk, persona, options.days, options.seed, options.hours, progress=options.progress)
             t_learn = time.perf_counter()
