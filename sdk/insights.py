@@ -49,6 +49,8 @@ def place_category(label: str) -> str:
 
 #: A bus, train or subway event (:data:`sdk.records.PUBLIC_MODES`) shorter than this is a misread, s.
 MIN_PUBLIC_LEG_S = 90.0
+#: A run shorter than this is a dash (or a few misread windows of a bike ride), not a sport session, s.
+MIN_RUN_S = 120.0
 
 
 def in_visits(start: float, end: float, visits: Sequence) -> float:
@@ -66,13 +68,16 @@ def timeline_events(places: Sequence, visits: Sequence, events: Sequence) -> tup
     a still phone (a trip always leaves the place). Bus, train and subway events shorter than
     :data:`MIN_PUBLIC_LEG_S` are dropped too: no ride on them is that short (boarding alone takes
     longer), but a few windows of a bike or car ride misread as one would make a cyclist a
-    public-transport commuter.
+    public-transport commuter. Runs shorter than :data:`MIN_RUN_S` are dropped for the same reason:
+    the segment rules count every run as a sport session (in the night owl's demo week, 60 s of a
+    bike ride read as run made it "sporty").
     """
     labels = {p.place_id: place_category(p.label) for p in places}
     out = [Event(v.start, v.end, "visit", labels.get(v.place_id, "other"), v.place_id) for v in visits]
     moving = [e for e in events if e.mode != "still" and e.end > e.start]
     kept = [e for e in moving if in_visits(e.start, e.end, visits) <= 0.5
-            and not (e.mode in PUBLIC_MODES and e.end - e.start < MIN_PUBLIC_LEG_S)]
+            and not (e.mode in PUBLIC_MODES and e.end - e.start < MIN_PUBLIC_LEG_S)
+            and not (e.mode == "run" and e.end - e.start < MIN_RUN_S)]
     out += [Event(e.start, e.end, "transport", e.mode) for e in kept]
     return sorted(out, key=lambda e: (e.start, e.end)), len(moving) - len(kept)
 

@@ -102,3 +102,15 @@ def test_short_public_transport_blips_do_not_enter_the_timeline():
     out, dropped = timeline_events([], [], events)
     assert [(e.label, round(e.end - e.start)) for e in out] == [("bike", 600), ("bike", 580), ("bus", 600), ("walk", 30)]
     assert dropped == 1 and MIN_PUBLIC_LEG_S > 20
+
+
+def test_a_dash_is_not_a_sport_session():
+    """A 30 s 'run' inside a bike ride is dropped from the timeline the rules read; a 20 min run stays."""
+    from sdk.insights import MIN_RUN_S, timeline_events
+
+    t = MONDAY + 8 * 3600.0
+    events = [TransportEvent(t, t + 600, "bike", 0.9), TransportEvent(t + 600, t + 630, "run", 0.6),
+              TransportEvent(t + 630, t + 1200, "bike", 0.9), TransportEvent(t + 3600, t + 4800, "run", 0.9)]  # fmt: skip
+    out, dropped = timeline_events([], [], events)
+    assert [(e.label, round(e.end - e.start)) for e in out] == [("bike", 600), ("bike", 570), ("run", 1200)]
+    assert dropped == 1 and 30 < MIN_RUN_S < 1200
