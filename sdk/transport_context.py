@@ -201,13 +201,19 @@ def context_step(vector: np.ndarray, state: ContextState, head: ContextHead,
     ``reset=True`` starts a new stream first (after a gap in the data or a new recording): context
     never spans a gap.
     """
+    state = context_push(vector, state, head, reset)
+    return head_probs(head, summary(state, head.scales)), state
+
+
+def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool = False) -> ContextState:
+    """Remember one window's vector without computing an output (what :func:`context_step` does
+    first): the detector's duty-cycled still windows keep the context complete at a fraction of the cost."""
     vector = np.asarray(vector, np.float64)
     if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
         raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
     if reset:
         state = context_init(head)
-    state = _push(state, vector)
-    return head_probs(head, summary(state, head.scales)), state
+    return _push(state, vector)
 
 
 def _push(state: ContextState, vector: np.ndarray) -> ContextState:

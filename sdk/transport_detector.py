@@ -29,7 +29,7 @@ from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, context_init, context_step, load_head, window_vector
+from sdk.transport_context import ContextHead, context_init, context_push, context_step, load_head, window_vector
 
 
 def load_context_head(model_path: str | Path, manifest: Manifest) -> Optional[ContextHead]:
@@ -273,11 +273,15 @@ class TransportDetector:
     def _step(self, x: np.ndarray, t_start: float, reset: bool, n_hops: int) -> list[TransportEvent]:
         self.stats.windows += 1
         p = self._probs(x)
-        if p is None:  # duty-cycled: the filter sees a confident still observation
+        skipped = p is None
+        if skipped:  # duty-cycled: the filter sees a confident still observation
             p = np.full(len(self.labels), 1e-3)
             p[self._still] = 1.0
         damp = self._place_weights if self._at_place else None
-        if self.context is not None:
+        if self.context is not None and skipped:
+            # The head only remembers the window (its output would be "still" anyway): 5× cheaper.
+            self._ctx = context_push(window_vector(p / p.sum(), x), self._ctx, self.context, reset=reset)
+        elif self.context is not None:
             # Damped before the head too: it reads minutes of window outputs, and a confident head
             # built on undamped windows would outvote the damping of its own output.
             q = p * damp if damp is not None else p

@@ -16,13 +16,14 @@ def peak_rss_mb() -> float:
 
 
 def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, chunk_s: float = 10.0,
-                  store: str = "file") -> dict:
+                  store: str = "file", context: bool = True) -> dict:
     """Stream ``hours`` of a simulated commuter day through the on-device runtime (:class:`sdk.runtime.MomentSDK`).
 
     Sensor data is simulated leg by leg outside the timed region; the timed region is exactly what
     the phone runs per chunk (:meth:`MomentSDK.feed`): pipeline, windows, interpreter, HMM, events,
     GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
-    in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``.
+    in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``. ``context``: run
+    the transport context head (see :mod:`sdk.transport_context`).
 
     ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
     stays meaningful on a shared machine where ``wall_s`` includes waiting for a core;
@@ -38,7 +39,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     rss_before = peak_rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
     path = f"{tmp.name}/timeline.db" if store == "file" else None
-    sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path))
+    sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path, transport_context=context))
     det = sdk.detector
     timeline_cpu = [0.0]
 
