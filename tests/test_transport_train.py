@@ -168,10 +168,25 @@ def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
     ds = ImuDataset(["x", "y"], "t", [], WindowSet(rng.normal(size=(4, 60, 3)), np.array([0, 1, 0, 1], np.int16),
                                                    np.array(list("aabb")), 20.0))  # fmt: skip
     m = {"compare": []}
-    assert context.add_to_run(m, tmp_path, None, ds, None, None, None, 0) is None
+    trained = dataclasses.make_dataclass("T", ["config", "label_names", "train_sequences"])(SMALL, ["x", "y"], [])
+    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) is None
     assert "pre-cut" in m["context"]["skipped"] and m["compare"] == []
     with pytest.raises(InputError, match="continuous recordings"):
         context.fit_and_evaluate(None, ds, SMALL, ["x", "y"], None, None, None)
+
+
+def test_context_head_refuses_recordings_that_never_change_label(tmp_path):
+    """WISDM's recordings are one activity each: context would learn 'a recording never changes'."""
+    from trainer.transport import context
+
+    rng = np.random.default_rng(1)
+    ds = ImuDataset(["x", "y"], "t", [_rec(0, subject="a", rng=rng), _rec(1, subject="b", rng=rng)])
+    with pytest.raises(InputError, match="single label"):
+        context.fit_and_evaluate(None, ds, SMALL, ["x", "y"], None, None, None)
+    m = {"compare": []}
+    trained = dataclasses.make_dataclass("T", ["config", "label_names", "train_sequences"])(SMALL, ["x", "y"], [])
+    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) is None
+    assert "single label" in m["context"]["skipped"]
 
 
 def test_run_context_refuses_an_unknown_model_format(tmp_path):

@@ -132,6 +132,11 @@ def fit_and_evaluate(
     opts = options or ContextOptions()
     if not train_ds.recordings:
         raise InputError("the context head needs continuous recordings; this dataset has only pre-cut windows")
+    if all(r.label is None or len(np.unique(r.label[r.label >= 0])) <= 1 for r in train_ds.recordings):
+        # WISDM: one 3-minute block per activity. A head would learn that a recording never changes
+        # mode and score that, not context.
+        raise InputError("every training recording holds a single label: minutes of context would only learn that "
+                         "a recording never changes mode")
     base = dataset_windows(train_ds, config)
     held = set(test.subject.tolist()) | {str(s) for s in exclude}
     fit = base.take(np.flatnonzero(~np.isin(base.subject, sorted(held | set(val.subject.tolist())))))
@@ -167,9 +172,6 @@ def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, v
     ``metrics["context"]`` and None is returned."""
     from trainer.transport.workflow import _row
 
-    if not train_ds.recordings:
-        metrics["context"] = {"skipped": "pre-cut windows only: no continuous recordings to take context from"}
-        return None
     try:
         head, cm = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
                                     exclude=exclude, options=ContextOptions(seed=seed))  # fmt: skip
