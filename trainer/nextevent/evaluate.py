@@ -99,7 +99,8 @@ def evaluate(seqs: list[UserSeq], truth: dict, predictors: dict[str, Predictor],
     -------
     dict
         ``{f"{name}_top1": ..., f"{name}_top3": ..., f"{name}_top1_shift": ..., ...}`` and the counts
-        ``n_users``, ``n_events``, ``n_events_shift``, ``n_events_holiday``.
+        ``n_users``, ``n_events``, ``n_events_shift``, ``n_events_holiday``, for the scenarios asked
+        for only (``shift`` brings ``shift_base``).
     """
     from tqdm import tqdm
 
@@ -132,7 +133,8 @@ def evaluate(seqs: list[UserSeq], truth: dict, predictors: dict[str, Predictor],
             for name, f in predictors.items():
                 P[scen][name].append(f(s, m))
     out: dict = {"n_users": users}
-    for scen in P:
+    asked = set(scenarios) | ({"shift_base"} if "shift" in scenarios else set())
+    for scen in (s for s in P if s in asked):  # only the scenarios asked for: no NaN keys for the others
         y = np.concatenate(Y[scen]) if Y[scen] else np.zeros(0, int)
         suffix = "" if scen == "all" else f"_{scen}"
         out[f"n_events{suffix}"] = int(len(y))

@@ -186,7 +186,7 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
                 res[f"{name}_{k}_unshifted"] = m[f"{name}_{k}_shift_base"]
     else:
         m = evaluate(seqs, tl.truth, preds, progress=progress, scenarios=("all", "holiday"))
-        res = {k: v for k, v in m.items() if "shift" not in k and "first_week" not in k}
+        res = dict(m)
     res["markov_population"] = pop_src
     res["model"] = str(mp)
     return res
