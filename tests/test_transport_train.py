@@ -158,6 +158,17 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
 
     head = load_head(tmp_path / "transport_context.json")
     assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None
+    # train transport-context on the saved model rebuilds the same split and replaces the row
+    from trainer.transport.context import run_context
+
+    c = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx"),
+                    metrics_path=str(tmp_path / "metrics.json"))  # fmt: skip
+    assert c["test_subjects"] == m["test_subjects"] and c["test_windows_clean"] == saved["test_windows_clean"]
+    assert (tmp_path / "ctx" / "context_metrics.json").exists()
+    rows = json.loads((tmp_path / "metrics.json").read_text())["compare"]
+    assert [r["model"] for r in rows] == ["cnn", "cnn+context"] and rows[1]["macro_f1"] == c["macro_f1"]
+    with pytest.raises(InputError, match="--ship"):
+        run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx2"), ship=True)
 
 
 def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
