@@ -1,0 +1,55 @@
+"""Two checks of the few-label curve with the shipped encoder (same split as ``train segments``):
+standardising with the whole unlabelled pool instead of the labelled users, and the logistic C.
+
+    python scripts/segments_low_label_checks.py runs/population_3000x6.h5
+
+Prints mean F1 over the personas at 10 / 30 / 100 labels for the embedding and the hand features.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import trainer.segments.fewlabel as fewlabel
+from edge_models import artifact_dir
+from sdk.segments.embedding import TimelineEncoder
+from sdk.segments.events import users_of
+from sdk.segments.features import timeline_features
+from sdk.timeline_file import read_timeline
+from trainer.segments.workflow import PERSONAS, SegmentsTrainOptions, _split, segment_truth, usable_users
+
+
+def main(data: str) -> None:
+    tl = read_timeline(data)
+    codes = usable_users(tl)
+    _, pool_i, test_i = _split(len(codes), SegmentsTrainOptions(split_seed=0))
+    users = users_of(tl, codes)
+    enc = TimelineEncoder.create_from_path(artifact_dir() / "timeline_encoder.tflite")
+    emb = lambda idx: np.stack([enc.embed_user(users[i]) for i in idx])  # noqa: E731
+    feat = lambda idx: np.stack([timeline_features(users[i], enc.config.utc_offset_s) for i in idx])  # noqa: E731
+    ep, et, fp, ft = emb(pool_i), emb(test_i), feat(pool_i), feat(test_i)
+    yp = segment_truth(tl, [codes[i] for i in pool_i])
+    yt = segment_truth(tl, [codes[i] for i in test_i])
+    yp, yt = {s: yp[s] for s in PERSONAS}, {s: yt[s] for s in PERSONAS}
+
+    def pool_std(a, b):
+        m, s = a.mean(0), np.maximum(a.std(0), 1e-6)
+        return (a - m) / s, (b - m) / s
+
+    reps = {"embedding": (ep, et, True), "features": (fp, ft, True),
+            "embedding, pool-standardised": (*pool_std(ep, et), False), "features, pool-standardised": (*pool_std(fp, ft), False)}
+    show = lambda tag, c: [print(f"{tag}{k}: {[round(v, 3) for v in c[k]['mean'].values()]}") for k in c]  # noqa: E731
+    show("", fewlabel.few_label_curve(reps, yp, yt, (10, 30, 100), 5, 0))
+    fit = fewlabel.fit_head
+    for c in (0.1, 10.0):
+        fewlabel.fit_head = lambda x, y, standardise, c=c: fit(x, y, standardise, c)
+        show(f"C={c} ", fewlabel.few_label_curve({k: reps[k] for k in ("embedding", "features")}, yp, yt, (10, 30, 100), 5, 0))
+    fewlabel.fit_head = fit
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
