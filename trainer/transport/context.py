@@ -212,19 +212,11 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     window model was tested on. ``ship``: copy the head beside a ``.tflite`` model and name it in its
     manifest; ``metrics_path``: a training run's ``metrics.json`` whose comparison table gets a row.
     """
-    from trainer.transport.train import TrainOptions, load_trained, prepare_split
-    from trainer.transport.workflow import _json, keras_predictor, load_datasets
+    from trainer.transport.train import TrainOptions, prepare_split
+    from trainer.transport.workflow import _json, load_datasets, load_window_model
 
     path = Path(model_path)
-    if path.suffix == ".tflite":
-        from trainer.transport.tflite_eval import tflite_predictor
-
-        predict, config, label_names = tflite_predictor(path)
-    elif path.suffix == ".keras":
-        trained = load_trained(path)
-        predict, config, label_names = keras_predictor(trained), trained.config, trained.label_names
-    else:
-        raise InputError(f"{model_path}: expected a .tflite or .keras transport model")
+    predict, config, label_names = load_window_model(path)
     if ship and path.suffix != ".tflite":
         raise InputError("--ship names the head in a .tflite model's manifest: pass the shipped .tflite")
     train_ds = load_datasets(list(data))

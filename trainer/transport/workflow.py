@@ -39,6 +39,20 @@ def keras_predictor(trained: TrainedTransport):
     return lambda x: trained.model.predict(trained.normalizer.apply(x), verbose=0, batch_size=512)
 
 
+def load_window_model(path: str | Path):
+    """``(predict, config, label_names)`` of a saved window model: a ``.tflite`` (with its manifest,
+    sha256 checked) or a ``.keras`` (with its ``.config.json``)."""
+    path = Path(path)
+    if path.suffix == ".tflite":
+        from trainer.transport.tflite_eval import tflite_predictor
+
+        return tflite_predictor(path)
+    if path.suffix == ".keras":
+        trained = load_trained(path)
+        return keras_predictor(trained), trained.config, trained.label_names
+    raise InputError(f"{path}: expected a .tflite or .keras transport model")
+
+
 def _row(name: str, n_params: int, n_bytes: int, m: dict) -> dict:
     s = m.get("smoothing", {})
     return {
@@ -152,15 +166,7 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
 
     ds = load_datasets(list(data))
     path = Path(model)
-    if path.suffix == ".tflite":
-        from trainer.transport.tflite_eval import tflite_predictor
-
-        predict, config, label_names = tflite_predictor(path)
-    elif path.suffix == ".keras":
-        trained = load_trained(path)
-        predict, config, label_names = keras_predictor(trained), trained.config, trained.label_names
-    else:
-        raise InputError(f"{model}: expected a .keras or .tflite model")
+    predict, config, label_names = load_window_model(path)
     if list(ds.label_names) != list(label_names):
         raise InputError(f"data label_names {ds.label_names} do not match the model's {label_names}")
     hmm_file = Path(hmm_path) if hmm_path else path.with_name("transport_hmm.json")
