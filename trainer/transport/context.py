@@ -47,14 +47,13 @@ class ContextOptions:
     min_purity: float = 0.8
 
 
-def stream_vectors(predict: Callable[[np.ndarray], np.ndarray], data: WindowData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stream_vectors(probs: np.ndarray, data: WindowData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Window vectors of ``data`` in stream order: ``(order, reset, vectors)``.
 
-    ``predict`` maps raw windows to class probabilities (the window model).
+    ``probs``: the window model's class probabilities of ``data``'s windows, in ``data``'s order.
     """
     order, reset = ordered(data)
-    x = data.x[order]
-    return order, reset, window_vectors(predict(x), x)
+    return order, reset, window_vectors(np.asarray(probs)[order], data.x[order])
 
 
 def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n_channels: int,
@@ -86,24 +85,26 @@ def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n
     return ContextHead.from_dict(head.to_dict())  # the numbers as stored, so what is measured is what ships
 
 
-def head_predict(predict: Callable[[np.ndarray], np.ndarray], head: ContextHead, data: WindowData) -> np.ndarray:
+def head_predict(probs: np.ndarray, head: ContextHead, data: WindowData) -> np.ndarray:
     """Head probabilities ``(W, K)`` of ``data``'s windows (in ``data``'s order), each from its own
-    stream's past only."""
-    o, r, v = stream_vectors(predict, data)
+    stream's past only; ``probs``: the window model's, in the same order."""
+    o, r, v = stream_vectors(probs, data)
     p = np.empty((len(data), len(head.label_names)))
     p[o] = context_probs(head, v, r)
     return p
 
 
-def evaluate_head(predict: Callable[[np.ndarray], np.ndarray], head: ContextHead, test: WindowData,
-                  label_names: Sequence[str], hop_s: float) -> dict:
-    """Window and smoothing metrics of window model + head on ``test`` (the head's own HMM, if it has one)."""
+def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_names: Sequence[str],
+                  hop_s: float) -> dict:
+    """Window and smoothing metrics of window model + head on ``test`` (the head's own HMM, if it has
+    one); ``probs``: the window model's probabilities of ``test``'s windows."""
     from sdk.hmm import TransitionModel
 
     if list(head.label_names) != list(label_names):
         raise InputError(f"the context head's labels {list(head.label_names)} differ from the model's {list(label_names)}")
     hmm = TransitionModel.from_dict(head.hmm) if head.hmm else None
-    return evaluate_classifier(lambda _x: head_predict(predict, head, test), test, label_names, hmm, hop_s)
+    q = head_predict(probs, head, test)
+    return evaluate_classifier(lambda _x: q, test, label_names, hmm, hop_s)
 
 
 def fit_and_evaluate(
@@ -116,6 +117,8 @@ def fit_and_evaluate(
     test: WindowData,
     exclude: Sequence[str] = (),
     options: Optional[ContextOptions] = None,
+    val_probs: Optional[np.ndarray] = None,
+    test_probs: Optional[np.ndarray] = None,
 ) -> tuple[ContextHead, dict]:
     """Fit the head on the non-validation, non-test subjects of ``train_ds``; tune its HMM on ``val``;
     score it on ``test``. Returns the head (with its HMM) and its test metrics.
@@ -123,6 +126,8 @@ def fit_and_evaluate(
     ``predict`` must be the model the head will run behind on the phone (the shipped int8 model: the
     head reads its probabilities, and a pruned, quantized model's differ from the float original's).
     ``train_sequences``: label sequences for the HMM's transitions; None = the fit subjects' recordings.
+    ``val_probs``, ``test_probs``: ``predict`` of ``val`` and ``test`` windows when the caller has them
+    already (None: computed here).
 
     Raises
     ------
@@ -145,7 +150,7 @@ def fit_and_evaluate(
         fit = base.take(np.flatnonzero(~np.isin(base.subject, sorted(held))))
     if not len(fit):
         raise InputError("no training subjects left for the context head")
-    order, reset, vec = stream_vectors(predict, fit)
+    order, reset, vec = stream_vectors(predict(fit.x), fit)
     z = context_summaries(vec, reset, opts.scales)
     keep = fit.purity[order] >= opts.min_purity
     head = fit_head(z[keep], fit.y[order][keep], label_names, len(config.channels), opts)
@@ -155,26 +160,29 @@ def fit_and_evaluate(
         train_sequences = sequences_by_recording(fit)
 
     n_cls, hop_s = len(label_names), config.hop_s
-    hmm, hmm_info = tune_hmm(head_predict(predict, head, val), val, train_sequences, n_cls, hop_s, label_names)
-    metrics = evaluate_classifier(lambda _x: head_predict(predict, head, test), test, label_names, hmm, hop_s)
+    val_probs = predict(val.x) if val_probs is None else val_probs
+    hmm, hmm_info = tune_hmm(head_predict(val_probs, head, val), val, train_sequences, n_cls, hop_s, label_names)
+    head = dataclasses.replace(head, hmm=hmm.to_dict())
+    metrics = evaluate_head(predict(test.x) if test_probs is None else test_probs, head, test, label_names, hop_s)
     metrics.update(hmm=hmm_info, n_params=head.n_params, fit_windows=int(keep.sum()), validation_shares_subjects=shared_val,
                    options={"scales": list(opts.scales), "hidden": list(opts.hidden), "alpha": opts.alpha, "seed": opts.seed})
-    head = dataclasses.replace(head, hmm=hmm.to_dict(), metrics={k: metrics[k] for k in ("accuracy", "macro_f1")})
-    return head, metrics
-
+    return dataclasses.replace(head, metrics={k: metrics[k] for k in ("accuracy", "macro_f1")}), metrics
 
 
 def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, val: WindowData, test: WindowData,
-               keras_bytes: int, exclude: Sequence[str] = (), seed: int = 0) -> Optional[ContextHead]:
+               keras_bytes: int, exclude: Sequence[str] = (), seed: int = 0, val_probs: Optional[np.ndarray] = None,
+               test_probs: Optional[np.ndarray] = None) -> Optional[ContextHead]:
     """Part of ``momentsense train transport``: fit the head on the run's split, write
     ``out_dir/transport_context.json``, add ``metrics["context"]`` and a ``cnn+context`` row to
     ``metrics["compare"]``. Datasets of pre-cut windows have no context: the reason goes to
-    ``metrics["context"]`` and None is returned."""
+    ``metrics["context"]`` and None is returned. ``val_probs``, ``test_probs``: the run's own
+    window-model probabilities of ``val`` and ``test`` (see :func:`fit_and_evaluate`)."""
     from trainer.transport.workflow import _row
 
     try:
         head, cm = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
-                                    exclude=exclude, options=ContextOptions(seed=seed))  # fmt: skip
+                                    exclude=exclude, options=ContextOptions(seed=seed), val_probs=val_probs,
+                                    test_probs=test_probs)  # fmt: skip
     except InputError as e:  # the window model is still worth its report
         metrics["context"] = {"skipped": str(e)}
         return None

@@ -100,8 +100,9 @@ def run_train(
     n_cls = len(trained.label_names)
     hop_s = trained.config.hop_s
     predict = keras_predictor(trained)
-    hmm, hmm_info = tune_hmm(predict(val.x), val, trained.train_sequences, n_cls, hop_s, trained.label_names)
-    metrics = evaluate_classifier(predict, test, trained.label_names, hmm, hop_s)
+    p_val, p_test = predict(val.x), predict(test.x)  # once: the context head reuses them
+    hmm, hmm_info = tune_hmm(p_val, val, trained.train_sequences, n_cls, hop_s, trained.label_names)
+    metrics = evaluate_classifier(lambda _x: p_test, test, trained.label_names, hmm, hop_s)
     model_path = save_trained(trained, out)
     (out / "transport_hmm.json").write_text(json.dumps(hmm.to_dict()))
     metrics.update(
@@ -125,7 +126,8 @@ def run_train(
     if opts.context:
         from trainer.transport.context import add_to_run
 
-        add_to_run(metrics, out, predict, train_ds, trained, val, test, metrics["keras_bytes"], opts.exclude_subjects, opts.seed)
+        add_to_run(metrics, out, predict, train_ds, trained, val, test, metrics["keras_bytes"], opts.exclude_subjects, opts.seed,
+                   val_probs=p_val, test_probs=p_test)
     if baselines:
         metrics["compare"] += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
     if ablate:
@@ -172,12 +174,13 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     hmm_file = Path(hmm_path) if hmm_path else path.with_name("transport_hmm.json")
     hmm = TransitionModel.from_dict(json.loads(hmm_file.read_text())) if hmm_file.exists() else None
     test = dataset_windows(ds, config)
-    m = evaluate_classifier(predict, test, label_names, hmm, config.hop_s)
+    probs = predict(test.x)  # once: the context head reads them too
+    m = evaluate_classifier(lambda _x: probs, test, label_names, hmm, config.hop_s)
     head = _context_head(path) if context else None
     if head is not None:
         from trainer.transport.context import evaluate_head
 
-        m["context"] = evaluate_head(predict, head, test, label_names, config.hop_s)
+        m["context"] = evaluate_head(probs, head, test, label_names, config.hop_s)
     m["model"] = str(model)
     m["data"] = list(data)
     m["subjects"] = sorted(set(test.subject.tolist()))
