@@ -72,6 +72,9 @@ class SDKConfig:
         model: Transport model file and interpreter threads.
         transport_context: Run the transport model's context head (minutes of window outputs →
             mode; see :mod:`sdk.transport_context`) when its manifest names one.
+        transport_lagged_context: Settle the transport events (the timeline) with the model's lagged
+            head when its manifest names one: events arrive 3 min later and are more accurate, while
+            the current mode (:meth:`MomentSDK.current_context`) stays live. False: events from the live path.
         duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
             inference pauses, and only while the reported mode is ``still``: every sensor chunk still
             reaches the timeline and, in car segments, the driving stage.
@@ -103,6 +106,7 @@ class SDKConfig:
     seed: int = 0
     model: ModelOptions = ModelOptions()
     transport_context: bool = True
+    transport_lagged_context: bool = True
     duty_cycle: bool = True
     chunk_s: float = 10.0
     store_path: Optional[str] = None
@@ -174,7 +178,8 @@ class MomentSDK:
         self.consent = consent
         self.detector = TransportDetector.create_from_options(
             TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle,
-                                     use_context=self.config.transport_context)
+                                     use_context=self.config.transport_context,
+                                     use_lagged_context=self.config.transport_lagged_context)
         )
         #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
         self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)

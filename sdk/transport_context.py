@@ -10,8 +10,15 @@ probabilities, which then go to the HMM as before.
 
 Written in numpy, in the scipy.signal style: :func:`context_step` takes and returns an explicit
 :class:`ContextState`; :func:`context_probs` runs a whole recording through the same step, so
-training and the phone compute exactly the same thing. No look-ahead: every output depends only on
-the current and earlier windows of the same stream.
+training and the phone compute exactly the same thing. A head with ``lag = 0`` has no look-ahead:
+every output depends only on the current and earlier windows of the same stream.
+
+A head with ``lag = L > 0`` (a *lagged* head) also reads the window and the next 1 … ``L`` windows
+(mean and std over the next ``s`` windows for each scale ``s < L``, and ``L``): it gives a window's
+output ``L`` windows late (3 min at ``L = 36`` and a 5 s hop), which suits the timeline (events are
+settled with hindsight) but not "what is the person doing now". :func:`context_step` then returns
+the outputs that became due, and :func:`context_flush` the last ``L`` at the end of a stream (their
+look-ahead stops at the stream's end, in training as on the phone).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ class ContextHead:
         weights, biases: Dense layers; ReLU between them, softmax after the last.
         hmm: Optional HMM (:meth:`sdk.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
         metrics: What it scored on held-out data (free-form, for people).
+        lag: Look-ahead in windows (0 = none; see the module docstring).
     """
 
     label_names: tuple[str, ...]
@@ -55,11 +63,14 @@ class ContextHead:
     biases: tuple[np.ndarray, ...]
     hmm: Optional[dict] = None
     metrics: Optional[dict] = None
+    lag: int = 0
 
     def __post_init__(self) -> None:
         k = len(self.label_names)
         if k < 2 or self.n_channels < 1 or not self.scales or min(self.scales) < 1:
             raise ModelError(f"context head needs ≥ 2 labels, ≥ 1 channel and scales ≥ 1, got {k}, {self.n_channels}, {self.scales}")
+        if not isinstance(self.lag, int) or self.lag < 0:
+            raise ModelError(f"context head lag must be an integer ≥ 0, got {self.lag!r}")
         d_in = self.input_dim
         if self.mean.shape != (d_in,) or self.scale.shape != (d_in,) or not np.all(self.scale > 0):
             raise ModelError(f"context head standardisation must have shape ({d_in},) and scale > 0")
@@ -82,8 +93,13 @@ class ContextHead:
         return len(self.label_names) + self.n_channels
 
     @property
+    def future_scales(self) -> tuple[int, ...]:
+        """Look-ahead lengths in windows (empty without lag)."""
+        return future_scales(self.scales, self.lag)
+
+    @property
     def input_dim(self) -> int:
-        return self.vector_dim * (1 + 2 * len(self.scales))
+        return self.vector_dim * (1 + 2 * len(self.scales) + 2 * len(self.future_scales))
 
     @property
     def n_params(self) -> int:
@@ -95,7 +111,7 @@ class ContextHead:
             "format": FORMAT, "label_names": list(self.label_names), "n_channels": self.n_channels,
             "scales": list(self.scales), "mean": _round(self.mean), "scale": _round(self.scale),
             "weights": [_round(w) for w in self.weights], "biases": [_round(b) for b in self.biases],
-            "hmm": self.hmm, "metrics": self.metrics,
+            "hmm": self.hmm, "metrics": self.metrics, "lag": self.lag,
         }  # fmt: skip
 
     @classmethod
@@ -107,10 +123,21 @@ class ContextHead:
                 tuple(d["label_names"]), int(d["n_channels"]), tuple(int(s) for s in d["scales"]),
                 np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
                 tuple(np.asarray(w, np.float64) for w in d["weights"]), tuple(np.asarray(b, np.float64) for b in d["biases"]),
-                d.get("hmm"), d.get("metrics"),
+                d.get("hmm"), d.get("metrics"), _as_int(d.get("lag", 0)),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError) as e:
             raise ModelError(f"malformed transport context head: {e}") from e
+
+
+def future_scales(scales: Sequence[int], lag: int) -> tuple[int, ...]:
+    """The look-ahead lengths of a head with ``scales`` and ``lag``: each scale below the lag, and the lag."""
+    return tuple(sorted({int(s) for s in scales if s < lag} | {int(lag)})) if lag > 0 else ()
+
+
+def _as_int(v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
+        raise ValueError(f"lag must be an integer, got {v!r}")
+    return int(v)
 
 
 def _round(a: np.ndarray) -> list:
@@ -161,24 +188,38 @@ def window_vector(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass
 class ContextState:
-    """The last ``max(scales)`` window vectors of the stream (oldest first) and how many are real."""
+    """The last ``max(scales) + lag`` window vectors of the stream (oldest first), how many are real,
+    and how many of the newest still wait for their look-ahead (0 for a head without lag)."""
 
     buffer: np.ndarray
     n: int = 0
+    pending: int = 0
 
 
 def context_init(head: ContextHead) -> ContextState:
     """An empty stream."""
-    return ContextState(np.zeros((max(head.scales), head.vector_dim)), 0)
+    return _empty(max(head.scales) + head.lag, head.vector_dim)
 
 
-def summary(state: ContextState, scales: Sequence[int]) -> np.ndarray:
-    """The newest vector, then mean and std of the last ``s`` vectors for each scale (fewer at a stream's start)."""
-    m = state.buffer.shape[0]
-    out = [state.buffer[-1]]
+def _empty(size: int, dim: int) -> ContextState:
+    return ContextState(np.zeros((size, dim)), 0, 0)
+
+
+def summary(state: ContextState, scales: Sequence[int], ahead_scales: Sequence[int] = (), back: int = 0) -> np.ndarray:
+    """Summary of the window ``back`` windows before the newest: its vector, mean and std of it and
+    the ``s - 1`` before it for each of ``scales`` (fewer at a stream's start), then mean and std of it
+    and the ``s`` after it for each of ``ahead_scales`` (fewer at the newest end)."""
+    buf = state.buffer
+    m = buf.shape[0]
+    j = m - 1 - back
+    first = m - state.n
+    out = [buf[j]]
     for s in scales:
-        recent = state.buffer[m - min(s, state.n):]
+        recent = buf[max(j - s + 1, first):j + 1]
         out += [recent.mean(axis=0), recent.std(axis=0)]
+    for s in ahead_scales:
+        nxt = buf[j:j + s + 1]
+        out += [nxt.mean(axis=0), nxt.std(axis=0)]
     return np.concatenate(out)
 
 
@@ -196,22 +237,54 @@ def head_probs(head: ContextHead, z: np.ndarray) -> np.ndarray:
 
 def context_step(vector: np.ndarray, state: ContextState, head: ContextHead,
                  reset: bool = False) -> tuple[np.ndarray, ContextState]:
-    """Push one window's vector (:func:`window_vector`); return class probabilities and the new state.
+    """Push one window's vector (:func:`window_vector`); return the class probabilities that became
+    due ``(m, K)`` and the new state.
+
+    Without lag ``m = 1``: the output of this window. With lag ``L``, the output of the window ``L``
+    windows back (``m = 0`` during the stream's first ``L`` windows).
 
     ``reset=True`` starts a new stream first (after a gap in the data or a new recording): context
-    never spans a gap.
+    never spans a gap. A lagged head's pending windows must be taken with :func:`context_flush`
+    before a reset (else :class:`InputError`: they would be lost).
     """
-    state = context_push(vector, state, head, reset)
-    return head_probs(head, summary(state, head.scales)), state
+    return _due(_checked_push(vector, state, head, reset), head, head.lag)
+
+
+def context_flush(state: ContextState, head: ContextHead) -> tuple[np.ndarray, ContextState]:
+    """End of a stream: the outputs of the windows still waiting for their look-ahead ``(m, K)``
+    (oldest first; none for a head without lag), and the state with none pending."""
+    return _due(state, head, 0)
+
+
+def _due_rows(state: ContextState, scales, ahead, keep: int) -> tuple[list, ContextState]:
+    """Summaries of the pending windows beyond the newest ``keep`` (oldest first), and the state without them."""
+    rows = [summary(state, scales, ahead, back) for back in range(state.pending - 1, keep - 1, -1)]
+    return rows, dataclasses.replace(state, pending=min(state.pending, keep))
+
+
+def _due(state: ContextState, head: ContextHead, keep: int) -> tuple[np.ndarray, ContextState]:
+    rows, state = _due_rows(state, head.scales, head.future_scales, keep)
+    if not rows:
+        return np.empty((0, len(head.label_names))), state
+    return head_probs(head, np.array(rows)), state
 
 
 def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool = False) -> ContextState:
     """Remember one window's vector without computing an output (what :func:`context_step` does
-    first): the detector's duty-cycled still windows keep the context complete at a fraction of the cost."""
+    first): the detector's duty-cycled still windows keep the context complete at a fraction of the
+    cost. Heads without lag only (a lagged head owes every window an output later)."""
+    if head.lag:
+        raise InputError("context_push is for heads without lag; use context_step")
+    return dataclasses.replace(_checked_push(vector, state, head, reset), pending=0)
+
+
+def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool) -> ContextState:
     vector = np.asarray(vector, np.float64)
     if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
         raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
     if reset:
+        if state.pending and head.lag:
+            raise InputError(f"{state.pending} windows still wait for their look-ahead: call context_flush before a reset")
         state = context_init(head)
     return _push(state, vector)
 
@@ -219,11 +292,11 @@ def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, res
 def _push(state: ContextState, vector: np.ndarray) -> ContextState:
     buf = np.roll(state.buffer, -1, axis=0)
     buf[-1] = vector
-    return ContextState(buf, min(state.n + 1, buf.shape[0]))
+    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.pending + 1)
 
 
-def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int]) -> np.ndarray:
-    """Summary vectors of a batch of consecutive windows, by the same step the phone runs.
+def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int], lag: int = 0) -> np.ndarray:
+    """Summary vectors of a batch of consecutive windows, by the same steps the phone runs.
 
     Parameters
     ----------
@@ -231,26 +304,34 @@ def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[i
         Window vectors in time order.
     reset : ndarray bool ``(W,)``
         True where a new stream starts (first window of a recording, or after a gap).
+    scales : context lengths in windows.
+    lag : look-ahead in windows (see :class:`ContextHead`).
 
     Returns
     -------
-    ndarray ``(W, D * (1 + 2 * len(scales)))``
+    ndarray ``(W, D * (1 + 2 * len(scales) + 2 * len(future_scales(scales, lag))))``, row ``i`` for window ``i``.
     """
     vectors = np.asarray(vectors, np.float64)
     reset = np.asarray(reset, bool)
     if vectors.ndim != 2 or reset.shape != (len(vectors),):
         raise InputError(f"need vectors (W, D) and reset (W,), got {vectors.shape} and {reset.shape}")
-    m = max(scales)
-    state = ContextState(np.zeros((m, vectors.shape[1])), 0)
-    out = np.empty((len(vectors), vectors.shape[1] * (1 + 2 * len(scales))))
+    ahead = future_scales(scales, lag)
+    size = max(scales) + lag
+    state = _empty(size, vectors.shape[1])
+    rows: list = []
     for i, v in enumerate(vectors):
         if reset[i] or i == 0:
-            state = ContextState(np.zeros((m, vectors.shape[1])), 0)
-        state = _push(state, v)
-        out[i] = summary(state, scales)
-    return out
+            due, state = _due_rows(state, scales, ahead, 0)
+            rows += due
+            state = _empty(size, vectors.shape[1])
+        due, state = _due_rows(_push(state, v), scales, ahead, lag)
+        rows += due
+    due, state = _due_rows(state, scales, ahead, 0)
+    rows += due
+    return np.array(rows).reshape(len(vectors), vectors.shape[1] * (1 + 2 * len(scales) + 2 * len(ahead)))
 
 
 def context_probs(head: ContextHead, vectors: np.ndarray, reset: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(W, K)`` of a batch of consecutive windows (same result as stepping)."""
-    return head_probs(head, context_summaries(vectors, reset, head.scales))
+    """Class probabilities ``(W, K)`` of a batch of consecutive windows, row ``i`` for window ``i``
+    (same result as stepping and flushing at each reset and at the end)."""
+    return head_probs(head, context_summaries(vectors, reset, head.scales, head.lag))

@@ -7,6 +7,12 @@ window outputs into class probabilities, the HMM forward filter (:mod:`sdk.hmm`,
 the manifest or the head) smooths them without look-ahead, and a :class:`~sdk.timeline.records.TransportEvent` is emitted
 once a mode change has held for ``min_stable_windows`` windows.
 
+Two time frames when the model also ships a *lagged* head (``extra["context_lagged"]``, which reads
+3 minutes ahead): :meth:`TransportDetector.current` answers "what is the person doing now" from the
+live path (window model → head → HMM, no look-ahead), while the events, which make the timeline, are
+settled by the lagged head and its own HMM and so come out ``lag`` windows (3 min) later, more
+accurate. Without a lagged head both come from the live path, as before.
+
 Duty cycling: a window whose acceleration barely moves (std of ``|acc|`` below
 ``still_acc_std_mps2``) and that comes while the detector already reports ``still`` is not sent to
 the model; the filter is fed a "still" observation instead. The first window with motion goes to the
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -29,13 +36,22 @@ from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, context_init, context_push, context_step, load_head, window_vector
+from sdk.transport_context import (
+    ContextHead,
+    context_flush,
+    context_init,
+    context_push,
+    context_step,
+    load_head,
+    window_vector,
+)
 
 
-def load_context_head(model_path: str | Path, manifest: Manifest) -> Optional[ContextHead]:
-    """The context head named by ``manifest.extra["context"]`` (``{"file", "sha256"}``, beside the
-    model), checked against its sha256; None when the manifest names none."""
-    ref = manifest.extra.get("context")
+def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "context") -> Optional[ContextHead]:
+    """The context head named by ``manifest.extra[key]`` (``{"file", "sha256"}``, beside the model),
+    checked against its sha256; None when the manifest names none. ``key``: ``"context"`` (the live
+    head, no lag) or ``"context_lagged"`` (the timeline's, with look-ahead)."""
+    ref = manifest.extra.get(key)
     if not ref:
         return None
 
@@ -44,7 +60,10 @@ def load_context_head(model_path: str | Path, manifest: Manifest) -> Optional[Co
         raise ModelError(f"{model_path}: its manifest names the context head {path.name}, which is missing")
     if sha256_file(path) != ref.get("sha256"):
         raise ModelError(f"{path}: sha256 does not match the model's manifest; the file is corrupted or stale")
-    return load_head(path)
+    head = load_head(path)
+    if bool(head.lag) != (key == "context_lagged"):
+        raise ModelError(f"{path}: a head with lag {head.lag} cannot be the model's {key!r} head")
+    return head
 
 
 def default_model_path() -> Path:
@@ -103,7 +122,10 @@ class TransportDetectorOptions:
             IMU; GPS that has not moved for minutes says otherwise. Walking and running are left
             alone (people walk at home and at work).
         use_context: Run the model's context head (named in its manifest, ``extra["context"]``) when
-            it ships one; False = window model and HMM only.
+            it ships one; False = window model and HMM only (no lagged head either).
+        use_lagged_context: Settle the events with the model's lagged head (``extra["context_lagged"]``)
+            when it ships one: events come out its lag later (3 min) and more accurate;
+            :meth:`TransportDetector.current` stays live. False = events from the live path.
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).
     """
@@ -114,6 +136,7 @@ class TransportDetectorOptions:
     still_acc_std_mps2: float = 0.03
     at_place_vehicle_weight: float = 0.05
     use_context: bool = True
+    use_lagged_context: bool = True
     on_event: Optional[Callable[[TransportEvent], None]] = None
 
     def __post_init__(self):
@@ -142,17 +165,22 @@ class TransportDetector:
     """Streaming transport-mode detection. Create with :meth:`create_from_options` or :meth:`create`."""
 
     def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest,
-                 context: Optional[ContextHead] = None):
+                 context: Optional[ContextHead] = None, lagged: Optional[ContextHead] = None):
         self.options = options
         self.manifest = manifest
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
-        if context is not None and (list(context.label_names) != self.labels or context.n_channels != len(self.config.channels)):
-            raise InputError("the context head's labels or channels do not match the model's manifest")
+        for head, lag_ok in ((context, False), (lagged, True)):
+            if head is not None and (list(head.label_names) != self.labels or head.n_channels != len(self.config.channels)):
+                raise InputError("the context head's labels or channels do not match the model's manifest")
+            if head is not None and bool(head.lag) != lag_ok:
+                raise InputError(f"a head with lag {head.lag} passed as the {'lagged' if lag_ok else 'live'} head")
         self.context = context
+        self.lagged = lagged
         hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
+        self.hmm_timeline = TransitionModel.from_dict(lagged.hmm) if lagged is not None and lagged.hmm else self.hmm
         self._model = model
         self._still = self.labels.index("still") if "still" in self.labels else None
         self._norm_col = self.config.channels.index("acc_norm") if "acc_norm" in self.config.channels else None
@@ -170,7 +198,9 @@ class TransportDetector:
         model = load_model(data, options.model.num_threads, options.model.backend, options.model.delegate)
         if tuple(model.input_spec.shape[1:]) != (PreprocessConfig.from_dict(manifest.preprocess).window_len, len(manifest.preprocess["channels"])):
             raise InputError(f"{path}: model input {model.input_spec.shape} does not match its manifest's preprocessing")
-        return cls(options, model, manifest, load_context_head(path, manifest) if options.use_context else None)
+        context = load_context_head(path, manifest) if options.use_context else None
+        lagged = load_context_head(path, manifest, "context_lagged") if options.use_context and options.use_lagged_context else None
+        return cls(options, model, manifest, context, lagged)
 
     @classmethod
     def create(cls, model_path: Optional[str] = None, **kwargs) -> "TransportDetector":
@@ -193,6 +223,10 @@ class TransportDetector:
         self._win = windower_init(self.config.window_len, self.config.hop_len, len(self.config.channels))
         self._fwd = forward_init(self.hmm)
         self._ctx = context_init(self.context) if self.context is not None else None
+        # The lagged path: its head's state, its own filter, and the windows waiting for their output.
+        self._lag_ctx = context_init(self.lagged) if self.lagged is not None else None
+        self._fwd_tl = forward_init(self.hmm_timeline)
+        self._waiting: deque = deque()
         self._last_k: Optional[int] = None
         self._mode: Optional[int] = None  # reported mode
         self._start: Optional[float] = None
@@ -216,10 +250,17 @@ class TransportDetector:
         return self.labels[self._mode], float(self._start)
 
     def current(self) -> tuple[Optional[str], float]:
-        """The mode reported now and its smoothed probability (None before the first window)."""
-        if self._posterior is None or self._mode is None:
+        """The mode now and its smoothed probability (None before the first window): the reported
+        mode, or with a lagged head (whose events trail by minutes) the live path's most likely mode."""
+        live = self._live_mode()
+        if self._posterior is None or live is None:
             return None, 0.0
-        return self.labels[self._mode], float(self._posterior[self._mode])
+        return self.labels[live], float(self._posterior[live])
+
+    def _live_mode(self) -> Optional[int]:
+        if self.lagged is None or self._posterior is None:
+            return self._mode
+        return int(self._posterior.argmax())
 
     def process(self, acc_t, acc, gyro_t=None, gyro=None) -> list[TransportEvent]:
         """Feed one chunk of raw samples (acc m/s² with gravity, gyro rad/s); return events closed by it."""
@@ -260,7 +301,7 @@ class TransportDetector:
     # -- internals -----------------------------------------------------------------------------
 
     def _probs(self, x: np.ndarray) -> Optional[np.ndarray]:
-        still_now = self._still is not None and self._mode == self._still
+        still_now = self._still is not None and self._live_mode() == self._still
         if self.options.duty_cycle and still_now and self._norm_col is not None:
             if float(np.std(x[:, self._norm_col])) < self.options.still_acc_std_mps2:
                 self.stats.windows_skipped += 1
@@ -278,21 +319,44 @@ class TransportDetector:
             p = np.full(len(self.labels), 1e-3)
             p[self._still] = 1.0
         damp = self._place_weights if self._at_place else None
+        # Damped before the heads too: they read minutes of window outputs, and a confident head built
+        # on undamped windows would outvote the damping of its own output.
+        q = p * damp if damp is not None else p
+        vec = window_vector(q / q.sum(), x) if self.context is not None or self.lagged is not None else None
         if self.context is not None and skipped:
             # The head only remembers the window (its output would be "still" anyway): 5× cheaper.
-            self._ctx = context_push(window_vector(p / p.sum(), x), self._ctx, self.context, reset=reset)
+            self._ctx = context_push(vec, self._ctx, self.context, reset=reset)
         elif self.context is not None:
-            # Damped before the head too: it reads minutes of window outputs, and a confident head
-            # built on undamped windows would outvote the damping of its own output.
-            q = p * damp if damp is not None else p
             t0 = time.perf_counter()
-            p, self._ctx = context_step(window_vector(q / q.sum(), x), self._ctx, self.context, reset=reset)
+            (p,), self._ctx = context_step(vec, self._ctx, self.context, reset=reset)
             self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
         if damp is not None:
             p = p * damp
         self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
-        mode = int(self._posterior.argmax())
-        conf = float(self._posterior[mode])
+        if self.lagged is None:
+            return self._advance(self._posterior, t_start)
+        # Every window gets the lagged head's output, duty-cycled or not: it is settled by later windows.
+        self._waiting.append((t_start, damp, reset, n_hops))
+        t0 = time.perf_counter()
+        rows, self._lag_ctx = context_step(vec, self._lag_ctx, self.lagged, reset=reset)
+        self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
+        return self._settle(rows)
+
+    def _settle(self, rows: np.ndarray) -> list[TransportEvent]:
+        """The lagged head's outputs, oldest first, through the timeline's filter into events."""
+        out = []
+        for p in rows:
+            t_start, damp, reset, n_hops = self._waiting.popleft()
+            if damp is not None:
+                p = p * damp
+            post, self._fwd_tl = forward_step(p / p.sum(), self._fwd_tl, self.hmm_timeline, n_hops=n_hops, reset=reset)
+            out += self._advance(post, t_start)
+        return out
+
+    def _advance(self, posterior: np.ndarray, t_start: float) -> list[TransportEvent]:
+        """One window of the (live or settled) posterior into the event logic."""
+        mode = int(posterior.argmax())
+        conf = float(posterior[mode])
         # The window's centre marks where a change is placed in time.
         t_mid = t_start + self.config.window_s / 2
         if self._mode is None:
@@ -314,9 +378,17 @@ class TransportDetector:
         return [ev] if ev.end > ev.start else []
 
     def _close(self, t_end: float) -> list[TransportEvent]:
+        settled = []
+        if self.lagged is not None and self._lag_ctx.pending:
+            rows, self._lag_ctx = context_flush(self._lag_ctx, self.lagged)
+            settled = self._settle(rows)
+        return settled + self._close_open(t_end)
+
+    def _close_open(self, t_end: float) -> list[TransportEvent]:
         if self._mode is None:
             return []
         ev = TransportEvent(self._start, t_end, self.labels[self._mode], float(np.mean(self._conf)) if self._conf else 0.0)
         self._mode, self._start, self._conf, self._cand, self._cand_n = None, None, [], None, 0
         self._fwd = forward_init(self.hmm)
+        self._fwd_tl = forward_init(self.hmm_timeline)
         return [ev] if ev.end > ev.start else []

@@ -156,4 +156,5 @@ def test_stage_sdk_copies_the_sdk_and_the_shipped_models(tmp_path):
     assert "transport_cnn.tflite" in {m.name for m in models}
     assert all(m.with_suffix(".json").exists() for m in models)
     assert (tmp_path / "edge_models" / "artifacts" / "transport_cnn.context.json").exists()
+    assert (tmp_path / "edge_models" / "artifacts" / "transport_cnn.context_lagged.json").exists()
     assert not list(tmp_path.rglob("*.keras")) and not list(tmp_path.rglob("__pycache__"))

@@ -9,8 +9,10 @@ import pytest
 from sdk.errors import InputError, ModelError
 from sdk.transport_context import (
     ContextHead,
+    context_flush,
     context_init,
     context_probs,
+    context_push,
     context_step,
     context_summaries,
     load_head,
@@ -23,26 +25,72 @@ from trainer.transport.context import ContextOptions, fit_head
 LABELS = ("a", "b", "c")
 
 
-def random_head(seed=0, n_channels=2, scales=(3, 8), hidden=5, labels=LABELS):
+def random_head(seed=0, n_channels=2, scales=(3, 8), hidden=5, labels=LABELS, lag=0):
     rng = np.random.default_rng(seed)
-    d, k = (len(labels) + n_channels) * (1 + 2 * len(scales)), len(labels)
+    n_ahead = len({s for s in scales if s < lag} | {lag}) if lag else 0
+    d, k = (len(labels) + n_channels) * (1 + 2 * len(scales) + 2 * n_ahead), len(labels)
     return ContextHead(tuple(labels), n_channels, scales, rng.normal(size=d), rng.uniform(0.5, 2, d),
-                       (rng.normal(size=(d, hidden)), rng.normal(size=(hidden, k))), (rng.normal(size=hidden), rng.normal(size=k)))
+                       (rng.normal(size=(d, hidden)), rng.normal(size=(hidden, k))), (rng.normal(size=hidden), rng.normal(size=k)),
+                       lag=lag)
 
 
-def test_stepping_equals_the_batch_with_resets():
-    head = random_head()
+@pytest.mark.parametrize("lag", [0, 4])
+def test_stepping_equals_the_batch_with_resets(lag):
+    head = random_head(lag=lag)
     rng = np.random.default_rng(1)
     v = rng.normal(size=(30, head.vector_dim))
     reset = np.zeros(30, bool)
     reset[[0, 11, 12]] = True
     batch = context_probs(head, v, reset)
-    st, steps = context_init(head), []
+    st, steps, n_out = context_init(head), [], []
     for i in range(30):
+        if reset[i]:
+            p, st = context_flush(st, head)
+            steps.append(p)
         p, st = context_step(v[i], st, head, reset=bool(reset[i]))
         steps.append(p)
-    np.testing.assert_allclose(np.array(steps), batch, rtol=1e-12)
+        n_out.append(len(p))
+    p, st = context_flush(st, head)
+    steps.append(p)
+    np.testing.assert_allclose(np.concatenate(steps), batch, rtol=1e-12)
     np.testing.assert_allclose(batch.sum(1), 1.0)
+    # without lag, one output per window at once; with lag L, none during a stream's first L windows
+    assert n_out[:4] == ([1, 1, 1, 1] if lag == 0 else [0, 0, 0, 0]) and n_out[4] == 1
+    assert st.pending == 0 and len(context_flush(st, head)[0]) == 0
+
+
+def test_lagged_head_reads_exactly_lag_windows_ahead():
+    head = random_head(lag=4)
+    assert head.future_scales == (3, 4) and head.input_dim == 5 * (1 + 4 + 4)
+    rng = np.random.default_rng(7)
+    v = rng.normal(size=(20, head.vector_dim))
+    r = np.r_[True, np.zeros(19, bool)]
+    w = v.copy()
+    w[14:] += 5.0  # a different future from window 14 on
+    a, b = context_probs(head, v, r), context_probs(head, w, r)
+    np.testing.assert_array_equal(a[:10], b[:10])  # window 9 reads up to 13
+    assert not np.allclose(a[10], b[10])  # window 10 reads 14
+    z = context_summaries(v, r, (3,), lag=2)  # future scales (2,): the window and the next two
+    np.testing.assert_allclose(z[5, -10:-5], v[5:8].mean(0))
+    np.testing.assert_allclose(z[19, -10:-5], v[19])  # the stream's end: itself only
+    np.testing.assert_allclose(z[18, -5:], v[18:20].std(0))
+
+
+def test_lagged_head_refuses_losing_pending_windows():
+    head = random_head(lag=3)
+    st = context_init(head)
+    vec = np.zeros(head.vector_dim)
+    for _ in range(2):
+        p, st = context_step(vec, st, head)
+        assert len(p) == 0
+    with pytest.raises(InputError, match="context_flush"):
+        context_step(vec, st, head, reset=True)
+    with pytest.raises(InputError, match="without lag"):
+        context_push(vec, st, head)
+    p, st = context_flush(st, head)
+    assert len(p) == 2
+    p, st = context_step(vec, st, head, reset=True)
+    assert len(p) == 0 and st.n == 1
 
 
 def test_no_look_ahead_and_a_reset_forgets_the_past():
@@ -56,6 +104,9 @@ def test_no_look_ahead_and_a_reset_forgets_the_past():
     a, b = context_probs(head, v, r), context_probs(head, w, r)
     np.testing.assert_array_equal(a[:10], b[:10])
     assert not np.allclose(a[10:], b[10:])
+    p, st = context_step(v[0], context_init(head), head)
+    np.testing.assert_array_equal(context_push(v[0], context_init(head), head).buffer, st.buffer)
+    assert p.shape == (1, 3)
     # after a reset at 10, the output is that of a fresh stream starting there
     r2 = r.copy()
     r2[10] = True
@@ -142,6 +193,19 @@ def test_save_load_round_trip_and_bad_files(tmp_path):
         load_head(tmp_path / "shape.json")
     with pytest.raises(ModelError, match="non-finite"):
         dataclasses.replace(head, mean=np.full_like(head.mean, np.nan))
+    # a lagged head keeps its lag; a file without "lag" (written before lags existed) has none
+    lagged = random_head(lag=4)
+    assert load_head(save_head(lagged, tmp_path / "lag.json")).lag == 4
+    d = head.to_dict()
+    del d["lag"]
+    (tmp_path / "old.json").write_text(json.dumps(d))
+    assert load_head(tmp_path / "old.json").lag == 0
+    for bad in (-1, 2.5, "3", True):
+        d = lagged.to_dict()
+        d["lag"] = bad
+        (tmp_path / "badlag.json").write_text(json.dumps(d))
+        with pytest.raises(ModelError):
+            load_head(tmp_path / "badlag.json")
 
 
 def test_bad_input_gets_a_clear_error():
@@ -192,3 +256,12 @@ def test_ship_head_names_it_in_that_models_manifest_only(tmp_path):
     assert [r["model"] for r in rows] == ["cnn", "cnn int8 tflite+context"] and rows[1]["macro_f1"] == 0.4
     n_int8 = read_manifest(tmp_path / "transport_cnn.json").metrics["n_params"]
     assert rows[1]["params"] == n_int8 + head.n_params
+    # a lagged head goes beside it under its own key and file, and gets its own row
+    lagged = random_head(n_channels=14, labels=TRANSPORT_MODES, lag=6)
+    lsrc = save_head(lagged, tmp_path / "lagged.json")
+    manifest = read_manifest(ship_head(lsrc, tmp_path / "transport_cnn.tflite"))
+    assert manifest.extra["context"] == ref and manifest.extra["context_lagged"]["file"] == "transport_cnn.context_lagged.json"
+    assert load_context_head(tmp_path / "transport_cnn.tflite", manifest, "context_lagged").lag == 6
+    _add_compare_row(metrics, tmp_path / "transport_cnn.tflite", lagged, lsrc, {"accuracy": 0.6, "macro_f1": 0.5})
+    rows = json.loads(metrics.read_text())["compare"]
+    assert [r["model"] for r in rows] == ["cnn", "cnn int8 tflite+context", "cnn int8 tflite+context_lagged"]

@@ -1,5 +1,7 @@
 """Streaming transport detection with the shipped model: events, chunking, gaps, duty cycling, bad models."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -145,7 +147,8 @@ class TestContextHead:
     """The head named in the manifest is loaded, verified, and can be switched off."""
 
     @staticmethod
-    def model_with_head(tmp_path, head_bytes=None, sha=None):
+    def model_with_head(tmp_path, head_bytes=None, sha=None, lag=None, lagged_key="context_lagged"):
+        """A copy of the shipped model naming a random live head (and with ``lag``, a random lagged one)."""
         import json
 
         from edge_models import artifact_dir
@@ -154,10 +157,15 @@ class TestContextHead:
 
         (tmp_path / "m.tflite").write_bytes((artifact_dir() / "transport_cnn.tflite").read_bytes())
         d = json.loads((artifact_dir() / "transport_cnn.json").read_text())
+        d["extra"].pop("context_lagged", None)
         if head_bytes is None:
             head_bytes = json.dumps(random_head(n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES).to_dict()).encode()
         (tmp_path / "head.json").write_bytes(head_bytes)
         d["extra"]["context"] = {"file": "head.json", "sha256": sha or sha256_bytes(head_bytes)}
+        if lag is not None:
+            lagged = json.dumps(random_head(seed=1, n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES, lag=lag).to_dict()).encode()
+            (tmp_path / "lagged.json").write_bytes(lagged)
+            d["extra"][lagged_key] = {"file": "lagged.json", "sha256": sha256_bytes(lagged)}
         (tmp_path / "m.json").write_text(json.dumps(d))
         return str(tmp_path / "m.tflite")
 
@@ -177,6 +185,59 @@ class TestContextHead:
         with pytest.raises(ModelError, match="missing"):
             TransportDetector.create(path)
 
+    def test_a_lagged_head_under_the_live_key_is_refused(self, tmp_path):
+        path = self.model_with_head(tmp_path, lag=4, lagged_key="context")
+        with pytest.raises(ModelError, match="lag 4"):
+            TransportDetector.create(path)
+
+    def test_lagged_head_settles_events_late_and_current_stays_live(self, tmp_path, day):
+        path = self.model_with_head(tmp_path, lag=6)
+        det = TransportDetector.create(path, duty_cycle=False)
+        assert det.lagged is not None and det.lagged.lag == 6
+        assert TransportDetector.create(path, use_lagged_context=False).lagged is None
+        assert TransportDetector.create(path, use_context=False).lagged is None
+        rec = day[0]
+        for a in range(0, len(rec.t), 250):
+            det.process(rec.t[a:a + 250], rec.acc[a:a + 250], gyro=rec.gyro[a:a + 250])
+        n = det.stats.windows
+        assert n > 20 and len(det._waiting) == 6 and det._lag_ctx.pending == 6  # 6 windows wait for their look-ahead
+        assert det.current()[0] == TRANSPORT_MODES[int(det._posterior.argmax())]
+        det.flush()
+        assert len(det._waiting) == 0 and det._lag_ctx.pending == 0
+
+
+def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day, monkeypatch):
+    """The timeline's filter gets, window by window, what the trainer's batch path computes, with the
+    look-ahead stopping at a gap (the pending windows are flushed before the new stream starts)."""
+    from edge_models import artifact_dir
+    from sdk.records import ImuDataset
+    from sdk.transport_context import context_probs, window_vectors
+    from trainer.transport.data import dataset_windows
+    from trainer.transport.tflite_eval import tflite_predictor
+
+    path = TestContextHead.model_with_head(tmp_path, lag=5)
+    det = TransportDetector.create(path, duty_cycle=False, at_place_vehicle_weight=1.0)
+    seen = []
+    real = det._settle
+
+    def spy(rows):  # the lagged head's outputs on their way into the timeline's filter
+        seen.extend(np.array(rows))
+        return real(rows)
+
+    monkeypatch.setattr(det, "_settle", spy)
+    rec = day[1]
+    keep = (rec.t < rec.t[0] + 100) | (rec.t >= rec.t[0] + 160)  # a 60 s gap after 100 s
+    gapped = dataclasses.replace(rec, t=rec.t[keep], acc=rec.acc[keep], gyro=rec.gyro[keep], label=rec.label[keep])
+    run(det, [gapped], chunk=10)
+    predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
+    w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [gapped]), config)
+    order = np.argsort(w.k_start)
+    reset = np.r_[True, np.diff(w.k_start[order]) != config.hop_len]
+    assert reset.sum() == 2 and len(seen) == len(w.y)
+    q = context_probs(det.lagged, window_vectors(predict(w.x[order]), w.x[order]), reset)
+    p = np.array(seen)
+    np.testing.assert_allclose(p / p.sum(1, keepdims=True), q / q.sum(1, keepdims=True), atol=1e-5)
+
 
 def test_streaming_context_equals_the_trainers_batch_path(day, monkeypatch):
     """What the phone feeds the HMM (int8 model → head, window by window, in 0.4 s chunks) is what the
@@ -190,13 +251,14 @@ def test_streaming_context_equals_the_trainers_batch_path(day, monkeypatch):
 
     seen = []
     real = td.forward_step
+    det = TransportDetector.create(duty_cycle=False, at_place_vehicle_weight=1.0)
 
-    def spy(p, *a, **k):
-        seen.append(np.array(p))
-        return real(p, *a, **k)
+    def spy(p, state, model, *a, **k):
+        if model is det.hmm:  # the live path (a lagged head's filter has its own model)
+            seen.append(np.array(p))
+        return real(p, state, model, *a, **k)
 
     monkeypatch.setattr(td, "forward_step", spy)
-    det = TransportDetector.create(duty_cycle=False, at_place_vehicle_weight=1.0)
     rec = day[1]
     run(det, [rec], chunk=10)
     predict, config, labels = tflite_predictor(artifact_dir() / "transport_cnn.tflite")

@@ -153,20 +153,28 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     # The context head is fitted on the same split and reported beside the CNN.
     ctx = saved["context"]
     assert 0 <= ctx["macro_f1"] <= 1 and ctx["test_windows_clean"] == saved["test_windows_clean"]
-    assert [r["model"] for r in saved["compare"]] == ["cnn", "cnn+context"]
+    assert [r["model"] for r in saved["compare"]] == ["cnn", "cnn+context", "cnn+context_lagged"]
     from sdk.transport_context import load_head
 
     head = load_head(tmp_path / "transport_context.json")
-    assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None
+    assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None and head.lag == 0
+    lagged = load_head(tmp_path / "transport_context_lagged.json")
+    assert lagged.lag == opts.context_lag == 36 and lagged.hmm is not None
+    assert saved["context_lagged"]["lag_windows"] == 36 and saved["context_lagged"]["test_windows_clean"] == saved["test_windows_clean"]
     # train transport-context on the saved model rebuilds the same split and replaces the row
     from trainer.transport.context import run_context
 
     c = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx"),
                     metrics_path=str(tmp_path / "metrics.json"))  # fmt: skip
     assert c["test_subjects"] == m["test_subjects"] and c["test_windows_clean"] == saved["test_windows_clean"]
-    assert (tmp_path / "ctx" / "context_metrics.json").exists()
+    assert c["context_lagged"]["test_subjects"] == m["test_subjects"]
+    assert (tmp_path / "ctx" / "context_metrics.json").exists() and (tmp_path / "ctx" / "transport_context_lagged.json").exists()
     rows = json.loads((tmp_path / "metrics.json").read_text())["compare"]
-    assert [r["model"] for r in rows] == ["cnn", "cnn+context"] and rows[1]["macro_f1"] == c["macro_f1"]
+    assert [r["model"] for r in rows] == ["cnn", "cnn+context", "cnn+context_lagged"] and rows[1]["macro_f1"] == c["macro_f1"]
+    assert rows[2]["macro_f1"] == c["context_lagged"]["macro_f1"]
+    # --lag 0: the live head only
+    c0 = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx0"), lag=0)
+    assert "context_lagged" not in c0 and not (tmp_path / "ctx0" / "transport_context_lagged.json").exists()
     with pytest.raises(InputError, match="--ship"):
         run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx2"), ship=True)
 
@@ -180,7 +188,7 @@ def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
                                                    np.array(list("aabb")), 20.0))  # fmt: skip
     m = {"compare": []}
     trained = dataclasses.make_dataclass("T", ["config", "label_names", "train_sequences"])(SMALL, ["x", "y"], [])
-    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) is None
+    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) == []
     assert "pre-cut" in m["context"]["skipped"] and m["compare"] == []
     with pytest.raises(InputError, match="continuous recordings"):
         context.fit_and_evaluate(None, ds, SMALL, ["x", "y"], None, None, None)
@@ -196,7 +204,7 @@ def test_context_head_refuses_recordings_that_never_change_label(tmp_path):
         context.fit_and_evaluate(None, ds, SMALL, ["x", "y"], None, None, None)
     m = {"compare": []}
     trained = dataclasses.make_dataclass("T", ["config", "label_names", "train_sequences"])(SMALL, ["x", "y"], [])
-    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) is None
+    assert context.add_to_run(m, tmp_path, None, ds, trained, None, None, 0) == []
     assert "single label" in m["context"]["skipped"]
 
 

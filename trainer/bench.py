@@ -16,14 +16,15 @@ def peak_rss_mb() -> float:
 
 
 def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, chunk_s: float = 10.0,
-                  store: str = "file", context: bool = True) -> dict:
+                  store: str = "file", context: bool = True, lagged_context: bool = True) -> dict:
     """Stream ``hours`` of a simulated commuter day through the on-device runtime (:class:`sdk.runtime.MomentSDK`).
 
     Sensor data is simulated leg by leg outside the timed region; the timed region is exactly what
     the phone runs per chunk (:meth:`MomentSDK.feed`): pipeline, windows, interpreter, HMM, events,
     GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
     in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``. ``context``: run
-    the transport context head (see :mod:`sdk.transport_context`).
+    the transport context head (see :mod:`sdk.transport_context`); ``lagged_context``: and the
+    lagged head that settles the events.
 
     ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
     stays meaningful on a shared machine where ``wall_s`` includes waiting for a core;
@@ -39,7 +40,8 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     rss_before = peak_rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
     path = f"{tmp.name}/timeline.db" if store == "file" else None
-    sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path, transport_context=context))
+    sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path, transport_context=context,
+                              transport_lagged_context=lagged_context))
     det = sdk.detector
     timeline_cpu = [0.0]
 
@@ -91,6 +93,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "inference_ms_median": float(np.median(inf)),
         "inference_ms_p95": float(np.percentile(inf, 95)),
         "context_head": det.context is not None,
+        "lagged_context_head": det.lagged is not None,
         "context_ms_median": float(np.median(det.stats.context_ms)) if det.stats.context_ms else None,
         "context_ms_p95": float(np.percentile(det.stats.context_ms, 95)) if det.stats.context_ms else None,
         "events": det.stats.events,

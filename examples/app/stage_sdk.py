@@ -3,7 +3,7 @@
     python examples/app/stage_sdk.py          # then: cd examples/app && buildozer android debug
 
 Copies ``sdk/`` (without caches) and ``edge_models/__init__.py`` with the shipped ``.tflite`` models,
-their ``.json`` manifests and the files a manifest names (the transport context head); the training
+their ``.json`` manifests and the files a manifest names (the transport context heads); the training
 code (TensorFlow) stays out. The copies are git-ignored.
 """
 
@@ -31,9 +31,10 @@ def stage(dest: Path = HERE, root: Path = ROOT) -> list[Path]:
         files = [f]
         if manifest.exists():
             files.append(manifest)
-            named = json.loads(manifest.read_text()).get("extra", {}).get("context")
-            if named:  # the detector refuses a model whose named head is missing
-                files.append(f.with_name(named["file"]))
+            extra = json.loads(manifest.read_text()).get("extra", {})
+            for key in ("context", "context_lagged"):  # the detector refuses a model whose named head is missing
+                if extra.get(key):
+                    files.append(f.with_name(extra[key]["file"]))
         for g in files:
             shutil.copy2(g, em / "artifacts" / g.name)
         models.append(em / "artifacts" / f.name)

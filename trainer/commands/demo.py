@@ -16,7 +16,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="momentsense-demo", help="folder for the HTML report (default ./momentsense-demo)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--no-context", action="store_true", help="transport without its context head (to compare)")
+    p.add_argument("--no-context", action="store_true", help="transport without its context heads (to compare)")
+    p.add_argument("--no-lagged-context", action="store_true",
+                   help="events from the live context head, not settled by the lagged one (to compare)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -25,7 +27,8 @@ def _run(args: argparse.Namespace) -> int:
     from trainer.demo.run import DemoOptions, format_summary, run_demo
 
     opts = DemoOptions(days=args.days, persona=args.persona, seed=args.seed, hours=args.hours, out=args.out,
-                       progress=not args.no_progress, transport_context=not args.no_context)  # fmt: skip
+                       progress=not args.no_progress, transport_context=not args.no_context,
+                       transport_lagged_context=not args.no_lagged_context)  # fmt: skip
     summary = run_demo(opts)
     print(json.dumps(summary.to_dict(), indent=2, default=str) if args.json else format_summary(summary))
     return 0

@@ -41,7 +41,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="augmentation strength, a field of AugmentConfig, e.g. noise_acc_mps2=0.01, time_warp=0")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads")
     p.add_argument("--no-context", action="store_true",
-                   help="skip the context head (minutes of window outputs → mode; recordings only)")
+                   help="skip the context heads (minutes of window outputs → mode; recordings only)")
+    p.add_argument("--context-lag", type=int, default=36, metavar="WINDOWS",
+                   help="look-ahead of the timeline's lagged context head, in windows (default 36 = 3 min at a 5 s hop; 0 = none)")
 
 
 def _train_run(args: argparse.Namespace) -> int:
@@ -54,6 +56,8 @@ def _train_run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.context_lag < 0:
+        raise InputError(f"--context-lag must be >= 0 windows, got {args.context_lag}")
     aug = augment_config(args.augment_arg)
     if args.no_augment == "all":
         aug = None
@@ -66,7 +70,7 @@ def _train_run(args: argparse.Namespace) -> int:
         pre = dataclasses.replace(pre, channels=tuple(c.strip() for c in args.channels.split(",") if c.strip()))
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, patience=args.patience, restore_best=args.keep == "best", monitor=args.monitor,
                         batch_size=args.batch_size, augment=aug, copies=args.copies if aug else 0, preprocess=pre, threads=args.threads, verbose=2,
-                        context=not args.no_context,
+                        context=not args.no_context, context_lag=args.context_lag,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
     if args.folds:
         from trainer.transport.crossval import format_cv, run_cross_validation
@@ -158,7 +162,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
     p.add_argument("--compare", action="store_true", help="print the model comparison table of a training run")
     p.add_argument("--metrics", help="metrics.json of a training run, for --compare (default: the shipped model's)")
-    p.add_argument("--no-context", action="store_true", help="evaluate the window model alone, without its context head")
+    p.add_argument("--no-context", action="store_true", help="evaluate the window model alone, without its context heads")
 
 
 def _eval_run(args: argparse.Namespace) -> int:
@@ -186,8 +190,11 @@ def _eval_run(args: argparse.Namespace) -> int:
     else:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
               f"({m['test_windows_clean']} clean windows)")  # fmt: skip
-        if "context" in m:
-            print(f"with its context head: accuracy {m['context']['accuracy']:.3f}, macro-F1 {m['context']['macro_f1']:.3f}")
+        for key, name in (("context", "context head"), ("context_lagged", "lagged context head (timeline)")):
+            if key in m:
+                sm = m[key]["smoothing"]
+                print(f"with its {name}: accuracy {m[key]['accuracy']:.3f}, macro-F1 {m[key]['macro_f1']:.3f}; after the HMM "
+                      f"macro-F1 {sm['forward']['macro_f1']:.3f} (forward), {sm['viterbi']['macro_f1']:.3f} (Viterbi)")
     return 0
 
 

@@ -31,8 +31,10 @@ class DemoOptions:
         hours: Simulate only the first ``hours`` hours (None: all days), for quick checks.
         out: Folder for the report (created); None = no report, work in a temporary folder.
         progress: Show a progress bar over simulated hours.
-        transport_context: Run the transport context head (False: window model + HMM only, to
+        transport_context: Run the transport context heads (False: window model + HMM only, to
             compare).
+        transport_lagged_context: Settle the timeline's events with the lagged head (False: the
+            live head's events, to compare).
     """
 
     days: int = 7
@@ -42,6 +44,7 @@ class DemoOptions:
     out: str | None = "momentsense-demo"
     progress: bool = True
     transport_context: bool = True
+    transport_lagged_context: bool = True
 
     def __post_init__(self):
         if not (isinstance(self.days, int) and 1 <= self.days <= MAX_DAYS):
@@ -81,7 +84,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     with tempfile.TemporaryDirectory(prefix="momentsense-demo-") as tmp:
         work = Path(tmp)
         # push mode: the demo feeds it
-        sdk = MomentSDK(SDKConfig(store_path=str(work / "timeline.db"), transport_context=options.transport_context))
+        sdk = MomentSDK(SDKConfig(store_path=str(work / "timeline.db"), transport_context=options.transport_context,
+                                  transport_lagged_context=options.transport_lagged_context))
         try:
             st = stream_persona(sdk, persona, options.days, options.seed, options.hours, progress=options.progress)
             t_learn = time.perf_counter()

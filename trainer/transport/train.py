@@ -71,6 +71,7 @@ class TrainOptions:
         threads: TensorFlow intra/inter-op threads (None = TensorFlow's default).
         context: Also fit the context head (:mod:`trainer.transport.context`) in ``run_train``
             (recordings only; pre-cut windows have no minutes of context).
+        context_lag: Look-ahead of the lagged (timeline) head fitted beside it, in windows; 0 = none.
         verbose: Keras verbosity (0 silent, 2 one line per epoch).
     """
 
@@ -93,6 +94,7 @@ class TrainOptions:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     threads: Optional[int] = None
     context: bool = True
+    context_lag: int = 36  # trainer.transport.context.DEFAULT_LAG (3 min at a 5 s hop)
     verbose: int = 0
 
 

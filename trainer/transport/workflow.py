@@ -127,7 +127,7 @@ def run_train(
         from trainer.transport.context import add_to_run
 
         add_to_run(metrics, out, predict, train_ds, trained, val, test, metrics["keras_bytes"], opts.exclude_subjects, opts.seed,
-                   val_probs=p_val, test_probs=p_test)
+                   val_probs=p_val, test_probs=p_test, lag=opts.context_lag)
     if baselines:
         metrics["compare"] += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
     if ablate:
@@ -162,7 +162,8 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     """Evaluate a saved Keras model (``.keras``) or a ``.tflite`` model (with its manifest) on data files.
 
     With ``context`` and a context head (named in the ``.tflite`` manifest, or ``transport_context.json``
-    beside a ``.keras`` model), ``["context"]`` holds the same metrics for window model + head.
+    beside a ``.keras`` model), ``["context"]`` holds the same metrics for window model + head, and
+    ``["context_lagged"]`` those of the lagged head (manifest or ``transport_context_lagged.json``).
     """
     from sdk.hmm import TransitionModel
 
@@ -176,26 +177,27 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     test = dataset_windows(ds, config)
     probs = predict(test.x)  # once: the context head reads them too
     m = evaluate_classifier(lambda _x: probs, test, label_names, hmm, config.hop_s)
-    head = _context_head(path) if context else None
-    if head is not None:
-        from trainer.transport.context import evaluate_head
+    for key in ("context", "context_lagged") if context else ():
+        head = _context_head(path, key)
+        if head is not None:
+            from trainer.transport.context import evaluate_head
 
-        m["context"] = evaluate_head(probs, head, test, label_names, config.hop_s)
+            m[key] = evaluate_head(probs, head, test, label_names, config.hop_s)
     m["model"] = str(model)
     m["data"] = list(data)
     m["subjects"] = sorted(set(test.subject.tolist()))
     return m
 
 
-def _context_head(path: Path):
+def _context_head(path: Path, key: str = "context"):
     from sdk.transport_context import load_head
 
     if path.suffix == ".tflite":
         from sdk.manifest import read_manifest
         from sdk.transport_detector import load_context_head
 
-        return load_context_head(path, read_manifest(path.with_suffix(".json")))
-    beside = path.with_name("transport_context.json")
+        return load_context_head(path, read_manifest(path.with_suffix(".json")), key)
+    beside = path.with_name(f"transport_{key}.json")
     return load_head(beside) if beside.exists() else None
 
 
