@@ -170,6 +170,26 @@ def test_fit_head_keeps_every_label_even_if_absent():
     assert p.shape == (10, 3) and np.all(p[:, 1] < 1e-6)
 
 
+def test_an_ensemble_head_is_the_mean_of_its_members_logits():
+    """ensemble=2 ships one perceptron twice as wide whose output is softmax of the members' mean logits."""
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(300, 5 * 3))
+    y = (z[:, 0] + 0.5 * z[:, 1] > 0).astype(int) + (z[:, 2] > 1)
+    opts = ContextOptions(scales=(2,), hidden=(6,), seed=3, ensemble=2)
+    ens = fit_head(z, y, LABELS, 2, opts)
+    a = fit_head(z, y, LABELS, 2, dataclasses.replace(opts, ensemble=1))
+    b = fit_head(z, y, LABELS, 2, dataclasses.replace(opts, ensemble=1, seed=4))
+    assert ens.weights[0].shape == (15, 12) and a.weights[0].shape == (15, 6)
+    v, r = rng.normal(size=(20, 5)), np.r_[True, np.zeros(19, bool)]
+    la, lb = np.log(context_probs(a, v, r)), np.log(context_probs(b, v, r))
+    m = (la + lb) / 2
+    want = np.exp(m - m.max(1, keepdims=True))
+    np.testing.assert_allclose(context_probs(ens, v, r), want / want.sum(1, keepdims=True), rtol=1e-4, atol=1e-9)
+    assert not np.allclose(la, lb)  # the members differ
+    with pytest.raises(InputError, match="ensemble"):
+        fit_head(z, y, LABELS, 2, ContextOptions(scales=(2,), hidden=(4, 4), ensemble=2))
+
+
 def test_save_load_round_trip_and_bad_files(tmp_path):
     head = random_head()
     path = save_head(head, tmp_path / "h.json")
