@@ -189,11 +189,13 @@ def window_vector(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
 @dataclasses.dataclass
 class ContextState:
     """The last ``max(scales) + lag`` window vectors of the stream (oldest first), how many are real,
-    and how many of the newest still wait for their look-ahead (0 for a head without lag)."""
+    how many of the newest still wait for their look-ahead (0 for a head without lag), and which of
+    those need no output (``quiet``, oldest first, one flag per pending window)."""
 
     buffer: np.ndarray
     n: int = 0
     pending: int = 0
+    quiet: tuple = ()
 
 
 def context_init(head: ContextHead) -> ContextState:
@@ -202,7 +204,7 @@ def context_init(head: ContextHead) -> ContextState:
 
 
 def _empty(size: int, dim: int) -> ContextState:
-    return ContextState(np.zeros((size, dim)), 0, 0)
+    return ContextState(np.zeros((size, dim)), 0, 0, ())
 
 
 def summary(state: ContextState, scales: Sequence[int], ahead_scales: Sequence[int] = (), back: int = 0) -> np.ndarray:
@@ -236,7 +238,7 @@ def head_probs(head: ContextHead, z: np.ndarray) -> np.ndarray:
 
 
 def context_step(vector: np.ndarray, state: ContextState, head: ContextHead,
-                 reset: bool = False) -> tuple[np.ndarray, ContextState]:
+                 reset: bool = False, quiet: bool = False) -> tuple[np.ndarray, ContextState]:
     """Push one window's vector (:func:`window_vector`); return the class probabilities that became
     due ``(m, K)`` and the new state.
 
@@ -246,8 +248,11 @@ def context_step(vector: np.ndarray, state: ContextState, head: ContextHead,
     ``reset=True`` starts a new stream first (after a gap in the data or a new recording): context
     never spans a gap. A lagged head's pending windows must be taken with :func:`context_flush`
     before a reset (else :class:`InputError`: they would be lost).
+
+    ``quiet=True``: this window needs no output (the detector's duty-cycled still windows): it joins
+    the context of the others, its row comes back as NaN when due, and the perceptron is not run for it.
     """
-    return _due(_checked_push(vector, state, head, reset), head, head.lag)
+    return _due(_checked_push(vector, state, head, reset, quiet), head, head.lag)
 
 
 def context_flush(state: ContextState, head: ContextHead) -> tuple[np.ndarray, ContextState]:
@@ -257,16 +262,20 @@ def context_flush(state: ContextState, head: ContextHead) -> tuple[np.ndarray, C
 
 
 def _due_rows(state: ContextState, scales, ahead, keep: int) -> tuple[list, ContextState]:
-    """Summaries of the pending windows beyond the newest ``keep`` (oldest first), and the state without them."""
-    rows = [summary(state, scales, ahead, back) for back in range(state.pending - 1, keep - 1, -1)]
-    return rows, dataclasses.replace(state, pending=min(state.pending, keep))
+    """Summaries of the pending windows beyond the newest ``keep`` (oldest first; None for a quiet
+    one), and the state without them."""
+    backs = range(state.pending - 1, keep - 1, -1)
+    rows = [None if q else summary(state, scales, ahead, back) for back, q in zip(backs, state.quiet)]
+    return rows, dataclasses.replace(state, pending=min(state.pending, keep), quiet=state.quiet[len(rows):])
 
 
 def _due(state: ContextState, head: ContextHead, keep: int) -> tuple[np.ndarray, ContextState]:
     rows, state = _due_rows(state, head.scales, head.future_scales, keep)
-    if not rows:
-        return np.empty((0, len(head.label_names))), state
-    return head_probs(head, np.array(rows)), state
+    out = np.full((len(rows), len(head.label_names)), np.nan)
+    live = [i for i, r in enumerate(rows) if r is not None]
+    if live:
+        out[live] = head_probs(head, np.array([rows[i] for i in live]))
+    return out, state
 
 
 def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool = False) -> ContextState:
@@ -275,10 +284,10 @@ def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, res
     cost. Heads without lag only (a lagged head owes every window an output later)."""
     if head.lag:
         raise InputError("context_push is for heads without lag; use context_step")
-    return dataclasses.replace(_checked_push(vector, state, head, reset), pending=0)
+    return dataclasses.replace(_checked_push(vector, state, head, reset), pending=0, quiet=())
 
 
-def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool) -> ContextState:
+def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool, quiet: bool = False) -> ContextState:
     vector = np.asarray(vector, np.float64)
     if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
         raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
@@ -286,13 +295,13 @@ def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, re
         if state.pending and head.lag:
             raise InputError(f"{state.pending} windows still wait for their look-ahead: call context_flush before a reset")
         state = context_init(head)
-    return _push(state, vector)
+    return _push(state, vector, quiet)
 
 
-def _push(state: ContextState, vector: np.ndarray) -> ContextState:
+def _push(state: ContextState, vector: np.ndarray, quiet: bool = False) -> ContextState:
     buf = np.roll(state.buffer, -1, axis=0)
     buf[-1] = vector
-    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.pending + 1)
+    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.pending + 1, state.quiet + (bool(quiet),))
 
 
 def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int], lag: int = 0) -> np.ndarray:

@@ -109,7 +109,8 @@ class TransportDetectorOptions:
     Attributes:
         model: Model file and interpreter settings.
         min_stable_windows: A new mode is reported after it has been the filtered mode for this many
-            consecutive windows (× hop = reporting delay; 2 × 5 s by default).
+            consecutive windows (× hop = reporting delay; 2 × 5 s by default, plus the lagged head's
+            lag when events are settled by one: 3 min for the shipped model).
         duty_cycle: Skip inference on still windows while the reported mode is ``still``.
         still_acc_std_mps2: Std of ``|acc|`` in a window below which it counts as still, m/s².
             Measured on a simulated 1.5 h itinerary (time-weighted accuracy of the events): no duty
@@ -318,6 +319,7 @@ class TransportDetector:
         if skipped:  # duty-cycled: the filter sees a confident still observation
             p = np.full(len(self.labels), 1e-3)
             p[self._still] = 1.0
+        still_obs = p if skipped else None
         damp = self._place_weights if self._at_place else None
         # Damped before the heads too: they read minutes of window outputs, and a confident head built
         # on undamped windows would outvote the damping of its own output.
@@ -335,18 +337,22 @@ class TransportDetector:
         self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
         if self.lagged is None:
             return self._advance(self._posterior, t_start)
-        # Every window gets the lagged head's output, duty-cycled or not: it is settled by later windows.
-        self._waiting.append((t_start, damp, reset, n_hops))
+        # A duty-cycled window joins the lagged head's context but gets no output of its own: the
+        # timeline's filter sees the same confident still observation as the live one.
+        self._waiting.append((t_start, damp, reset, n_hops, still_obs))
         t0 = time.perf_counter()
-        rows, self._lag_ctx = context_step(vec, self._lag_ctx, self.lagged, reset=reset)
-        self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
+        rows, self._lag_ctx = context_step(vec, self._lag_ctx, self.lagged, reset=reset, quiet=skipped)
+        if not skipped:
+            self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
         return self._settle(rows)
 
     def _settle(self, rows: np.ndarray) -> list[TransportEvent]:
         """The lagged head's outputs, oldest first, through the timeline's filter into events."""
         out = []
         for p in rows:
-            t_start, damp, reset, n_hops = self._waiting.popleft()
+            t_start, damp, reset, n_hops, still = self._waiting.popleft()
+            if still is not None:
+                p = still
             if damp is not None:
                 p = p * damp
             post, self._fwd_tl = forward_step(p / p.sum(), self._fwd_tl, self.hmm_timeline, n_hops=n_hops, reset=reset)

@@ -76,6 +76,25 @@ def test_lagged_head_reads_exactly_lag_windows_ahead():
     np.testing.assert_allclose(z[18, -5:], v[18:20].std(0))
 
 
+def test_a_quiet_window_gets_no_output_and_changes_no_other():
+    """quiet=True (a duty-cycled window): NaN row when due, the perceptron is not run for it, and the
+    other windows' outputs are those of the batch path."""
+    head = random_head(lag=3)
+    rng = np.random.default_rng(9)
+    v = rng.normal(size=(12, head.vector_dim))
+    quiet = np.zeros(12, bool)
+    quiet[[2, 3, 9]] = True
+    batch = context_probs(head, v, np.r_[True, np.zeros(11, bool)])
+    st, rows = context_init(head), []
+    for i in range(12):
+        p, st = context_step(v[i], st, head, quiet=bool(quiet[i]))
+        rows.append(p)
+    p, st = context_flush(st, head)
+    rows = np.concatenate(rows + [p])
+    assert np.isnan(rows[quiet]).all() and st.quiet == ()
+    np.testing.assert_allclose(rows[~quiet], batch[~quiet], rtol=1e-12)
+
+
 def test_lagged_head_refuses_losing_pending_windows():
     head = random_head(lag=3)
     st = context_init(head)

@@ -57,6 +57,9 @@ class TestTransportDetector:
         det = TransportDetector.create(duty_cycle=True)
         evs = run(det, day)
         assert det.stats.windows_skipped > 20
+        # the shipped model's two heads run only on inferred windows (a skipped one is a still observation)
+        assert det.context is not None and det.lagged is not None
+        assert len(det.stats.context_ms) == 2 * (det.stats.windows - det.stats.windows_skipped)
         assert "walk" in [e.mode for e in evs]
         off = TransportDetector.create(duty_cycle=False)
         run(off, day)
