@@ -356,7 +356,9 @@ class MomentSDK:
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
                 self.live.add_fixes(chunk.gps)
-            drv = self.live_driving.step(chunk, self.detector.current()[0], evs) if self.live_driving is not None else []
+            # The live path's mode and changes (the timeline's events may trail by minutes).
+            drv = (self.live_driving.step(chunk, self.detector.current()[0], self.detector.live_events)
+                   if self.live_driving is not None else [])
         return evs, drv
 
     def _at_place(self, chunk: SensorChunk) -> bool:

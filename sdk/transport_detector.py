@@ -149,6 +149,51 @@ class TransportDetectorOptions:
             raise InputError(f"at_place_vehicle_weight must be in [0, 1], got {self.at_place_vehicle_weight!r}")
 
 
+class _Segmenter:
+    """Posteriors, one window at a time, into events: a new mode is reported once it has been the
+    most likely one for ``min_stable`` consecutive windows; the change is placed at the centre of its
+    first window."""
+
+    def __init__(self, labels: list, min_stable: int, window_s: float):
+        self.labels, self.min_stable, self.window_s = labels, min_stable, window_s
+        self.mode: Optional[int] = None  # reported mode
+        self.start: Optional[float] = None
+        self.conf: list = []
+        self.cand: Optional[int] = None
+        self.cand_n = 0
+        self.cand_start: Optional[float] = None
+        self.cand_conf: list = []
+
+    def advance(self, posterior: np.ndarray, t_start: float) -> list[TransportEvent]:
+        mode = int(posterior.argmax())
+        conf = float(posterior[mode])
+        t_mid = t_start + self.window_s / 2
+        if self.mode is None:
+            self.mode, self.start, self.conf = mode, t_start, [conf]
+            return []
+        if mode == self.mode:
+            self.cand, self.cand_n, self.cand_conf = None, 0, []
+            self.conf.append(conf)
+            return []
+        if mode != self.cand:
+            self.cand, self.cand_n, self.cand_start, self.cand_conf = mode, 0, t_mid, []
+        self.cand_n += 1
+        self.cand_conf.append(conf)
+        if self.cand_n < self.min_stable:
+            return []
+        ev = TransportEvent(self.start, self.cand_start, self.labels[self.mode], float(np.mean(self.conf)))
+        self.mode, self.start, self.conf = self.cand, self.cand_start, list(self.cand_conf)
+        self.cand, self.cand_n, self.cand_conf = None, 0, []
+        return [ev] if ev.end > ev.start else []
+
+    def close(self, t_end: float) -> list[TransportEvent]:
+        if self.mode is None:
+            return []
+        ev = TransportEvent(self.start, t_end, self.labels[self.mode], float(np.mean(self.conf)) if self.conf else 0.0)
+        self.mode, self.start, self.conf, self.cand, self.cand_n = None, None, [], None, 0
+        return [ev] if ev.end > ev.start else []
+
+
 @dataclasses.dataclass
 class DetectorStats:
     """Counters of a detector run."""
@@ -229,13 +274,14 @@ class TransportDetector:
         self._fwd_tl = forward_init(self.hmm_timeline)
         self._waiting: deque = deque()
         self._last_k: Optional[int] = None
-        self._mode: Optional[int] = None  # reported mode
-        self._start: Optional[float] = None
-        self._conf: list = []
-        self._cand: Optional[int] = None
-        self._cand_n = 0
-        self._cand_start: Optional[float] = None
-        self._cand_conf: list = []
+        # Events of the timeline; with a lagged head the live path keeps its own (for current() and
+        # the live drive's boundaries), which are not emitted.
+        self._seg = _Segmenter(self.labels, self.options.min_stable_windows, self.config.window_s)
+        self._live_seg = self._seg if self.lagged is None else _Segmenter(self.labels, self.options.min_stable_windows, self.config.window_s)
+        self._live_closed: list = []
+        #: Events the live path closed during the last :meth:`process` / :meth:`flush` (the same as
+        #: the returned events without a lagged head; minutes earlier with one). Not stored anywhere.
+        self.live_events: list[TransportEvent] = []
         self._posterior: Optional[np.ndarray] = None
 
     def set_at_place(self, at_place: bool) -> None:
@@ -245,23 +291,18 @@ class TransportDetector:
         self._at_place = bool(at_place)
 
     def open_event(self) -> Optional[tuple[str, float]]:
-        """``(mode, start)`` of the event not closed yet (unix s), or None."""
-        if self._mode is None or self._start is None:
+        """``(mode, start)`` of the timeline's event not closed yet (unix s), or None."""
+        if self._seg.mode is None or self._seg.start is None:
             return None
-        return self.labels[self._mode], float(self._start)
+        return self.labels[self._seg.mode], float(self._seg.start)
 
     def current(self) -> tuple[Optional[str], float]:
-        """The mode now and its smoothed probability (None before the first window): the reported
-        mode, or with a lagged head (whose events trail by minutes) the live path's most likely mode."""
-        live = self._live_mode()
+        """The mode reported now by the live path and its smoothed probability (None before the first
+        window). With a lagged head the timeline's events trail by minutes; this does not."""
+        live = self._live_seg.mode
         if self._posterior is None or live is None:
             return None, 0.0
         return self.labels[live], float(self._posterior[live])
-
-    def _live_mode(self) -> Optional[int]:
-        if self.lagged is None or self._posterior is None:
-            return self._mode
-        return int(self._posterior.argmax())
 
     def process(self, acc_t, acc, gyro_t=None, gyro=None) -> list[TransportEvent]:
         """Feed one chunk of raw samples (acc m/s² with gravity, gyro rad/s); return events closed by it."""
@@ -271,6 +312,7 @@ class TransportDetector:
             self.stats.repairs[k] = self.stats.repairs.get(k, 0) + v
         windows, self._win = make_windows(chunk.k, chunk.x, self._win)
         out = []
+        self._live_closed = []
         hop = self.config.hop_len
         for i in range(len(windows)):
             k0 = int(windows.k_start[i])
@@ -282,6 +324,7 @@ class TransportDetector:
                 reset = True
             self._last_k = k0
             out += self._step(windows.x[i], k0 / self.config.fs_hz, reset, n_hops)
+        self.live_events = out if self.lagged is None else self._live_closed
         for e in out:
             self.stats.events += 1
             if self.options.on_event is not None:
@@ -292,7 +335,9 @@ class TransportDetector:
         """Close the open event (end of stream)."""
         if self._last_k is None:
             return []
+        self._live_closed = []
         out = self._close(self._last_k / self.config.fs_hz + self.config.window_s)
+        self.live_events = out if self.lagged is None else self._live_closed
         for e in out:
             self.stats.events += 1
             if self.options.on_event is not None:
@@ -302,7 +347,7 @@ class TransportDetector:
     # -- internals -----------------------------------------------------------------------------
 
     def _probs(self, x: np.ndarray) -> Optional[np.ndarray]:
-        still_now = self._still is not None and self._live_mode() == self._still
+        still_now = self._still is not None and self._live_seg.mode == self._still
         if self.options.duty_cycle and still_now and self._norm_col is not None:
             if float(np.std(x[:, self._norm_col])) < self.options.still_acc_std_mps2:
                 self.stats.windows_skipped += 1
@@ -336,7 +381,8 @@ class TransportDetector:
             p = p * damp
         self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
         if self.lagged is None:
-            return self._advance(self._posterior, t_start)
+            return self._seg.advance(self._posterior, t_start)
+        self._live_closed += self._live_seg.advance(self._posterior, t_start)
         # A duty-cycled window joins the lagged head's context but gets no output of its own: the
         # timeline's filter sees the same confident still observation as the live one.
         self._waiting.append((t_start, damp, reset, n_hops, still_obs))
@@ -356,32 +402,8 @@ class TransportDetector:
             if damp is not None:
                 p = p * damp
             post, self._fwd_tl = forward_step(p / p.sum(), self._fwd_tl, self.hmm_timeline, n_hops=n_hops, reset=reset)
-            out += self._advance(post, t_start)
+            out += self._seg.advance(post, t_start)
         return out
-
-    def _advance(self, posterior: np.ndarray, t_start: float) -> list[TransportEvent]:
-        """One window of the (live or settled) posterior into the event logic."""
-        mode = int(posterior.argmax())
-        conf = float(posterior[mode])
-        # The window's centre marks where a change is placed in time.
-        t_mid = t_start + self.config.window_s / 2
-        if self._mode is None:
-            self._mode, self._start, self._conf = mode, t_start, [conf]
-            return []
-        if mode == self._mode:
-            self._cand, self._cand_n, self._cand_conf = None, 0, []
-            self._conf.append(conf)
-            return []
-        if mode != self._cand:
-            self._cand, self._cand_n, self._cand_start, self._cand_conf = mode, 0, t_mid, []
-        self._cand_n += 1
-        self._cand_conf.append(conf)
-        if self._cand_n < self.options.min_stable_windows:
-            return []
-        ev = TransportEvent(self._start, self._cand_start, self.labels[self._mode], float(np.mean(self._conf)))
-        self._mode, self._start, self._conf = self._cand, self._cand_start, list(self._cand_conf)
-        self._cand, self._cand_n, self._cand_conf = None, 0, []
-        return [ev] if ev.end > ev.start else []
 
     def _close(self, t_end: float) -> list[TransportEvent]:
         settled = []
@@ -391,10 +413,8 @@ class TransportDetector:
         return settled + self._close_open(t_end)
 
     def _close_open(self, t_end: float) -> list[TransportEvent]:
-        if self._mode is None:
-            return []
-        ev = TransportEvent(self._start, t_end, self.labels[self._mode], float(np.mean(self._conf)) if self._conf else 0.0)
-        self._mode, self._start, self._conf, self._cand, self._cand_n = None, None, [], None, 0
         self._fwd = forward_init(self.hmm)
         self._fwd_tl = forward_init(self.hmm_timeline)
-        return [ev] if ev.end > ev.start else []
+        if self._live_seg is not self._seg:
+            self._live_closed += self._live_seg.close(t_end)
+        return self._seg.close(t_end)
