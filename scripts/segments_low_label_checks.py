@@ -1,5 +1,7 @@
-"""Two checks of the few-label curve with the shipped encoder (same split as ``train segments``):
-standardising with the whole unlabelled pool instead of the labelled users, and the logistic C.
+"""Checks of the few-label curve with the shipped encoder (same split as ``train segments``):
+standardising with the whole unlabelled pool instead of the labelled users, the logistic C, and two
+distance-based classifiers instead of logistic regression (nearest class mean, balanced 3-NN; the
+embedding was learned for distances).
 
     python scripts/segments_low_label_checks.py runs/population_3000x6.h5
 
@@ -9,6 +11,7 @@ Prints mean F1 over the personas at 10 / 30 / 100 labels for the embedding and t
 from __future__ import annotations
 
 import sys
+import zlib
 
 import numpy as np
 
@@ -47,6 +50,30 @@ def main(data: str) -> None:
         fewlabel.fit_head = lambda x, y, standardise, c=c: fit(x, y, standardise, c)
         show(f"C={c} ", fewlabel.few_label_curve({k: reps[k] for k in ("embedding", "features")}, yp, yt, (10, 30, 100), 5, 0))
     fewlabel.fit_head = fit
+    # Distance-based classifiers on the same draws (features standardised by the unlabelled pool).
+    fs_p, fs_t = pool_std(fp, ft)
+    for name, clf in (("nearest class mean", _centroid), ("balanced 3-NN", _knn3)):
+        for rep, (xp, xt) in (("embedding", (ep, et)), ("features", (fs_p, fs_t))):
+            curve = []
+            for n in (10, 30, 100):
+                scores = []
+                for s in PERSONAS:
+                    for r in range(5):
+                        idx = fewlabel.draw_labelled(yp[s], n, np.random.default_rng([0, n, r, zlib.crc32(s.encode())]))
+                        scores.append(fewlabel.f1(clf(xp[idx], yp[s][idx], xt), yt[s]))
+                curve.append(round(float(np.mean(scores)), 3))
+            print(f"{name} {rep}: {curve}")
+
+
+def _centroid(xp: np.ndarray, y: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    mp, mn = xp[y].mean(0), xp[~y].mean(0)
+    return ((xt - (mp + mn) / 2) @ (mp - mn)) > 0
+
+
+def _knn3(xp: np.ndarray, y: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    nn = np.argsort(((xt[:, None, :] - xp[None]) ** 2).sum(-1), axis=1)[:, :3]
+    w = np.where(y, 1 / max(int(y.sum()), 1), 1 / max(int((~y).sum()), 1))  # each class weighs the same
+    return (w[nn] * np.where(y[nn], 1, -1)).sum(1) > 0
 
 
 if __name__ == "__main__":
