@@ -47,7 +47,7 @@ class ContextHead:
         label_names: Output classes, the window model's order.
         n_channels: Channels of the window model's input (their std is part of the vector).
         scales: Context lengths in windows (× hop: 12 windows = 60 s at a 5 s hop).
-        mean, scale: Standardisation of the summary vector, length ``D * (1 + 2 * len(scales))``.
+        mean, scale: Standardisation of the summary vector, length :attr:`input_dim`.
         weights, biases: Dense layers; ReLU between them, softmax after the last.
         hmm: Optional HMM (:meth:`sdk.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
         metrics: What it scored on held-out data (free-form, for people).
@@ -189,13 +189,17 @@ def window_vector(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
 @dataclasses.dataclass
 class ContextState:
     """The last ``max(scales) + lag`` window vectors of the stream (oldest first), how many are real,
-    how many of the newest still wait for their look-ahead (0 for a head without lag), and which of
-    those need no output (``quiet``, oldest first, one flag per pending window)."""
+    and one flag per newest window still waiting for its output (oldest first; True = a quiet window,
+    which needs none; empty between windows for a head without lag)."""
 
     buffer: np.ndarray
     n: int = 0
-    pending: int = 0
     quiet: tuple = ()
+
+    @property
+    def pending(self) -> int:
+        """How many of the newest windows still wait for their look-ahead."""
+        return len(self.quiet)
 
 
 def context_init(head: ContextHead) -> ContextState:
@@ -204,7 +208,7 @@ def context_init(head: ContextHead) -> ContextState:
 
 
 def _empty(size: int, dim: int) -> ContextState:
-    return ContextState(np.zeros((size, dim)), 0, 0, ())
+    return ContextState(np.zeros((size, dim)), 0, ())
 
 
 def summary(state: ContextState, scales: Sequence[int], ahead_scales: Sequence[int] = (), back: int = 0) -> np.ndarray:
@@ -266,7 +270,7 @@ def _due_rows(state: ContextState, scales, ahead, keep: int) -> tuple[list, Cont
     one), and the state without them."""
     backs = range(state.pending - 1, keep - 1, -1)
     rows = [None if q else summary(state, scales, ahead, back) for back, q in zip(backs, state.quiet)]
-    return rows, dataclasses.replace(state, pending=min(state.pending, keep), quiet=state.quiet[len(rows):])
+    return rows, dataclasses.replace(state, quiet=state.quiet[len(rows):])
 
 
 def _due(state: ContextState, head: ContextHead, keep: int) -> tuple[np.ndarray, ContextState]:
@@ -284,7 +288,7 @@ def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, res
     cost. Heads without lag only (a lagged head owes every window an output later)."""
     if head.lag:
         raise InputError("context_push is for heads without lag; use context_step")
-    return dataclasses.replace(_checked_push(vector, state, head, reset), pending=0, quiet=())
+    return dataclasses.replace(_checked_push(vector, state, head, reset), quiet=())
 
 
 def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool, quiet: bool = False) -> ContextState:
@@ -301,7 +305,7 @@ def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, re
 def _push(state: ContextState, vector: np.ndarray, quiet: bool = False) -> ContextState:
     buf = np.roll(state.buffer, -1, axis=0)
     buf[-1] = vector
-    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.pending + 1, state.quiet + (bool(quiet),))
+    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.quiet + (bool(quiet),))
 
 
 def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int], lag: int = 0) -> np.ndarray:

@@ -324,27 +324,25 @@ class TransportDetector:
                 reset = True
             self._last_k = k0
             out += self._step(windows.x[i], k0 / self.config.fs_hz, reset, n_hops)
-        self.live_events = out if self.lagged is None else self._live_closed
-        for e in out:
-            self.stats.events += 1
-            if self.options.on_event is not None:
-                self.options.on_event(e)
-        return out
+        return self._report(out)
 
     def flush(self) -> list[TransportEvent]:
         """Close the open event (end of stream)."""
         if self._last_k is None:
             return []
         self._live_closed = []
-        out = self._close(self._last_k / self.config.fs_hz + self.config.window_s)
+        return self._report(self._close(self._last_k / self.config.fs_hz + self.config.window_s))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _report(self, out: list[TransportEvent]) -> list[TransportEvent]:
+        """End of a :meth:`process` / :meth:`flush` call: the live path's closed events, counters, callbacks."""
         self.live_events = out if self.lagged is None else self._live_closed
         for e in out:
             self.stats.events += 1
             if self.options.on_event is not None:
                 self.options.on_event(e)
         return out
-
-    # -- internals -----------------------------------------------------------------------------
 
     def _probs(self, x: np.ndarray) -> Optional[np.ndarray]:
         still_now = self._still is not None and self._live_seg.mode == self._still

@@ -31,11 +31,10 @@ DEFAULT_SCALES = (12, 36, 72)
 DEFAULT_LAG = 36
 
 
-def head_key(head_or_lag) -> str:
+def head_key(head: ContextHead) -> str:
     """Where a head goes: ``"context"`` (no lag: what the person does now) or ``"context_lagged"`` (the
     timeline's, settled with look-ahead), as manifest key, metrics key and file-name part."""
-    lag = head_or_lag if isinstance(head_or_lag, int) else head_or_lag.lag
-    return "context_lagged" if lag else "context"
+    return "context_lagged" if head.lag else "context"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +140,11 @@ def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_
     return evaluate_classifier(lambda _x: q, test, label_names, hmm, hop_s)
 
 
+def head_options(seed: int = 0, lag: int = DEFAULT_LAG) -> list[ContextOptions]:
+    """The heads a run fits: the live one, and (``lag`` > 0) the lagged one with that look-ahead."""
+    return [ContextOptions(seed=seed)] + ([ContextOptions(seed=seed, lag=lag)] if lag else [])
+
+
 def fit_and_evaluate(
     predict: Callable[[np.ndarray], np.ndarray],
     train_ds: ImuDataset,
@@ -150,43 +154,26 @@ def fit_and_evaluate(
     val: WindowData,
     test: WindowData,
     exclude: Sequence[str] = (),
-    options: Optional[ContextOptions] = None,
+    options: Optional[Sequence[ContextOptions]] = None,
     val_probs: Optional[np.ndarray] = None,
     test_probs: Optional[np.ndarray] = None,
-) -> tuple[ContextHead, dict]:
-    """Fit the head on the non-validation, non-test subjects of ``train_ds``; tune its HMM on ``val``;
-    score it on ``test``. Returns the head (with its HMM) and its test metrics.
+) -> list[tuple[ContextHead, dict]]:
+    """Fit a head for each of ``options`` (None: :func:`head_options`) on the non-validation, non-test
+    subjects of ``train_ds``; tune its HMM on ``val``; score it on ``test``. Returns ``(head, test
+    metrics)`` per option, each head with its HMM; the window model runs once for all of them.
 
     ``predict`` must be the model the head will run behind on the phone (the shipped int8 model: the
     head reads its probabilities, and a pruned, quantized model's differ from the float original's).
     ``train_sequences``: label sequences for the HMM's transitions; None = the fit subjects' recordings.
     ``val_probs``, ``test_probs``: ``predict`` of ``val`` and ``test`` windows when the caller has them
-    already (None: computed here). :func:`fit_and_evaluate_many` fits several heads (e.g. with and
-    without lag) on one pass of the window model.
+    already (None: computed here).
 
     Raises
     ------
     InputError
         ``train_ds`` has no continuous recordings (pre-cut windows carry no minutes of context).
     """
-    return fit_and_evaluate_many(predict, train_ds, config, label_names, train_sequences, val, test, exclude,
-                                 [options or ContextOptions()], val_probs, test_probs)[0]  # fmt: skip
-
-
-def fit_and_evaluate_many(
-    predict: Callable[[np.ndarray], np.ndarray],
-    train_ds: ImuDataset,
-    config,
-    label_names: Sequence[str],
-    train_sequences: Optional[list],
-    val: WindowData,
-    test: WindowData,
-    exclude: Sequence[str] = (),
-    options: Sequence[ContextOptions] = (ContextOptions(), ContextOptions(lag=DEFAULT_LAG)),
-    val_probs: Optional[np.ndarray] = None,
-    test_probs: Optional[np.ndarray] = None,
-) -> list[tuple[ContextHead, dict]]:
-    """:func:`fit_and_evaluate` for each of ``options``, running the window model once."""
+    options = head_options() if options is None else options
     if not options:
         raise InputError("no context head options given")
     if not train_ds.recordings:
@@ -239,10 +226,9 @@ def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, v
     ``test`` (see :func:`fit_and_evaluate`)."""
     from trainer.transport.workflow import _row
 
-    options = [ContextOptions(seed=seed)] + ([ContextOptions(seed=seed, lag=lag)] if lag else [])
     try:
-        fitted = fit_and_evaluate_many(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val,
-                                       test, exclude=exclude, options=options, val_probs=val_probs, test_probs=test_probs)  # fmt: skip
+        fitted = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
+                                  exclude=exclude, options=head_options(seed, lag), val_probs=val_probs, test_probs=test_probs)  # fmt: skip
     except InputError as e:  # the window model is still worth its report
         metrics["context"] = {"skipped": str(e)}
         return []
@@ -300,8 +286,7 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     _, _, _, val, test, test_subjects = prepare_split(train_ds, test_ds, opts)
     if lag < 0:
         raise InputError(f"--lag must be >= 0 windows, got {lag}")
-    options = [ContextOptions(seed=seed)] + ([ContextOptions(seed=seed, lag=lag)] if lag else [])
-    fitted = fit_and_evaluate_many(predict, train_ds, config, label_names, None, val, test, options=options)
+    fitted = fit_and_evaluate(predict, train_ds, config, label_names, None, val, test, options=head_options(seed, lag))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {}

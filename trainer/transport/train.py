@@ -21,6 +21,7 @@ from sdk.dsp import Normalizer, PreprocessConfig
 from sdk.errors import InputError
 from sdk.records import ImuDataset
 from trainer.transport.augment import AugmentConfig
+from trainer.transport.context import DEFAULT_LAG
 from trainer.transport.data import (
     WindowData,
     check_labels,
@@ -94,7 +95,7 @@ class TrainOptions:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     threads: Optional[int] = None
     context: bool = True
-    context_lag: int = 36  # trainer.transport.context.DEFAULT_LAG (3 min at a 5 s hop)
+    context_lag: int = DEFAULT_LAG
     verbose: int = 0
 
 
