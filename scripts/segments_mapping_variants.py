@@ -5,7 +5,9 @@ on 2 cores), fits the old heads on the label-pool users, and scores the old head
 with the new embeddings mapped back by each variant: ridge or orthogonal, fitted on window or on
 user embeddings of the anchor (label-pool) users, with or without an intercept; and two non-linear
 maps fitted on the anchor windows for comparison (a perceptron, and RBF kernel ridge on 6,000 of the
-windows). Prints JSON.
+windows); and two more cold retrains (seed 1) trained with the compatibility loss against the first
+encoder (weights 0.3 and 1; ~3.5 min), each scored unmapped, mapped by ridge and orthogonally, and by
+heads of its own fitted on the label pool. Prints JSON.
 
     momentsense simulate population --users 3000 --weeks 6 --seed 0 --out runs/population_3000x6.h5
     python scripts/segments_mapping_variants.py runs/population_3000x6.h5
@@ -87,4 +89,15 @@ sub = np.random.default_rng(0).choice(len(a_new), size=min(6000, len(a_new)), re
 for gamma in (0.5, 1.0, 2.0):
     kr = KernelRidge(alpha=1e-2, kernel="rbf", gamma=gamma).fit(a_new[sub], a_old[sub])
     res[f"win_kernel_ridge_rbf_{gamma}"] = score(l2_normalise(kr.predict(e_test_new)))
+# Cold retrains trained to be linearly mappable to the first encoder (the compatibility loss).
+for lam in (0.3, 1.0):
+    m3, _ = train_encoder(ev(enc_i), config, dataclasses.replace(o.encoder, seed=1, compat_weight=lam), verbose=False, reference=m1)
+    a3, e3 = embed_windows(m3, X), embed_users(m3, ev(test_i), config)
+    res[f"compat_{lam}_unmapped"] = score(e3)
+    res[f"compat_{lam}_win_ridge"] = score(map_embeddings(e3, ridge_map(a3, a_old)))
+    res[f"compat_{lam}_win_orth"] = score(map_embeddings(e3, procrustes(a3, a_old)))
+    e3_pool = embed_users(m3, ev(pool_i), config)
+    res[f"compat_{lam}_own_heads"] = float(np.mean([f1(fit_head(e3_pool, y_pool[s], True).proba(e3) >= 0.5, y_test[s]) for s in PERSONAS]))
+e2_pool = embed_users(m2, ev(pool_i), config)
+res["plain_retrain_own_heads"] = float(np.mean([f1(fit_head(e2_pool, y_pool[s], True).proba(e_test_new) >= 0.5, y_test[s]) for s in PERSONAS]))
 print(json.dumps(res, indent=1))

@@ -33,6 +33,13 @@ def test_train_segments_writes_metrics_and_artifacts(trained_dir):
     assert m["rules"]["aggressive_driver"]["available"] is False
     warm = m["stable"]["warm"]
     assert {"a_new_unmapped", "b_new_mapped_orthogonal", "c_old"} <= set(warm)
+    # Plain and compatibility-trained retrains (default weight 1); the one shipped has the best anchor agreement.
+    runs = ("cold", "warm", "cold_compatible", "warm_compatible")
+    assert [m["stable"][k]["compat_weight"] for k in runs] == [0.0, 0.0, 1.0, 1.0]
+    agreement = {k: m["stable"][k][f"anchor_agreement_{m['stable'][k]['best_mapping']}"] for k in runs}
+    assert m["stable"]["shipped_run"] == max(agreement, key=agreement.get)
+    nxt = json.loads((out / "timeline_encoder_next.json").read_text())
+    assert nxt["extra"]["retrain"] == m["stable"]["shipped_run"]
     # The shipped mapping is chosen on the anchors (label-pool users), not on the test users' F1.
     assert warm["best_mapping"] == max(("orthogonal", "ridge"), key=lambda k: warm[f"anchor_agreement_{k}"])
     assert all(0.0 <= warm[f"anchor_agreement_{k}"] <= 1.0 for k in ("orthogonal", "ridge"))
@@ -71,3 +78,9 @@ def test_train_segments_fails_with_too_few_users(tmp_path, capsys):
     write_timeline(tmp_path / "p.h5", simulate_population(PopulationOptions(n_users=5, weeks=2, seed=1)))
     rc = main(["train", "segments", "--data", str(tmp_path / "p.h5"), "--out", str(tmp_path / "o"), "--steps", "2"])
     assert rc == 2 and "needs >= 20" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weight", ["-1", "nan", "inf"])
+def test_train_segments_refuses_a_bad_compat_weight(tmp_path, capsys, weight):
+    rc = main(["train", "segments", "--data", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "o"), "--compat-weight", weight])
+    assert rc == 2 and "--compat-weight must be a finite number >= 0" in capsys.readouterr().err

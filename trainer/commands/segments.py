@@ -16,6 +16,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-counts", default="10,30,100", help="comma-separated labelled-user counts")
     p.add_argument("--finetune-epochs", type=int, default=30, help="0 = skip the fine-tuning comparison")
     p.add_argument("--retrain-seed", type=int, default=1, help="seed of the second encoder (mapping experiment); -1 = skip")
+    p.add_argument("--compat-weight", type=float, default=1.0,
+                   help="weight of the compatibility loss of the mapping experiment's compatible retrains (default 1; 0 = plain retrains only)")
     p.add_argument("--tflite-mode", choices=("float16", "float32"), default="float16")
     p.add_argument("--version", default="1.0.0", help="semantic version of the encoder")
     p.add_argument("--ship", default=None, help="also copy the encoder, heads and metrics into this folder (edge_models/artifacts)")
@@ -36,9 +38,12 @@ def _train_run(args: argparse.Namespace) -> int:
         raise InputError(f"--label-counts must be comma-separated integers, got {args.label_counts!r}") from None
     if args.steps < 1 or min(counts) < 2:
         raise InputError(f"--steps must be >= 1 and label counts >= 2, got {args.steps}, {counts}")
+    if not args.compat_weight >= 0 or args.compat_weight == float("inf"):
+        raise InputError(f"--compat-weight must be a finite number >= 0, got {args.compat_weight}")
     enc = dataclasses.replace(EncoderTrainOptions(), steps=args.steps, users_per_batch=args.users_per_batch, seed=args.seed, threads=args.threads)
     o = SegmentsTrainOptions(encoder=enc, label_counts=counts, repeats=args.repeats, split_seed=args.split_seed,
                              finetune_epochs=args.finetune_epochs, retrain_seed=None if args.retrain_seed < 0 else args.retrain_seed,
+                             compat_weight=args.compat_weight,
                              tflite_mode=args.tflite_mode, version=args.version)  # fmt: skip
     m = run_train(args.data, args.out, o, ship=args.ship, verbose=not args.quiet)
     print(f"test users: {m['n_test_users']}; same-user retrieval top-1 {m['retrieval_test']['retrieval_top1']:.3f}")

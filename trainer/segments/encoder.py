@@ -37,6 +37,10 @@ class EncoderTrainOptions:
     duration_noise: Augmentation: std of the noise added to each event's duration feature
         (``log1p(minutes) / 6`` units; 0.05 is about ±35 %), so that exact trip lengths (a fingerprint
         of the user's addresses) are not the easiest way to tell users apart.
+    compat_weight: Weight of the compatibility loss when training against a reference (older) encoder
+        (:func:`train_encoder`'s ``reference``): the mean squared distance between each window's
+        old embedding and its new one under a linear map learned alongside (unit vectors, 0..4).
+        0 = off. The new space stays its own; it is only pushed to be linearly mappable to the old.
     seed: Seed of sampling and initialisation.
     threads: TensorFlow intra/inter-op threads.
     """
@@ -50,6 +54,7 @@ class EncoderTrainOptions:
     width: int = 64
     tod_jitter_s: float = 1800.0
     duration_noise: float = 0.05
+    compat_weight: float = 0.0
     seed: int = 0
     threads: int | None = 2
 
@@ -102,12 +107,18 @@ def sample_pair_batch(users: list[UserEvents], config: WindowConfig, n_users: in
 
 
 def train_encoder(users: list[UserEvents], config: WindowConfig, options: EncoderTrainOptions = EncoderTrainOptions(),
-                  log_every: int = 50, verbose: bool = True, init_weights=None):  # fmt: skip
+                  log_every: int = 50, verbose: bool = True, init_weights=None, reference=None):  # fmt: skip
     """Fit the encoder on unlabelled users; returns ``(model, history)``.
 
     ``init_weights`` (a model's ``get_weights()``) warm-starts from an earlier encoder (retraining).
+    ``reference`` (an earlier encoder, Keras) with ``options.compat_weight > 0`` adds a compatibility
+    loss (backward-compatible training, after Shen et al. 2020): every training window is also embedded
+    by the reference, and ``compat_weight · mean ||normalise(new · W) − old||²`` with ``W`` a
+    ``dim × dim`` matrix learned alongside (initialised random orthogonal, so the new space does not
+    start as the old one) joins the triplet loss. The map that ships is still fitted afterwards on anchor
+    users (:func:`trainer.segments.fewlabel.ridge_map`); the loss only makes a good linear map exist.
 
-    ``history`` is a list of ``{"step", "loss", "active"}`` averaged over ``log_every`` steps.
+    ``history`` is a list of ``{"step", "loss", "active"}`` (plus ``"compat"``) averaged over ``log_every`` steps.
     """
     import tensorflow as tf
     import tf_keras as keras
@@ -127,28 +138,54 @@ def train_encoder(users: list[UserEvents], config: WindowConfig, options: Encode
     lr = keras.optimizers.schedules.PiecewiseConstantDecay([int(options.steps * 2 / 3)], [options.learning_rate, options.learning_rate / 2])
     opt = keras.optimizers.Adam(lr)
     margin = float(options.margin)
+    lam = float(options.compat_weight)
+    if lam < 0 or not np.isfinite(lam):
+        raise ValueError(f"compat_weight must be a finite number >= 0, got {options.compat_weight!r}")
+    if lam > 0 and reference is None:
+        raise ValueError("compat_weight > 0 needs a reference encoder to be compatible with")
+    use_ref = lam > 0
+    if use_ref:
+        if tuple(reference.input_shape[1:]) != tuple(model.input_shape[1:]) or reference.output_shape[-1] != options.dim:
+            raise ValueError(f"the reference encoder takes {reference.input_shape[1:]} → {reference.output_shape[-1]}; "
+                             f"this one {model.input_shape[1:]} → {options.dim}")  # fmt: skip
+        q, _ = np.linalg.qr(np.random.default_rng([options.seed, 7]).normal(size=(options.dim, options.dim)))
+        w_map = tf.Variable(q.astype(np.float32), name="compat_map")
+        variables = model.trainable_variables + [w_map]
+    else:
+        variables = model.trainable_variables
 
     @tf.function
     def step(x, u):
         with tf.GradientTape() as tape:
-            loss, active = batch_hard_triplet_loss(model(x, training=True), u, margin)
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
-        return loss, active
+            e = model(x, training=True)
+            loss, active = batch_hard_triplet_loss(e, u, margin)
+            if use_ref:
+                old = tf.stop_gradient(reference(x, training=False))
+                compat = tf.reduce_mean(tf.reduce_sum(tf.square(tf.math.l2_normalize(e @ w_map, axis=-1) - old), axis=-1))
+            else:
+                compat = tf.constant(0.0)
+            total = loss + lam * compat
+        grads = tape.gradient(total, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss, active, compat
 
     rng = np.random.default_rng(options.seed)
     history, acc, t0 = [], [], time.time()
     for i in range(int(options.steps)):
         x, u = sample_pair_batch(users, config, options.users_per_batch, options.min_gap_s, rng,
                                  options.tod_jitter_s, options.duration_noise)  # fmt: skip
-        loss, active = step(tf.constant(x), tf.constant(u))
-        acc.append((float(loss), float(active)))
+        loss, active, compat = step(tf.constant(x), tf.constant(u))
+        acc.append((float(loss), float(active), float(compat)))
         if (i + 1) % log_every == 0 or i + 1 == options.steps:
             a = np.mean(acc, axis=0)
-            history.append({"step": i + 1, "loss": float(a[0]), "active": float(a[1]), "elapsed_s": round(time.time() - t0, 1)})
+            rec = {"step": i + 1, "loss": float(a[0]), "active": float(a[1]), "elapsed_s": round(time.time() - t0, 1)}
+            if use_ref:
+                rec["compat"] = float(a[2])
+            history.append(rec)
             acc = []
             if verbose:
-                print(f"encoder step {i + 1}/{options.steps}: triplet loss {a[0]:.4f}, active {a[1]:.2f} ({time.time() - t0:.0f} s)", flush=True)
+                extra = f", compat {a[2]:.4f}" if use_ref else ""
+                print(f"encoder step {i + 1}/{options.steps}: triplet loss {a[0]:.4f}, active {a[1]:.2f}{extra} ({time.time() - t0:.0f} s)", flush=True)
     return model, history
 
 

@@ -56,6 +56,8 @@ class SegmentsTrainOptions:
     split_seed: Seed of the user split.
     finetune_epochs: Epochs of fine-tuning the upper encoder layers (0 = skip).
     retrain_seed: Seed of a second encoder for the mapping experiment (None = skip).
+    compat_weight: Weight of the compatibility loss in the mapping experiment's compatible retrains
+        (:class:`EncoderTrainOptions`; 0 = only the plain retrains).
     tflite_mode: ``float16`` or ``float32``.
     version: Semantic version of the encoder written.
     """
@@ -68,6 +70,7 @@ class SegmentsTrainOptions:
     split_seed: int = 0
     finetune_epochs: int = 30
     retrain_seed: int | None = 1
+    compat_weight: float = 1.0
     tflite_mode: str = "float16"
     version: str = "1.0.0"
 
@@ -212,7 +215,7 @@ def run_train(data: str, out: str, o: SegmentsTrainOptions = SegmentsTrainOption
 
     if o.retrain_seed is not None:
         m["stable"], model2, (best, w_best) = _stable_experiment(model, ev(enc_i), ev(pool_i), ev(test_i), e_test, old_heads, y_test, config, o)
-        m["stable"]["shipped"] = f"warm retrain as {NEXT_VERSION} with its {best} mapping"
+        m["stable"]["shipped"] = f"{m['stable']['shipped_run']} retrain as {NEXT_VERSION} with its {best} mapping"
         heads["mappings"][NEXT_VERSION] = w_best.tolist()
     else:
         model2 = None
@@ -223,7 +226,8 @@ def run_train(data: str, out: str, o: SegmentsTrainOptions = SegmentsTrainOption
     if model2 is not None:  # the retrained encoder, shipped beside the old one with its mapping (a rollout)
         m["next_encoder"] = export_encoder(model2, out_dir, ev(test_i)[:10], config, o, tl.source, {}, name=f"{ENCODER_NAME}_next",
                                            version=NEXT_VERSION, parent_version=o.version,
-                                           extra={"mapping_to": {o.version: w_best.tolist()}, "mapping_kind": best})  # fmt: skip
+                                           extra={"mapping_to": {o.version: w_best.tolist()}, "mapping_kind": best,
+                                                  "retrain": m["stable"]["shipped_run"]})  # fmt: skip
     (out_dir / HEADS_NAME).write_text(json.dumps(heads, indent=1) + "\n")
     _plot(curve, m["rules_f1"], out_dir / "few_label_f1.png")
     m["total_s"] = round(time.time() - t_start, 1)
@@ -246,18 +250,21 @@ def run_train(data: str, out: str, o: SegmentsTrainOptions = SegmentsTrainOption
 def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old_heads, y_test, config, o) -> tuple:
     """Retrain the encoder; old heads on (a) new unmapped, (b) new mapped, (c) old embeddings.
 
-    Two retrainings: ``cold`` (new seed, fresh initialisation, same users) and ``warm`` (new seed,
-    initialised from the old encoder, a third of the steps, new data: encoder plus label-pool users).
-    The mappings are fitted on the window embeddings of the label-pool users (the anchors; never
-    test users): orthogonal Procrustes and ridge least squares, both new -> old. The one shipped is
-    the one whose mapped embeddings make the old heads decide as on the old embeddings most often,
-    on the anchor users (test users are only scored).
+    Retrainings: ``cold`` (new seed, fresh initialisation, same users) and ``warm`` (new seed,
+    initialised from the old encoder, a third of the steps, new data: encoder plus label-pool users),
+    each also ``_compatible`` when ``o.compat_weight > 0``: trained with the compatibility loss against
+    the old encoder (:func:`trainer.segments.encoder.train_encoder`'s ``reference``), which only asks
+    that *some* linear map take the new space to the old one. The mappings are fitted on the window
+    embeddings of the label-pool users (the anchors; never test users): orthogonal Procrustes and
+    ridge least squares, both new -> old. Each retrain keeps the mapping whose mapped embeddings make
+    the old heads decide as on the old embeddings most often on the anchor users, and the retrain
+    shipped is the one with the highest such agreement (test users are only scored).
 
     Returns
     -------
     metrics : dict
-    model : the warm-retrained encoder (shipped as the next version)
-    mapping : its best mapping matrix
+    model : the retrained encoder shipped as the next version
+    mapping : ``(kind, matrix)`` of its mapping
     """
     from sdk.segments.encoding import encode_user_windows
     from trainer.segments.encoder import embed_windows, users_from_windows
@@ -272,9 +279,15 @@ def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old
     runs = {"cold": {"users": enc_users, "opts": dataclasses.replace(o.encoder, seed=int(o.retrain_seed)), "init": None},
             "warm": {"users": enc_users + pool_users, "init": model.get_weights(),
                      "opts": dataclasses.replace(o.encoder, seed=int(o.retrain_seed), steps=max(1, o.encoder.steps // 3))}}  # fmt: skip
-    out_model, out_map = None, None
+    if o.compat_weight > 0:
+        for kind in ("cold", "warm"):
+            r = runs[kind]
+            runs[f"{kind}_compatible"] = dict(r, opts=dataclasses.replace(r["opts"], compat_weight=float(o.compat_weight)))
+    res["compat_weight"] = float(o.compat_weight)
+    trained = {}
     for kind, r in runs.items():
-        model2, _ = train_encoder(r["users"], config, r["opts"], verbose=False, init_weights=r["init"])
+        model2, _ = train_encoder(r["users"], config, r["opts"], verbose=False, init_weights=r["init"],
+                                  reference=model if r["opts"].compat_weight > 0 else None)  # fmt: skip
         e_test_new = embed_users(model2, test_users, config)
         a_new = embed_windows(model2, anchors)
         maps = {"orthogonal": procrustes(a_new, a_old), "ridge": ridge_map(a_new, a_old)}
@@ -293,10 +306,13 @@ def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old
         sub["best_mapping"] = best
         sub["best_mapping_chosen_by"] = "old heads' decision agreement on the anchor users"
         sub["steps"] = int(r["opts"].steps)
+        sub["compat_weight"] = float(r["opts"].compat_weight)
         res[kind] = sub
-        if kind == "warm":
-            out_model, out_map = model2, (best, maps[best])
-    return res, out_model, out_map
+        trained[kind] = (model2, (best, maps[best]))
+    shipped = max(trained, key=lambda k: res[k][f"anchor_agreement_{res[k]['best_mapping']}"])
+    res["shipped_run"] = shipped
+    res["shipped_run_chosen_by"] = "highest anchor agreement of its best mapping"
+    return (res, *trained[shipped])
 
 
 def _plot(curve: dict, rules_f1: dict, path: Path) -> None:
