@@ -1,5 +1,6 @@
 """Checks of the few-label curve with the shipped encoder (same split as ``train segments``):
-standardising with the whole unlabelled pool instead of the labelled users, the logistic C, and two
+standardising with the whole unlabelled pool instead of the labelled users, the logistic C, the
+embedding's first 10 / 20 principal components (fitted on the unlabelled pool), and two
 distance-based classifiers instead of logistic regression (nearest class mean, balanced 3-NN; the
 embedding was learned for distances).
 
@@ -50,6 +51,11 @@ def main(data: str) -> None:
         fewlabel.fit_head = lambda x, y, standardise, c=c: fit(x, y, standardise, c)
         show(f"C={c} ", fewlabel.few_label_curve({k: reps[k] for k in ("embedding", "features")}, yp, yt, (10, 30, 100), 5, 0))
     fewlabel.fit_head = fit
+    # Fewer dimensions for few labels: the embedding's principal components on the unlabelled pool.
+    m = ep.mean(0)
+    vt = np.linalg.svd(ep - m, full_matrices=False)[2]
+    show("", fewlabel.few_label_curve({f"embedding, {k} principal components": ((ep - m) @ vt[:k].T, (et - m) @ vt[:k].T, True)
+                                       for k in (10, 20)}, yp, yt, (10, 30, 100), 5, 0))  # fmt: skip
     # Distance-based classifiers on the same draws (features standardised by the unlabelled pool).
     fs_p, fs_t = pool_std(fp, ft)
     for name, clf in (("nearest class mean", _centroid), ("balanced 3-NN", _knn3)):

@@ -8,6 +8,8 @@
     sdk.timeline(datetime.date.today())   # DayTimeline: events, visits, trips
     sdk.places()            # labelled places (home, work, other)
     sdk.driving_scores(day) # per-drive scores (car segments); events in sdk.store
+    sdk.weekly_segments()   # segments recomputed once a week from the local timeline
+    sdk.segment_upload()    # what of them the aggregated upload carries (labels; embedding if allowed)
     sdk.close()             # stop and close the timeline store
 
 Data flow in the pipeline thread, per chunk of sensor data: IMU → :class:`TransportDetector` →
@@ -16,6 +18,9 @@ places, home/work labels, trips between visits with the detected modes); while t
 ``car``, the same IMU samples and GPS fixes → :class:`~sdk.driving.live.LiveDriving` (harsh events,
 speeding, phone handling, crashes, a score per drive); everything is written to the local
 :class:`~sdk.timeline.store.TimelineStore` (SQLite, WAL), which ``timeline(day)`` and ``places()`` read.
+Once per day of data the pipeline also asks the weekly segment job
+(:class:`~sdk.segments.weekly.WeeklySegments`) whether a week has passed; if so it recomputes the
+segments from the last six weeks of the local timeline (rules, and the shipped encoder's heads).
 
 Callbacks receive :class:`~sdk.timeline.records.TransportEvent` objects and, for drives,
 :class:`~sdk.timeline.records.DrivingEvent` (a crash as soon as it is confirmed, 10 s after the
@@ -41,7 +46,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from sdk.driving.live import DriveInProgress, DriveSegmentOptions, LiveDriving
 from sdk.driving.options import DrivingOptions
-from sdk.errors import InputError
+from sdk.errors import InputError, ModelError
 from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
 from sdk.timeline.live import LiveTimeline, TimelineOptions, TripInProgress
 from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
@@ -50,8 +55,11 @@ from sdk.transport_detector import ModelOptions, TransportDetector, TransportDet
 
 if TYPE_CHECKING:
     from sdk.consent import ConsentManager
+    from sdk.segments.weekly import WeeklySegments
 
 log = logging.getLogger(__name__)
+
+DAY_S = 86400.0
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 AT_PLACE_MAX_FIX_AGE_S = 120.0
@@ -97,6 +105,10 @@ class SDKConfig:
             cornering 3.5 m/s², crash ≥ 5 g at ≥ 35 km/h; no speed limit by default).
         drive_segments: When a drive starts and ends in the stream (grace periods, pre-roll, s; see
             :class:`~sdk.driving.live.DriveSegmentOptions`).
+        weekly_segments: Recompute the segments once a week from the local timeline while data flows
+            (:meth:`MomentSDK.weekly_segments`; the shipped encoder and heads load at the first run).
+        upload_embedding: The app allows the user's timeline embedding (50 numbers) in
+            :meth:`MomentSDK.segment_upload`; False (default): segment labels only.
     """
 
     source: Union[str, SensorSource] = "simulate"
@@ -116,6 +128,8 @@ class SDKConfig:
     driving_enabled: bool = True
     driving: DrivingOptions = DrivingOptions()
     drive_segments: DriveSegmentOptions = DriveSegmentOptions()
+    weekly_segments: bool = True
+    upload_embedding: bool = False
 
     def __post_init__(self):
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
@@ -136,6 +150,9 @@ class SDKConfig:
             raise InputError(f"driving must be a DrivingOptions, got {type(self.driving).__name__}")
         if not isinstance(self.drive_segments, DriveSegmentOptions):
             raise InputError(f"drive_segments must be a DriveSegmentOptions, got {type(self.drive_segments).__name__}")
+        for name in ("weekly_segments", "upload_embedding"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +216,11 @@ class MomentSDK:
         self._finished = True
         self.callback_errors = 0
         self.error: Optional[BaseException] = None
+        #: The weekly segment job (created at its first run; :meth:`weekly_segments` reads its result).
+        self.segment_job: Optional["WeeklySegments"] = None
+        #: Why the job computes rule segments only ("" when the shipped encoder loaded).
+        self.segment_job_note = ""
+        self._next_segment_check: Optional[float] = None
         if consent is not None:
             consent.add_revoke_hook(self._on_revoke)
 
@@ -359,7 +381,20 @@ class MomentSDK:
             # The live path's mode and changes (the timeline's events may trail by minutes).
             drv = (self.live_driving.step(chunk, self.detector.current()[0], self.detector.live_events)
                    if self.live_driving is not None else [])
+            if self.config.weekly_segments and len(chunk.acc_t):
+                self._segments_tick(float(chunk.acc_t[-1]))
         return evs, drv
+
+    def _segments_tick(self, now: float) -> None:
+        """Once per day of data: run the weekly segment job if it is due. A failure is logged, never
+        raised into the pipeline (sensing matters more than a weekly label)."""
+        if self._next_segment_check is not None and now < self._next_segment_check:
+            return
+        self._next_segment_check = now + DAY_S
+        try:
+            self.update_weekly_segments(now)
+        except Exception:
+            log.exception("the weekly segment job failed; sensing continues")
 
     def _at_place(self, chunk: SensorChunk) -> bool:
         """GPS says the person stays at a place: a stay is recognised and the last fix is at most
@@ -434,20 +469,71 @@ class MomentSDK:
         now = self._now(now)
         return moment_insights(self.timeline_events(now - 21 * 86400.0, now), now, self.config.tz_offset_s)
 
-    def segments(self, now: Optional[float] = None) -> list:
-        """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
-        their evidence, then the shipped embedding heads). InputError with less than a week of data.
+    def _segment_inputs(self, now: float) -> tuple[list, list]:
+        """The last six weeks' timeline events and driving scores, as the segments read them. Drives
+        that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the scores,
+        as their car events are left out of the timeline."""
+        from sdk.insights import SEGMENT_HISTORY_S, in_visits
 
-        Drives that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the
-        driving scores, as their car events are left out of the timeline."""
-        from sdk.insights import SEGMENT_HISTORY_S, in_visits, segment_insights
-
-        now = self._now(now)
         with self._lock:
             visits = self.store.visits(now - SEGMENT_HISTORY_S, now)
             drives = self.store.query("driving_score", now - SEGMENT_HISTORY_S, now)
-        scores = [s.score for s in drives if in_visits(s.trip_start, s.trip_end, visits) <= 0.5]
-        return segment_insights(self.timeline_events(now - SEGMENT_HISTORY_S, now), scores)
+            events = self.timeline_events(now - SEGMENT_HISTORY_S, now)
+        return events, [s.score for s in drives if in_visits(s.trip_start, s.trip_end, visits) <= 0.5]
+
+    def segments(self, now: Optional[float] = None) -> list:
+        """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
+        their evidence, then the shipped embedding heads). InputError with less than a week of data."""
+        from sdk.insights import segment_insights
+
+        return segment_insights(*self._segment_inputs(self._now(now)))
+
+    def update_weekly_segments(self, now: Optional[float] = None):
+        """Run the weekly segment job if a week has passed since its last run (the pipeline calls this
+        once per day of data; an app may call it too). ``now``: unix s (default: the end of the latest
+        event). Returns the new :class:`~sdk.segments.embedding.SegmentsResult`, or None: not due, or
+        less than a week of history (``segment_job.last_skip_reason`` says which).
+
+        The job loads the shipped timeline encoder and segment heads at its first run; without them
+        (a build that leaves them out, a damaged file) it computes the rule segments only and says so
+        in ``segment_job_note``.
+        """
+        from sdk.segments import UserEvents
+        from sdk.segments.weekly import WeeklySegments
+
+        now = self._now(now)
+        with self._lock:
+            if self.segment_job is None:
+                try:
+                    self.segment_job = WeeklySegments.create_shipped()
+                    self.segment_job_note = ""
+                except (ModelError, InputError, OSError, ValueError) as exc:
+                    self.segment_job = WeeklySegments()
+                    self.segment_job_note = f"rule segments only: the shipped encoder did not load ({exc})"
+            job = self.segment_job
+            if not job.due(now):
+                return None
+            events, scores = self._segment_inputs(now)
+            if not events:
+                job.last_skip_reason = "no timeline yet: segments need at least 7 days of history"
+                return None
+            return job.maybe_update(UserEvents.from_events(events), now, scores or None)
+
+    def weekly_segments(self):
+        """The latest weekly :class:`~sdk.segments.embedding.SegmentsResult` (rules with evidence,
+        embedding segments, the embedding), or None before a week of history."""
+        with self._lock:
+            return None if self.segment_job is None else self.segment_job.last_result
+
+    def segment_upload(self) -> Optional[dict]:
+        """What the aggregated upload carries of the latest weekly segments: the fired segment names
+        and the encoder version, plus the embedding only with ``SDKConfig.upload_embedding`` (never
+        events, places or times); None before the first weekly result. For the day payloads,
+        :func:`sdk.segments.segment_scores` gives ``name -> score``."""
+        from sdk.segments.weekly import upload_payload
+
+        res = self.weekly_segments()
+        return None if res is None else upload_payload(res, include_embedding=self.config.upload_embedding)
 
     def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
         """:class:`~sdk.insights.Insight` per scored drive in ``[start_s, end_s)`` (default: all kept)."""

@@ -154,13 +154,14 @@ def retrained(trained):
 
 
 def test_compatible_retrain_is_linearly_mappable_to_the_old_space(trained, retrained):
-    """With the compatibility loss a ridge map fitted on some users' windows takes other users' new embeddings much
-    closer to their old ones than for a plain retrain (measured: mean cosine 0.57 vs 0.35; unmapped -0.01), while the new space is still
+    """With the compatibility loss a ridge map fitted on the training users' windows takes unseen users' new embeddings
+    much closer to their old ones than for a plain retrain (measured: mean cosine 0.73 vs 0.62; 0.75 vs 0.64 after other
+    test modules changed TensorFlow's state; unmapped -0.05 / -0.21), while the new space is still
     not the old one unmapped, and the triplet loss still falls."""
     model, _, users = trained
     plain, compat, history = retrained
-    fit = np.concatenate([encode_user_windows(u, CFG) for u in users[40:50]])
-    held = np.concatenate([encode_user_windows(u, CFG) for u in users[50:]])
+    fit = np.concatenate([encode_user_windows(u, CFG) for u in users[:40]])  # the map's anchors
+    held = np.concatenate([encode_user_windows(u, CFG) for u in users[40:]])  # users no encoder saw
     old_fit, old_held = embed_windows(model, fit), embed_windows(model, held)
 
     def mapped_cosine(new_model):

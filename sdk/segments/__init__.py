@@ -11,10 +11,10 @@ from sdk.segments.encoding import WindowConfig
 from sdk.segments.events import UserEvents
 from sdk.segments.features import FEATURE_NAMES, timeline_features
 from sdk.segments.rules import RULE_SEGMENTS, RuleOptions, RuleReport, RuleSegment, evaluate_rules
-from sdk.segments.weekly import WeeklySegments, upload_payload
+from sdk.segments.weekly import WeeklySegments, segment_scores, upload_payload
 
 __all__ = [
     "FEATURE_NAMES", "RULE_SEGMENTS", "EmbeddingSegment", "RuleOptions", "RuleReport", "RuleSegment", "SegmentHeads",
     "SegmentsResult", "TimelineEncoder", "UserEvents", "WeeklySegments", "WindowConfig", "compute_segments",
-    "evaluate_rules", "timeline_features", "upload_payload",
+    "evaluate_rules", "segment_scores", "timeline_features", "upload_payload",
 ]  # fmt: skip

@@ -56,8 +56,11 @@ class WeeklySegments:
         """True when no run happened yet or ``period_s`` has passed since the last one."""
         return self.last_run is None or now - self.last_run >= self.period_s
 
-    def maybe_update(self, events: UserEvents, now: float) -> Optional[SegmentsResult]:
+    def maybe_update(self, events: UserEvents, now: float, driving_scores=None) -> Optional[SegmentsResult]:
         """Run if due; return the new result, or None (not due, or history too short: see ``last_skip_reason``).
+
+        ``driving_scores``: per-drive scores 0..100 of the same weeks (the aggressive-driver rule; None:
+        that rule reports itself unavailable).
 
         Raises
         ------
@@ -70,12 +73,25 @@ class WeeklySegments:
             return None
         recent = events.between(now - self.history_s, now + 1.0)
         try:
-            res = compute_segments(recent, self.encoder, self.heads, self.rule_options)
+            res = compute_segments(recent, self.encoder, self.heads, self.rule_options, driving_scores)
         except InputError as exc:  # a new user: too little history yet
             self.last_skip_reason = str(exc)
             return None
         self.last_run, self.last_result, self.last_skip_reason = float(now), res, ""
         return res
+
+
+def segment_scores(result: Optional[SegmentsResult]) -> dict:
+    """Fired segments as ``name -> score`` for the day payloads (:class:`sdk.sync.payload.SyncDay`'s
+    ``segments``): 1.0 for a rule, the head's probability for an embedding segment no rule fired;
+    ``{}`` for None (no weekly result yet)."""
+    if result is None:
+        return {}
+    out = {name: 1.0 for name in result.rules.active}
+    for s in result.embedding_segments:
+        if s.active and s.segment not in out:
+            out[s.segment] = float(s.probability)
+    return out
 
 
 def upload_payload(result: SegmentsResult, include_embedding: bool = False) -> dict:
