@@ -1,12 +1,12 @@
 """Which map keeps old segment heads working after a *cold* encoder retrain? (issue 7)
 
-Trains the timeline encoder twice from scratch (seeds 0 and 1, same users, 1,500 steps each, ~4 min
-on 2 cores), fits the old heads on the label-pool users, and scores the old heads on the test users
+Trains the timeline encoder twice from scratch (seeds 0 and 1, same users, 1,500 steps each; the whole
+script takes ~6 min on 2 cores), fits the old heads on the label-pool users, and scores the old heads on the test users
 with the new embeddings mapped back by each variant: ridge or orthogonal, fitted on window or on
 user embeddings of the anchor (label-pool) users, with or without an intercept; and two non-linear
 maps fitted on the anchor windows for comparison (a perceptron, and RBF kernel ridge on 6,000 of the
 windows); and two more cold retrains (seed 1) trained with the compatibility loss against the first
-encoder (weights 0.3 and 1; ~3.5 min), each scored unmapped, mapped by ridge and orthogonally, and by
+encoder (weights 0.3 and 1), each scored unmapped, mapped by ridge and orthogonally, and by
 heads of its own fitted on the label pool. Prints JSON.
 
     momentsense simulate population --users 3000 --weeks 6 --seed 0 --out runs/population_3000x6.h5
