@@ -1,0 +1,95 @@
+"""Would GPS help the timeline's lagged context head? A probe on the validation file (issue 3).
+
+The phone has GPS fixes beside the IMU (with location consent), and the simulator's files carry them.
+Here each window's vector (the window model's log-probabilities and channel stds, as
+:mod:`sdk.transport_context` builds it) gets three GPS numbers: fixes per second, log(1 + median
+speed in m/s) and whether any fix came, over a span around the window. A lagged head (3 min look-ahead,
+one 128-unit perceptron, α 1e-2, as shipped but not averaged) is fitted on the training file and
+scored per window on the validation file, without and with them, for two spans: fixes from 15 s
+before the window's start to 25 s after it, and the past-only span a streaming phone would have when
+the window ends (30 s before its start to its end). Also with speed only (no fix-availability
+numbers), since in this simulator a subway runs underground and loses its fixes. Prints lines and,
+per true mode, the share of windows with a fix and the median speed (the one-feature check).
+
+    momentsense simulate sensors --subjects 100 --minutes 60 --seed 11 --out data/sim_train.h5
+    momentsense simulate sensors --subjects 12 --minutes 60 --seed 13 --out data/sim_val.h5
+    python scripts/transport_context_gps_probe.py edge_models/artifacts/transport_cnn.tflite data/sim_train.h5 data/sim_val.h5
+
+A probe, not the product: the SDK's heads read no GPS (yet).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from sdk.imu_file import read_imu  # noqa: E402
+from sdk.transport_context import context_summaries  # noqa: E402
+from trainer.transport.context import DEFAULT_LAG, DEFAULT_SCALES, stream_vectors  # noqa: E402
+from trainer.transport.data import dataset_windows  # noqa: E402
+from trainer.transport.workflow import load_window_model  # noqa: E402
+
+
+def gps_features(path: str, config, before_s: float, after_s: float):
+    """Windows of ``path`` and their GPS numbers ``(W, 3)`` over ``[start - before_s, start + after_s)``."""
+    ds = read_imu(path)
+    w = dataset_windows(ds, config)
+    recs = [r for r in ds.recordings if r.label is not None]  # dataset_windows numbers these in order
+    out = np.zeros((len(w), 3))
+    for i, r in enumerate(recs):
+        m = w.recording == i
+        if r.gps is None or not len(r.gps.t) or not m.any():
+            continue
+        t0 = w.k_start[m] / config.fs_hz
+        gt = np.asarray(r.gps.t)
+        sp = np.asarray(r.gps.speed_mps) if r.gps.speed_mps is not None else np.zeros(len(gt))
+        lo, hi = np.searchsorted(gt, t0 - before_s), np.searchsorted(gt, t0 + after_s)
+        med = np.array([np.median(sp[a:b]) if b > a else 0.0 for a, b in zip(lo, hi)])
+        out[m] = np.c_[(hi - lo) / (before_s + after_s), np.log1p(med), (hi > lo).astype(float)]
+    return w, out
+
+
+def main(model: str, train: str, val: str) -> None:
+    from sklearn.metrics import f1_score
+    from sklearn.neural_network import MLPClassifier
+
+    predict, config, labels = load_window_model(Path(model))
+    spans = {"centred (-15 s, +25 s)": (15.0, 25.0), "past only (-30 s, window end)": (30.0, config.window_s)}
+    probs = {}
+    for span, (b, a) in spans.items():
+        tr, g_tr = gps_features(train, config, b, a)
+        va, g_va = gps_features(val, config, b, a)
+        if not probs:
+            probs = {"tr": predict(tr.x), "va": predict(va.x)}
+        for name, cols in (("no GPS", []), ("GPS", [0, 1, 2]), ("GPS speed only", [1])):
+            if name == "no GPS" and span != next(iter(spans)):
+                continue
+
+            def summaries(p, w, g):
+                o, r, v = stream_vectors(p, w)
+                return o, context_summaries(np.hstack([v, g[o][:, cols]]), r, DEFAULT_SCALES, DEFAULT_LAG)
+
+            o_tr, z_tr = summaries(probs["tr"], tr, g_tr)
+            o_va, z_va = summaries(probs["va"], va, g_va)
+            keep = tr.purity[o_tr] >= 0.8
+            mean, scale = z_tr.mean(0), np.maximum(z_tr.std(0), 1e-6)
+            for seed in (0, 1):
+                clf = MLPClassifier((128,), alpha=1e-2, max_iter=200, early_stopping=True, random_state=seed)
+                clf.fit((z_tr[keep] - mean) / scale, tr.y[o_tr][keep])
+                pred = clf.predict((z_va - mean) / scale)
+                y = va.y[o_va]
+                print(f"{name:15s} {span if cols else '':30s} seed {seed}: window accuracy {np.mean(pred == y):.3f}, "
+                      f"macro-F1 {f1_score(y, pred, average='macro'):.3f}", flush=True)
+        if span == next(iter(spans)):
+            for k, mode in enumerate(labels):
+                mk = va.y == k
+                print(f"  {mode:7s} windows with a fix {np.mean(g_va[mk, 2]):.2f}, median speed {np.expm1(np.median(g_va[mk, 1])):.1f} m/s")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
