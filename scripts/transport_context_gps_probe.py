@@ -8,8 +8,9 @@ one 128-unit perceptron, α 1e-2, as shipped but not averaged) is fitted on the 
 scored per window on the validation file, without and with them, for two spans: fixes from 15 s
 before the window's start to 25 s after it, and the past-only span a streaming phone would have when
 the window ends (30 s before its start to its end). Also with speed only (no fix-availability
-numbers), since in this simulator a subway runs underground and loses its fixes. Prints lines and,
-per true mode, the share of windows with a fix and the median speed (the one-feature check).
+numbers), since in this simulator a subway runs underground and loses its fixes. Prints lines, the
+confusion matrices without and with GPS (centred span, seed 1) and, per true mode, the share of
+windows with a fix and the median speed (the one-feature check).
 
     momentsense simulate sensors --subjects 100 --minutes 60 --seed 11 --out data/sim_train.h5
     momentsense simulate sensors --subjects 12 --minutes 60 --seed 13 --out data/sim_val.h5
@@ -53,7 +54,7 @@ def gps_features(path: str, config, before_s: float, after_s: float):
 
 
 def main(model: str, train: str, val: str) -> None:
-    from sklearn.metrics import f1_score
+    from sklearn.metrics import confusion_matrix, f1_score
     from sklearn.neural_network import MLPClassifier
 
     predict, config, labels = load_window_model(Path(model))
@@ -83,6 +84,8 @@ def main(model: str, train: str, val: str) -> None:
                 y = va.y[o_va]
                 print(f"{name:15s} {span if cols else '':30s} seed {seed}: window accuracy {np.mean(pred == y):.3f}, "
                       f"macro-F1 {f1_score(y, pred, average='macro'):.3f}", flush=True)
+            if name != "GPS speed only" and span == next(iter(spans)):  # rows true, columns read as (last seed)
+                print(f"  confusion {labels}:\n{confusion_matrix(y, pred, labels=range(len(labels)))}")
         if span == next(iter(spans)):
             for k, mode in enumerate(labels):
                 mk = va.y == k
