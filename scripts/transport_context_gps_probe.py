@@ -15,6 +15,8 @@ windows with a fix and the median speed (the one-feature check).
     momentsense simulate sensors --subjects 100 --minutes 60 --seed 11 --out data/sim_train.h5
     momentsense simulate sensors --subjects 12 --minutes 60 --seed 13 --out data/sim_val.h5
     python scripts/transport_context_gps_probe.py edge_models/artifacts/transport_cnn.tflite data/sim_train.h5 data/sim_val.h5
+    # and the same heads after the HMM on the test file (prior tuned on the validation file):
+    python scripts/transport_context_gps_probe.py edge_models/artifacts/transport_cnn.tflite data/sim_train.h5 data/sim_val.h5 data/sim_test.h5
 
 A probe, not the product: the SDK's heads read no GPS (yet).
 """
@@ -92,7 +94,48 @@ def main(model: str, train: str, val: str) -> None:
                 print(f"  {mode:7s} windows with a fix {np.mean(g_va[mk, 2]):.2f}, median speed {np.expm1(np.median(g_va[mk, 1])):.1f} m/s")
 
 
+def smoothed(model: str, train: str, val: str, test: str) -> None:
+    """Lagged heads without and with GPS (past-only span) fitted on ``train``, their HMM prior tuned on
+    ``val`` (as the shipped heads'), scored once on ``test``: per window and after the HMM."""
+    from sklearn.neural_network import MLPClassifier
+
+    from trainer.transport.evaluate import evaluate_classifier, tune_hmm
+    from trainer.transport.train import sequences_by_recording
+
+    predict, config, labels = load_window_model(Path(model))
+    before, after = 30.0, config.window_s
+    sets = {name: gps_features(path, config, before, after) for name, path in (("tr", train), ("va", val), ("te", test))}
+    probs = {name: predict(w.x) for name, (w, _) in sets.items()}
+    seqs = sequences_by_recording(sets["tr"][0])
+    for cols, name in (([], "no GPS"), ([0, 1, 2], "GPS, past-only span")):
+        z, order = {}, {}
+        for k, (w, g) in sets.items():
+            o, r, v = stream_vectors(probs[k], w)
+            order[k], z[k] = o, context_summaries(np.hstack([v, g[o][:, cols]]), r, DEFAULT_SCALES, DEFAULT_LAG)
+        tr = sets["tr"][0]
+        keep = tr.purity[order["tr"]] >= 0.8
+        mean, scale = z["tr"].mean(0), np.maximum(z["tr"].std(0), 1e-6)
+        clf = MLPClassifier((128,), alpha=1e-2, max_iter=200, early_stopping=True, random_state=0)
+        clf.fit((z["tr"][keep] - mean) / scale, tr.y[order["tr"]][keep])
+        q = {}
+        for k in ("va", "te"):
+            p = np.zeros((len(z[k]), len(labels)))
+            p[:, clf.classes_] = clf.predict_proba((z[k] - mean) / scale)
+            q[k] = np.empty_like(p)
+            q[k][order[k]] = p
+        hmm, _ = tune_hmm(q["va"], sets["va"][0], seqs, len(labels), config.hop_s, labels)
+        m = evaluate_classifier(lambda _x, qq=q["te"]: qq, sets["te"][0], labels, hmm, config.hop_s)
+        sm = m["smoothing"]
+        print(f"test file, {name}: window accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}; segment accuracy "
+              + ", ".join(f"{k} {sm[k]['segment_accuracy']:.3f}" for k in ("raw", "forward", "viterbi"))
+              + "; macro-F1 " + ", ".join(f"{k} {sm[k]['macro_f1']:.3f}" for k in ("raw", "forward", "viterbi"))
+              + f"; switches/h forward {sm['forward']['switches_per_hour']:.1f} (true {sm['true_switches_per_hour']:.1f})", flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) == 5:
+        smoothed(*sys.argv[1:])
+    elif len(sys.argv) == 4:
+        main(*sys.argv[1:])
+    else:
         sys.exit(__doc__)
-    main(*sys.argv[1:])
