@@ -36,10 +36,14 @@ from trainer.transport.data import dataset_windows  # noqa: E402
 from trainer.transport.workflow import load_window_model  # noqa: E402
 
 
-def gps_features(path: str, config, before_s: float, after_s: float):
-    """Windows of ``path`` and their GPS numbers ``(W, 3)`` over ``[start - before_s, start + after_s)``."""
+def load_windows(path: str, config):
+    """A file's dataset and its windows (read and windowed once; the spans below reuse them)."""
     ds = read_imu(path)
-    w = dataset_windows(ds, config)
+    return ds, dataset_windows(ds, config)
+
+
+def gps_features(ds, w, config, before_s: float, after_s: float) -> np.ndarray:
+    """GPS numbers ``(W, 3)`` of windows ``w`` of ``ds`` over ``[start - before_s, start + after_s)``."""
     recs = [r for r in ds.recordings if r.label is not None]  # dataset_windows numbers these in order
     out = np.zeros((len(w), 3))
     for i, r in enumerate(recs):
@@ -52,7 +56,7 @@ def gps_features(path: str, config, before_s: float, after_s: float):
         lo, hi = np.searchsorted(gt, t0 - before_s), np.searchsorted(gt, t0 + after_s)
         med = np.array([np.median(sp[a:b]) if b > a else 0.0 for a, b in zip(lo, hi)])
         out[m] = np.c_[(hi - lo) / (before_s + after_s), np.log1p(med), (hi > lo).astype(float)]
-    return w, out
+    return out
 
 
 def main(model: str, train: str, val: str) -> None:
@@ -61,12 +65,10 @@ def main(model: str, train: str, val: str) -> None:
 
     predict, config, labels = load_window_model(Path(model))
     spans = {"centred (-15 s, +25 s)": (15.0, 25.0), "past only (-30 s, window end)": (30.0, config.window_s)}
-    probs = {}
+    (ds_tr, tr), (ds_va, va) = load_windows(train, config), load_windows(val, config)
+    probs = {"tr": predict(tr.x), "va": predict(va.x)}
     for span, (b, a) in spans.items():
-        tr, g_tr = gps_features(train, config, b, a)
-        va, g_va = gps_features(val, config, b, a)
-        if not probs:
-            probs = {"tr": predict(tr.x), "va": predict(va.x)}
+        g_tr, g_va = gps_features(ds_tr, tr, config, b, a), gps_features(ds_va, va, config, b, a)
         for name, cols in (("no GPS", []), ("GPS", [0, 1, 2]), ("GPS speed only", [1])):
             if name == "no GPS" and span != next(iter(spans)):
                 continue
@@ -104,7 +106,10 @@ def smoothed(model: str, train: str, val: str, test: str) -> None:
 
     predict, config, labels = load_window_model(Path(model))
     before, after = 30.0, config.window_s
-    sets = {name: gps_features(path, config, before, after) for name, path in (("tr", train), ("va", val), ("te", test))}
+    sets = {}
+    for name, path in (("tr", train), ("va", val), ("te", test)):
+        ds, w = load_windows(path, config)
+        sets[name] = (w, gps_features(ds, w, config, before, after))
     probs = {name: predict(w.x) for name, (w, _) in sets.items()}
     seqs = sequences_by_recording(sets["tr"][0])
     for cols, name in (([], "no GPS"), ([0, 1, 2], "GPS, past-only span")):

@@ -50,7 +50,7 @@ from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
 from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
 from sdk.timeline.live import LiveTimeline
 from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
-from sdk.timeline.store import DayTimeline, Record, TimelineStore, day_bounds
+from sdk.timeline.store import DAY_S, DayTimeline, Record, TimelineStore, day_bounds
 from sdk.transport_detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DAY_S = 86400.0
 __all__ = ["AT_PLACE_MAX_FIX_AGE_S", "Context", "MomentSDK", "SDKConfig"]
 
 

@@ -99,7 +99,7 @@ class ContextHead:
 
     @property
     def input_dim(self) -> int:
-        return self.vector_dim * (1 + 2 * len(self.scales) + 2 * len(self.future_scales))
+        return summary_length(self.vector_dim, self.scales, self.lag)
 
     @property
     def n_params(self) -> int:
@@ -132,6 +132,11 @@ class ContextHead:
 def future_scales(scales: Sequence[int], lag: int) -> tuple[int, ...]:
     """The look-ahead lengths of a head with ``scales`` and ``lag``: each scale below the lag, and the lag."""
     return tuple(sorted({int(s) for s in scales if s < lag} | {int(lag)})) if lag > 0 else ()
+
+
+def summary_length(vector_dim: int, scales: Sequence[int], lag: int = 0) -> int:
+    """Length of one summary (:func:`summary`): the window's vector, then a mean and a std per scale and per look-ahead."""
+    return vector_dim * (1 + 2 * len(scales) + 2 * len(future_scales(scales, lag)))
 
 
 def _as_int(v) -> int:
@@ -322,7 +327,7 @@ def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[i
 
     Returns
     -------
-    ndarray ``(W, D * (1 + 2 * len(scales) + 2 * len(future_scales(scales, lag))))``, row ``i`` for window ``i``.
+    ndarray ``(W, summary_length(D, scales, lag))``, row ``i`` for window ``i``.
     """
     vectors = np.asarray(vectors, np.float64)
     reset = np.asarray(reset, bool)
@@ -341,7 +346,7 @@ def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[i
         rows += due
     due, state = _due_rows(state, scales, ahead, 0)
     rows += due
-    return np.array(rows).reshape(len(vectors), vectors.shape[1] * (1 + 2 * len(scales) + 2 * len(ahead)))
+    return np.array(rows).reshape(len(vectors), summary_length(vectors.shape[1], scales, lag))
 
 
 def context_probs(head: ContextHead, vectors: np.ndarray, reset: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 def _train_run(args: argparse.Namespace) -> int:
     import dataclasses
+    import math
 
     from sdk.errors import InputError
     from trainer.segments.encoder import EncoderTrainOptions
@@ -38,7 +39,7 @@ def _train_run(args: argparse.Namespace) -> int:
         raise InputError(f"--label-counts must be comma-separated integers, got {args.label_counts!r}") from None
     if args.steps < 1 or min(counts) < 2:
         raise InputError(f"--steps must be >= 1 and label counts >= 2, got {args.steps}, {counts}")
-    if not args.compat_weight >= 0 or args.compat_weight == float("inf"):
+    if not (math.isfinite(args.compat_weight) and args.compat_weight >= 0):
         raise InputError(f"--compat-weight must be a finite number >= 0, got {args.compat_weight}")
     enc = dataclasses.replace(EncoderTrainOptions(), steps=args.steps, users_per_batch=args.users_per_batch, seed=args.seed, threads=args.threads)
     o = SegmentsTrainOptions(encoder=enc, label_counts=counts, repeats=args.repeats, split_seed=args.split_seed,

@@ -274,6 +274,8 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     from trainer.transport.train import TrainOptions, prepare_split
     from trainer.transport.workflow import _json, load_datasets, load_window_model
 
+    if lag < 0:
+        raise InputError(f"--lag must be >= 0 windows, got {lag}")
     path = Path(model_path)
     predict, config, label_names = load_window_model(path)
     if ship and path.suffix != ".tflite":
@@ -284,8 +286,6 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     test_ds = load_datasets([test_data]) if test_data else None
     opts = TrainOptions(augment=None, copies=0, seed=seed, preprocess=config)
     _, _, _, val, test, test_subjects = prepare_split(train_ds, test_ds, opts)
-    if lag < 0:
-        raise InputError(f"--lag must be >= 0 windows, got {lag}")
     fitted = fit_and_evaluate(predict, train_ds, config, label_names, None, val, test, options=head_options(seed, lag))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
