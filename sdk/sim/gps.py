@@ -7,6 +7,7 @@ Positions are in a local tangent plane (x east, y north, metres) around an origi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 
@@ -136,3 +137,103 @@ def simulate_gps(
                  sp[ok].astype(np.float32)),
         state,
     )
+
+
+def side_rng(rng: np.random.Generator, tag: int) -> np.random.Generator:
+    """A generator derived from ``rng``'s current state without drawing from it.
+
+    Later additions to the simulator draw from one of these so that the streams that existed before
+    (the IMU samples of every leg) stay bit-identical, and the shipped models' training files can be
+    regenerated as they were.
+    """
+    digest = hashlib.sha256(repr(rng.bit_generator.state).encode()).digest()
+    return np.random.default_rng(list(np.frombuffer(digest, np.uint32).astype(int)) + [int(tag)])
+
+
+#: Modes whose legs can pass under a roof that hides the sky: car parks, road tunnels, station passages.
+_COVERED_RATE_PER_S = {"walk": 1 / 2400, "car": 1 / 1800, "bus": 1 / 2400}
+
+
+def lose_fixes(fixes: GpsFixes, mode: str, indoor: bool, rng: np.random.Generator) -> GpsFixes:
+    """Fixes a phone loses besides dropouts and rail tunnels, so that a missing fix is not a subway.
+
+    - Indoors (still legs): how much of the sky a room sees varies from stay to stay; the share of
+      :func:`simulate_gps`'s indoor fixes kept is drawn per stay: none in 35 % of stays (a deep
+      room), else 5–100 % (0.0125–0.25 fixes/s). :func:`network_fixes` still come.
+    - Car: an underground car park at the start and at the end of a drive (25 % each, 20–120 s);
+      car and bus: road tunnels (one per 30 / 40 min, 10–120 s); walk: station passages and malls
+      (one per 40 min, 30–180 s). 3–15 s to reacquire after each.
+
+    Parameters
+    ----------
+    fixes : GpsFixes
+        One leg's fixes from :func:`simulate_gps`.
+    mode : str
+        The leg's transport mode.
+    indoor : bool
+        Whether the leg is an indoor stay.
+    rng : numpy.random.Generator
+        Its own stream (see :func:`side_rng`).
+    """
+    if len(fixes.t) == 0:
+        return fixes
+    keep = np.ones(len(fixes.t), bool)
+    if mode == "still" and indoor:
+        share = 0.0 if rng.random() < 0.35 else rng.uniform(0.05, 1.0)  # a deep room sees no satellite
+        keep &= rng.random(len(keep)) < share
+    t0, t1 = float(fixes.t[0]), float(fixes.t[-1]) + 1.0
+    hidden: list[tuple[float, float]] = []
+    if mode == "car":
+        for at_start in (True, False):
+            if rng.random() < 0.25:
+                d = rng.uniform(20.0, 120.0)
+                hidden.append((t0, t0 + d) if at_start else (t1 - d, t1))
+    for ts in event_times(rng, t1 - t0, _COVERED_RATE_PER_S.get(mode, 0.0)):
+        d = rng.uniform(30.0, 180.0) if mode == "walk" else rng.uniform(10.0, 120.0)
+        hidden.append((t0 + ts, t0 + ts + d))
+    for a, b in hidden:
+        keep &= ~((fixes.t >= a) & (fixes.t < b + rng.uniform(3.0, 15.0)))
+    return GpsFixes(*(getattr(fixes, f.name)[keep] for f in dataclasses.fields(GpsFixes)))
+
+
+#: Modes in a vehicle: their network fixes come from cell towers (hundreds of metres), not Wi-Fi.
+_CELL_MODES = ("bus", "car", "train", "subway")
+
+
+def network_fixes(grid_t0: float, x_m: np.ndarray, y_m: np.ndarray, mode: str, indoor: bool,
+                  rng: np.random.Generator, fs_hz: float = IMU_RATE_HZ) -> GpsFixes:
+    """Coarse fixes from Wi-Fi and cell towers, which Android's network provider reports beside GNSS
+    (plyer listens to every provider), with speed 0 as ``Location.getSpeed()`` gives without one.
+
+    Every 15–60 s (per leg) when the leg has coverage (85 % of legs; 70 % of indoor stays, as
+    basements and buildings without known Wi-Fi give none; 60 % of subway rides, whose tunnels have a
+    cell signal in some cities and not in others); accuracy from Wi-Fi (10–150 m,
+    median 35 m) on foot and indoors, from cell towers (150–1,500 m) in vehicles, and a position
+    error of that size. They make a fix's presence a weak sign of the sky: a phone in a deep room
+    or on an underground platform still gets some.
+    """
+    n = len(x_m)
+    e = np.zeros(0)
+    if n == 0 or rng.random() >= (0.6 if mode == "subway" else 0.7 if indoor else 0.85):
+        return GpsFixes(e, e, e, e, e)
+    t_end = grid_t0 + n / fs_hz
+    step = rng.uniform(15.0, 60.0)
+    t = np.ceil(grid_t0 + rng.uniform(0.0, step)) + np.arange(0.0, max(t_end - grid_t0, 0.0), step)
+    t = np.floor(t[t < t_end])
+    if mode in _CELL_MODES and not indoor:
+        acc = rng.uniform(150.0, 1500.0, len(t))
+    else:
+        acc = np.clip(35.0 * rng.lognormal(0.0, 0.45, len(t)), 10.0, 150.0)
+    i = np.clip(((t - grid_t0) * fs_hz).astype(int), 0, n - 1)
+    err = rng.normal(0.0, 1.0, (len(t), 2)) * (acc / 2.0)[:, None]
+    return GpsFixes(t, x_m[i] + err[:, 0], y_m[i] + err[:, 1], acc.astype(np.float32), np.zeros(len(t), np.float32))
+
+
+def merge_fixes(gnss: GpsFixes, network: GpsFixes) -> GpsFixes:
+    """Both providers' fixes in time order; at a second with both, the GNSS fix (the network one is dropped)."""
+    if len(network.t) == 0:
+        return gnss
+    net = ~np.isin(network.t, gnss.t)
+    cols = [np.concatenate([getattr(gnss, f.name), getattr(network, f.name)[net]]) for f in dataclasses.fields(GpsFixes)]
+    order = np.argsort(cols[0], kind="stable")
+    return GpsFixes(*(c[order] for c in cols))

@@ -18,7 +18,7 @@ import numpy as np
 from sdk.errors import InputError
 from sdk.records import TRANSPORT_MODES, GpsTrack, ImuDataset, ImuRecording
 from sdk.sim.devices import DeviceProfile, draw_device, sample_device
-from sdk.sim.gps import GpsState, local_to_wgs84, simulate_gps
+from sdk.sim.gps import GpsState, local_to_wgs84, lose_fixes, merge_fixes, network_fixes, side_rng, simulate_gps
 from sdk.sim.itinerary import Leg, plan_legs
 from sdk.sim.motion import gait_motion, still_motion, vehicle_motion
 from sdk.sim.person import PersonProfile, draw_person
@@ -33,7 +33,7 @@ from sdk.sim.placement import (
 from sdk.sim.signals import IMU_RATE_HZ, child_rng, rotate
 from sdk.sim.vehicles import draw_vehicle
 
-SIMULATOR_VERSION = "momentsense-sensor-sim 1.0"
+SIMULATOR_VERSION = "momentsense-sensor-sim 1.1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +236,10 @@ def simulate_leg(
             t_start, xy[:, 0], xy[:, 1], carrier.speed_mps, rng, device.gps_sigma_m, device.gps_dropouts_per_h,
             opts.urban, indoor=(mode == "still" and is_indoor), underground=carrier.underground,
             state=state.gps, fs_hz=fs)
+        # Drawn from their own stream: every leg's IMU samples stay as they were before these existed.
+        side, indoors = side_rng(rng, 1), mode == "still" and is_indoor
+        fixes = lose_fixes(fixes, mode, indoors, side)
+        fixes = merge_fixes(fixes, network_fixes(t_start, xy[:, 0], xy[:, 1], mode, indoors, side, fs))
         if len(fixes.t):
             lat, lon = local_to_wgs84(fixes.x_m, fixes.y_m, opts.origin_latlon)
             gps_track = GpsTrack(fixes.t, lat, lon, fixes.accuracy_m, fixes.speed_mps)
