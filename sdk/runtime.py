@@ -75,7 +75,8 @@ class MomentSDK:
         self.detector = TransportDetector.create_from_options(
             TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle,
                                      use_context=self.config.transport_context,
-                                     use_lagged_context=self.config.transport_lagged_context)
+                                     use_lagged_context=self.config.transport_lagged_context,
+                                     use_gps=self.config.transport_gps)
         )
         #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
         self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
@@ -247,13 +248,16 @@ class MomentSDK:
                 self.live.reset()
                 if self.live_driving is not None:
                     self.live_driving.reset()
+            location = self._location_allowed()
+            if chunk.gps and not location:
+                chunk = dataclasses.replace(chunk, gps=[])  # no location consent: fixes are never used
             self.detector.set_at_place(self._at_place(chunk))
-            evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro)
+            # The GPS head reads a missing fix as no sky: only with consent and a listening receiver.
+            self.detector.set_location(location and chunk.gps_on is True)
+            evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro, gps=chunk.gps)
             self._events += evs
             self.live.add_events(evs)
             self.live.set_open_event(self.detector.open_event())
-            if chunk.gps and not self._location_allowed():
-                chunk = dataclasses.replace(chunk, gps=[])  # no location consent: fixes are never used
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
                 self.live.add_fixes(chunk.gps)
@@ -426,12 +430,12 @@ class MomentSDK:
             return list(self._events)
 
     def stats(self) -> dict:
-        """Counters: windows (run, skipped), events, GPS fixes used and dropped by reason, timeline
+        """Counters: windows (run, skipped, settled by the GPS head), events, GPS fixes used and dropped by reason, timeline
         records, callback errors, stored items per kind (None once the store is closed), driving
         counters (None when disabled)."""
         with self._lock:
             d = self.detector.stats
-            return {"windows": d.windows, "windows_skipped": d.windows_skipped, "events": d.events,
+            return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps, "events": d.events,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
                     "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
                     "driving": None if self.live_driving is None else dataclasses.asdict(self.live_driving.stats),

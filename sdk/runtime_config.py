@@ -36,6 +36,9 @@ class SDKConfig:
         transport_lagged_context: Settle the transport events (the timeline) with the model's lagged
             head when its manifest names one: events arrive 3 min later and are more accurate, while
             the current mode (:meth:`MomentSDK.current_context`) stays live. False: events from the live path.
+        transport_gps: Settle them with the model's GPS head (the lagged head that also reads GPS fix
+            rate and speed) while location consent is given and the source listens for fixes (see
+            :mod:`sdk.transport_detector`); False: never read GPS for the transport mode.
         duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
             inference pauses, and only while the reported mode is ``still``: every sensor chunk still
             reaches the timeline and, in car segments, the driving stage.
@@ -72,6 +75,7 @@ class SDKConfig:
     model: ModelOptions = ModelOptions()
     transport_context: bool = True
     transport_lagged_context: bool = True
+    transport_gps: bool = True
     duty_cycle: bool = True
     chunk_s: float = 10.0
     store_path: Optional[str] = None

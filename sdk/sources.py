@@ -30,6 +30,8 @@ class SensorChunk:
         gyro_t: float64 ``(K,)`` seconds or None (= ``acc_t``). gyro: ``(K, 3)`` rad/s.
         gps: GPS fixes in this chunk.
         label: Ground-truth labels of the acc samples (simulator and labelled files only), or None.
+        gps_on: Whether the source was listening for GPS fixes during the chunk (so that no fix
+            means no sky, not no receiver); None = unknown, read as off.
     """
 
     acc_t: np.ndarray
@@ -38,6 +40,7 @@ class SensorChunk:
     gyro: np.ndarray
     gps: list
     label: Optional[np.ndarray] = None
+    gps_on: Optional[bool] = None
 
 
 class SensorSource:
@@ -84,7 +87,7 @@ def _gps_fixes(gps, a: float, b: float) -> list:
     return [GpsFix(float(gps.t[i]), float(gps.lat[i]), float(gps.lon[i]), float(acc[i]), float(spd[i])) for i in sel]
 
 
-def _chunk_recording(rec, chunk_s: float) -> Iterator[SensorChunk]:
+def _chunk_recording(rec, chunk_s: float, gps_on: Optional[bool] = None) -> Iterator[SensorChunk]:
     if len(rec.t) == 0:
         return
     t = np.asarray(rec.t)
@@ -96,7 +99,8 @@ def _chunk_recording(rec, chunk_s: float) -> Iterator[SensorChunk]:
             gt, g = rec.gyro_t[gsel], rec.gyro[gsel]
         else:
             gt, g = None, rec.gyro[sel] if rec.gyro is not None else np.zeros((int(sel.sum()), 3))
-        yield SensorChunk(t[sel], rec.acc[sel], gt, g, _gps_fixes(rec.gps, a, b), None if rec.label is None else rec.label[sel])
+        yield SensorChunk(t[sel], rec.acc[sel], gt, g, _gps_fixes(rec.gps, a, b), None if rec.label is None else rec.label[sel],
+                          gps_on)  # fmt: skip
 
 
 class SimulatorSource(SensorSource):
@@ -128,7 +132,8 @@ class SimulatorSource(SensorSource):
             n = max(1, int(np.ceil(leg.duration_s / 600.0)))
             pieces += [dataclasses.replace(leg, duration_s=leg.duration_s / n, heading_rad=leg.heading_rad if i == 0 else None) for i in range(n)]
         recs = iter_itinerary(pieces, draw_person("sdk-sim", self.seed), draw_device("sdk-sim", self.seed), seed=self.seed)
-        chunks = (chunk for rec in recs for chunk in _chunk_recording(rec, self.chunk_s))
+        # The simulated receiver always listens (a leg underground has no fix, but GPS is on).
+        chunks = (chunk for rec in recs for chunk in _chunk_recording(rec, self.chunk_s, gps_on=True))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
@@ -148,7 +153,10 @@ class ReplaySource(SensorSource):
         self._closed = False
 
     def chunks(self) -> Iterator[SensorChunk]:
-        chunks = (chunk for rec in self.dataset.recordings for chunk in _chunk_recording(rec, self.chunk_s))
+        # A file that carries GPS tracks was recorded with GPS on (a recording without a track then
+        # got no fix); a file without any was recorded without GPS.
+        gps_on = any(r.gps is not None for r in self.dataset.recordings)
+        chunks = (chunk for rec in self.dataset.recordings for chunk in _chunk_recording(rec, self.chunk_s, gps_on))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:

@@ -263,6 +263,16 @@ class PhoneSource(SensorSource):
         except Exception as exc:  # never raise into the looper
             log.warning("GPS fix dropped (%s: %s): %r", type(exc).__name__, exc, kw)
 
+    @property
+    def gps_on(self) -> bool:
+        """GPS was started and its provider was not reported disabled since (plyer's ``on_status``
+        ``"provider-disabled"`` / ``"provider-enabled"``)."""
+        if self._gps is None:
+            return False
+        with self._gps_lock:
+            last = next((t for t, _ in reversed(self.gps_status) if t.startswith("provider-")), "provider-enabled")
+        return last != "provider-disabled"
+
     def _on_status(self, stype, status) -> None:
         with self._gps_lock:
             self.gps_status.append((str(stype), str(status)))
@@ -278,7 +288,7 @@ class PhoneSource(SensorSource):
         gyro_t, gyro = self.gyro.drain()
         with self._gps_lock:
             fixes, self._fixes = self._fixes, []
-        return SensorChunk(acc_t, acc, gyro_t, gyro, fixes)
+        return SensorChunk(acc_t, acc, gyro_t, gyro, fixes, gps_on=self.gps_on)
 
     def chunks(self) -> Iterator[SensorChunk]:
         """A chunk every ``chunk_s`` seconds until :meth:`close` (then the rest, and stop within 50 ms)."""

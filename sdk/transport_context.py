@@ -52,6 +52,8 @@ class ContextHead:
         hmm: Optional HMM (:meth:`sdk.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
         metrics: What it scored on held-out data (free-form, for people).
         lag: Look-ahead in windows (0 = none; see the module docstring).
+        gps: None, or the :class:`sdk.transport_gps.GpsFeatureConfig` (as a dict) of the GPS numbers
+            appended to each window's vector (:func:`window_vector` ``gps=``): a head that reads GPS.
     """
 
     label_names: tuple[str, ...]
@@ -64,9 +66,17 @@ class ContextHead:
     hmm: Optional[dict] = None
     metrics: Optional[dict] = None
     lag: int = 0
+    gps: Optional[dict] = None
 
     def __post_init__(self) -> None:
         k = len(self.label_names)
+        if self.gps is not None:
+            from sdk.transport_gps import GpsFeatureConfig
+
+            try:
+                GpsFeatureConfig.from_dict(self.gps)
+            except (InputError, TypeError, ValueError) as e:
+                raise ModelError(f"context head has a malformed GPS feature config: {e}") from e
         if k < 2 or self.n_channels < 1 or not self.scales or min(self.scales) < 1:
             raise ModelError(f"context head needs ≥ 2 labels, ≥ 1 channel and scales ≥ 1, got {k}, {self.n_channels}, {self.scales}")
         if not isinstance(self.lag, int) or self.lag < 0:
@@ -89,8 +99,22 @@ class ContextHead:
 
     @property
     def vector_dim(self) -> int:
-        """Length of one window's vector: class log-probabilities + channel log-stds."""
-        return len(self.label_names) + self.n_channels
+        """Length of one window's vector: class log-probabilities + channel log-stds (+ GPS numbers)."""
+        return len(self.label_names) + self.n_channels + (self.n_gps if self.gps is not None else 0)
+
+    @property
+    def n_gps(self) -> int:
+        """How many GPS numbers a window's vector ends with (0 for a head without GPS)."""
+        from sdk.transport_gps import GPS_FEATURES
+
+        return len(GPS_FEATURES) if self.gps is not None else 0
+
+    @property
+    def gps_config(self):
+        """The :class:`sdk.transport_gps.GpsFeatureConfig` of a head with GPS, else None."""
+        from sdk.transport_gps import GpsFeatureConfig
+
+        return GpsFeatureConfig.from_dict(self.gps) if self.gps is not None else None
 
     @property
     def future_scales(self) -> tuple[int, ...]:
@@ -111,7 +135,7 @@ class ContextHead:
             "format": FORMAT, "label_names": list(self.label_names), "n_channels": self.n_channels,
             "scales": list(self.scales), "mean": _round(self.mean), "scale": _round(self.scale),
             "weights": [_round(w) for w in self.weights], "biases": [_round(b) for b in self.biases],
-            "hmm": self.hmm, "metrics": self.metrics, "lag": self.lag,
+            "hmm": self.hmm, "metrics": self.metrics, "lag": self.lag, "gps": self.gps,
         }  # fmt: skip
 
     @classmethod
@@ -123,7 +147,7 @@ class ContextHead:
                 tuple(d["label_names"]), int(d["n_channels"]), tuple(int(s) for s in d["scales"]),
                 np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
                 tuple(np.asarray(w, np.float64) for w in d["weights"]), tuple(np.asarray(b, np.float64) for b in d["biases"]),
-                d.get("hmm"), d.get("metrics"), _as_int(d.get("lag", 0)),
+                d.get("hmm"), d.get("metrics"), _as_int(d.get("lag", 0)), d.get("gps"),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError) as e:
             raise ModelError(f"malformed transport context head: {e}") from e
@@ -165,8 +189,9 @@ def load_head(path: str | Path) -> ContextHead:
     return ContextHead.from_dict(d)
 
 
-def window_vectors(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Window vectors ``(W, K + C)``: ``log(max(p, 1e-4))`` per class, then ``log(std + 1e-3)`` per channel.
+def window_vectors(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] = None) -> np.ndarray:
+    """Window vectors ``(W, K + C [+ G])``: ``log(max(p, 1e-4))`` per class, then ``log(std + 1e-3)``
+    per channel, then the GPS numbers when given (for a head with GPS).
 
     Parameters
     ----------
@@ -174,21 +199,30 @@ def window_vectors(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
         The window model's class probabilities.
     x : ndarray ``(W, L, C)``
         The windows' channels before normalisation (m/s², rad/s; see :mod:`sdk.dsp.channels`).
+    gps : ndarray ``(W, G)``, optional
+        :func:`sdk.transport_gps.gps_features` of the same windows.
     """
     probs, x = np.asarray(probs, np.float64), np.asarray(x, np.float64)
     if probs.ndim != 2 or x.ndim != 3 or len(probs) != len(x):
         raise InputError(f"window_vectors needs probs (W, K) and windows (W, L, C), got {probs.shape} and {x.shape}")
     if not (np.all(np.isfinite(probs)) and np.all(np.isfinite(x))):
         raise InputError("window_vectors needs finite probabilities and samples")
-    return np.concatenate([np.log(np.maximum(probs, PROB_FLOOR)), np.log(x.std(axis=1) + STD_FLOOR)], axis=1)
+    parts = [np.log(np.maximum(probs, PROB_FLOOR)), np.log(x.std(axis=1) + STD_FLOOR)]
+    if gps is not None:
+        gps = np.asarray(gps, np.float64)
+        if gps.ndim != 2 or len(gps) != len(probs) or not np.all(np.isfinite(gps)):
+            raise InputError(f"window_vectors needs finite GPS numbers (W, G) for W = {len(probs)}, got shape {gps.shape}")
+        parts.append(gps)
+    return np.concatenate(parts, axis=1)
 
 
-def window_vector(probs: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """One window's vector (:func:`window_vectors` of a batch of one): probs ``(K,)``, window ``(L, C)``."""
+def window_vector(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] = None) -> np.ndarray:
+    """One window's vector (:func:`window_vectors` of a batch of one): probs ``(K,)``, window ``(L, C)``,
+    GPS numbers ``(G,)`` for a head with GPS."""
     probs, x = np.asarray(probs), np.asarray(x)
     if probs.ndim != 1 or x.ndim != 2:
         raise InputError(f"window_vector needs probs (K,) and a window (L, C), got {probs.shape} and {x.shape}")
-    return window_vectors(probs[None], x[None])[0]
+    return window_vectors(probs[None], x[None], None if gps is None else np.asarray(gps)[None])[0]
 
 
 @dataclasses.dataclass

@@ -13,6 +13,13 @@ live path (window model → head → HMM, no look-ahead), while the events, whic
 settled by the lagged head and its own HMM and so come out ``lag`` windows (3 min) later, more
 accurate. Without a lagged head both come from the live path, as before.
 
+GPS (``extra["context_lagged_gps"]``): a second lagged head that also reads each window's GPS numbers
+(:mod:`sdk.transport_gps`: fix rate, speed, any fix) runs beside the plain lagged one while location
+is on (:meth:`TransportDetector.set_location`, fixes passed to :meth:`~TransportDetector.process`). A
+window is settled by the GPS head only if location was on for all of that head's context (its
+minutes back within the stream, and its look-ahead); otherwise by the plain head, so a phone whose
+location consent is withdrawn never reads the missing fixes as a tunnel.
+
 Duty cycling: a window whose acceleration barely moves (std of ``|acc|`` below
 ``still_acc_std_mps2``) and that comes while the detector already reports ``still`` is not sent to
 the model; the filter is fed a "still" observation instead. The first window with motion goes to the
@@ -36,6 +43,8 @@ from sdk.interpreter import Model, load_model
 from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
+from sdk.transport_segmenter import Segmenter as _Segmenter
+from sdk.transport_gps import GpsBuffer, gps_buffer_push, gps_features
 from sdk.transport_context import (
     ContextHead,
     context_flush,
@@ -50,7 +59,8 @@ from sdk.transport_context import (
 def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "context") -> Optional[ContextHead]:
     """The context head named by ``manifest.extra[key]`` (``{"file", "sha256"}``, beside the model),
     checked against its sha256; None when the manifest names none. ``key``: ``"context"`` (the live
-    head, no lag) or ``"context_lagged"`` (the timeline's, with look-ahead)."""
+    head, no lag), ``"context_lagged"`` (the timeline's, with look-ahead) or ``"context_lagged_gps"``
+    (the timeline's, reading GPS too)."""
     ref = manifest.extra.get(key)
     if not ref:
         return None
@@ -61,8 +71,8 @@ def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "co
     if sha256_file(path) != ref.get("sha256"):
         raise ModelError(f"{path}: sha256 does not match the model's manifest; the file is corrupted or stale")
     head = load_head(path)
-    if bool(head.lag) != (key == "context_lagged"):
-        raise ModelError(f"{path}: a head with lag {head.lag} cannot be the model's {key!r} head")
+    if bool(head.lag) != key.startswith("context_lagged") or (head.gps is not None) != key.endswith("_gps"):
+        raise ModelError(f"{path}: a head with lag {head.lag} and{'' if head.gps else ' no'} GPS cannot be the model's {key!r} head")
     return head
 
 
@@ -127,6 +137,8 @@ class TransportDetectorOptions:
         use_lagged_context: Settle the events with the model's lagged head (``extra["context_lagged"]``)
             when it ships one: events come out its lag later (3 min) and more accurate;
             :meth:`TransportDetector.current` stays live. False = events from the live path.
+        use_gps: Settle the events with the model's GPS head (``extra["context_lagged_gps"]``) when
+            it ships one and location is on (see the module docstring). False = never.
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).
     """
@@ -138,6 +150,7 @@ class TransportDetectorOptions:
     at_place_vehicle_weight: float = 0.05
     use_context: bool = True
     use_lagged_context: bool = True
+    use_gps: bool = True
     on_event: Optional[Callable[[TransportEvent], None]] = None
 
     def __post_init__(self):
@@ -149,51 +162,6 @@ class TransportDetectorOptions:
             raise InputError(f"at_place_vehicle_weight must be in [0, 1], got {self.at_place_vehicle_weight!r}")
 
 
-class _Segmenter:
-    """Posteriors, one window at a time, into events: a new mode is reported once it has been the
-    most likely one for ``min_stable`` consecutive windows; the change is placed at the centre of its
-    first window."""
-
-    def __init__(self, labels: list, min_stable: int, window_s: float):
-        self.labels, self.min_stable, self.window_s = labels, min_stable, window_s
-        self.mode: Optional[int] = None  # reported mode
-        self.start: Optional[float] = None
-        self.conf: list = []
-        self.cand: Optional[int] = None
-        self.cand_n = 0
-        self.cand_start: Optional[float] = None
-        self.cand_conf: list = []
-
-    def advance(self, posterior: np.ndarray, t_start: float) -> list[TransportEvent]:
-        mode = int(posterior.argmax())
-        conf = float(posterior[mode])
-        t_mid = t_start + self.window_s / 2
-        if self.mode is None:
-            self.mode, self.start, self.conf = mode, t_start, [conf]
-            return []
-        if mode == self.mode:
-            self.cand, self.cand_n, self.cand_conf = None, 0, []
-            self.conf.append(conf)
-            return []
-        if mode != self.cand:
-            self.cand, self.cand_n, self.cand_start, self.cand_conf = mode, 0, t_mid, []
-        self.cand_n += 1
-        self.cand_conf.append(conf)
-        if self.cand_n < self.min_stable:
-            return []
-        ev = TransportEvent(self.start, self.cand_start, self.labels[self.mode], float(np.mean(self.conf)))
-        self.mode, self.start, self.conf = self.cand, self.cand_start, list(self.cand_conf)
-        self.cand, self.cand_n, self.cand_conf = None, 0, []
-        return [ev] if ev.end > ev.start else []
-
-    def close(self, t_end: float) -> list[TransportEvent]:
-        if self.mode is None:
-            return []
-        ev = TransportEvent(self.start, t_end, self.labels[self.mode], float(np.mean(self.conf)) if self.conf else 0.0)
-        self.mode, self.start, self.conf, self.cand, self.cand_n = None, None, [], None, 0
-        return [ev] if ev.end > ev.start else []
-
-
 @dataclasses.dataclass
 class DetectorStats:
     """Counters of a detector run."""
@@ -203,6 +171,7 @@ class DetectorStats:
     events: int = 0
     inference_ms: list = dataclasses.field(default_factory=list)
     context_ms: list = dataclasses.field(default_factory=list)
+    windows_gps: int = 0
     repairs: dict = dataclasses.field(default_factory=dict)
     gaps: int = 0
 
@@ -211,19 +180,28 @@ class TransportDetector:
     """Streaming transport-mode detection. Create with :meth:`create_from_options` or :meth:`create`."""
 
     def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest,
-                 context: Optional[ContextHead] = None, lagged: Optional[ContextHead] = None):
+                 context: Optional[ContextHead] = None, lagged: Optional[ContextHead] = None,
+                 lagged_gps: Optional[ContextHead] = None):
         self.options = options
         self.manifest = manifest
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
-        for head, lag_ok in ((context, False), (lagged, True)):
+        for head, lag_ok, gps_ok in ((context, False, False), (lagged, True, False), (lagged_gps, True, True)):
             if head is not None and (list(head.label_names) != self.labels or head.n_channels != len(self.config.channels)):
                 raise InputError("the context head's labels or channels do not match the model's manifest")
-            if head is not None and bool(head.lag) != lag_ok:
-                raise InputError(f"a head with lag {head.lag} passed as the {'lagged' if lag_ok else 'live'} head")
+            if head is not None and (bool(head.lag) != lag_ok or (head.gps is not None) != gps_ok):
+                raise InputError(f"a head with lag {head.lag} and{'' if head.gps else ' no'} GPS passed as the "
+                                 f"{'live' if not lag_ok else 'GPS' if gps_ok else 'lagged'} head")  # fmt: skip
+        if lagged_gps is not None and (lagged is None or lagged_gps.lag != lagged.lag):
+            raise InputError("the GPS head runs beside a lagged head of the same lag, and there is none")
         self.context = context
         self.lagged = lagged
+        self.lagged_gps = lagged_gps
+        self._gps_cfg = lagged_gps.gps_config if lagged_gps is not None else None
+        self._location = False
+        self._n_win = 0  # windows stepped since creation (GPS eligibility counts in these)
+        self._gps_since: Optional[int] = None
         hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
         self.hmm_timeline = TransitionModel.from_dict(lagged.hmm) if lagged is not None and lagged.hmm else self.hmm
@@ -246,7 +224,8 @@ class TransportDetector:
             raise InputError(f"{path}: model input {model.input_spec.shape} does not match its manifest's preprocessing")
         context = load_context_head(path, manifest) if options.use_context else None
         lagged = load_context_head(path, manifest, "context_lagged") if options.use_context and options.use_lagged_context else None
-        return cls(options, model, manifest, context, lagged)
+        gps = load_context_head(path, manifest, "context_lagged_gps") if lagged is not None and options.use_gps else None
+        return cls(options, model, manifest, context, lagged, gps)
 
     @classmethod
     def create(cls, model_path: Optional[str] = None, **kwargs) -> "TransportDetector":
@@ -271,6 +250,10 @@ class TransportDetector:
         self._ctx = context_init(self.context) if self.context is not None else None
         # The lagged path: its head's state, its own filter, and the windows waiting for their output.
         self._lag_ctx = context_init(self.lagged) if self.lagged is not None else None
+        self._gps_ctx = context_init(self.lagged_gps) if self.lagged_gps is not None else None
+        self._gps_buf = GpsBuffer()
+        self._stream_start = self._n_win
+        self._gps_since = self._n_win if self._location else None
         self._fwd_tl = forward_init(self.hmm_timeline)
         self._waiting: deque = deque()
         self._last_k: Optional[int] = None
@@ -290,6 +273,29 @@ class TransportDetector:
         :class:`~sdk.runtime.MomentSDK` calls it after every chunk from its GPS timeline."""
         self._at_place = bool(at_place)
 
+    def set_location(self, on: bool) -> None:
+        """Tell the detector whether location is on: consent given and the phone listening for fixes
+        (missing fixes then mean no sky). Applies to the windows that follow; off → on starts a new
+        run, and the GPS head settles windows again once its context lies inside it.
+        :class:`~sdk.runtime.MomentSDK` calls it before every chunk."""
+        on = bool(on)
+        if on and not self._location:
+            # Mid-stream, the next windows' GPS spans reach back into the time without fixes: the
+            # run counts from the first window whose span surely lies after now (one spare window
+            # for the windows still in the pipeline).
+            late = 0
+            if self._last_k is not None and self.lagged_gps is not None:
+                late = int(np.ceil((self._gps_cfg.before_s + self.config.window_s) / self.config.hop_s)) + 1
+            self._gps_since = self._n_win + late
+        elif not on:
+            self._gps_since = None
+        self._location = on
+
+    @property
+    def uses_gps(self) -> bool:
+        """Whether the detector has a GPS head and location is on now."""
+        return self.lagged_gps is not None and self._location
+
     def open_event(self) -> Optional[tuple[str, float]]:
         """``(mode, start)`` of the timeline's event not closed yet (unix s), or None."""
         if self._seg.mode is None or self._seg.start is None:
@@ -304,8 +310,17 @@ class TransportDetector:
             return None, 0.0
         return self.labels[live], float(self._posterior[live])
 
-    def process(self, acc_t, acc, gyro_t=None, gyro=None) -> list[TransportEvent]:
-        """Feed one chunk of raw samples (acc m/s² with gravity, gyro rad/s); return events closed by it."""
+    def process(self, acc_t, acc, gyro_t=None, gyro=None, gps=None) -> list[TransportEvent]:
+        """Feed one chunk of raw samples (acc m/s² with gravity, gyro rad/s); return events closed by it.
+
+        ``gps``: the GPS fixes of the same time span (a list of :class:`~sdk.timeline.records.GpsFix`,
+        or arrays ``t``, ``accuracy_m``, ``speed_mps``), read by the GPS head while location is on
+        (:meth:`set_location`); ignored otherwise. Pass them with the chunk they belong to: a window
+        reads the fixes up to its end.
+        """
+        if gps is not None and self.uses_gps:
+            keep = -np.inf if self._last_k is None else self._last_k / self.config.fs_hz - self._gps_cfg.before_s
+            self._gps_buf = gps_buffer_push(self._gps_buf, gps, keep)
         chunk, self._pipe = preprocess(acc_t, acc, self._pipe, gyro_t=gyro_t, gyro=gyro)
         self.stats.gaps += len(chunk.gaps)
         for k, v in chunk.acc_report.to_dict().items():
@@ -381,20 +396,41 @@ class TransportDetector:
         if self.lagged is None:
             return self._seg.advance(self._posterior, t_start)
         self._live_closed += self._live_seg.advance(self._posterior, t_start)
+        if reset:
+            self._stream_start = self._n_win
         # A duty-cycled window joins the lagged head's context but gets no output of its own: the
         # timeline's filter sees the same confident still observation as the live one.
-        self._waiting.append((t_start, damp, reset, n_hops, still_obs))
+        self._waiting.append((t_start, damp, reset, n_hops, still_obs, self._n_win, self._stream_start))
+        self._n_win += 1
         t0 = time.perf_counter()
         rows, self._lag_ctx = context_step(vec, self._lag_ctx, self.lagged, reset=reset, quiet=skipped)
+        rows_gps = None
+        if self.lagged_gps is not None:
+            g = np.zeros(self.lagged_gps.n_gps)
+            if self._location:
+                b = self._gps_buf
+                g = gps_features(b.t, b.accuracy_m, b.speed_mps, [t_start], [t_start + self.config.window_s], self._gps_cfg)[0]
+            rows_gps, self._gps_ctx = context_step(np.concatenate([vec, g]), self._gps_ctx, self.lagged_gps, reset=reset, quiet=skipped)
         if not skipped:
             self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
-        return self._settle(rows)
+        return self._settle(rows, rows_gps)
 
-    def _settle(self, rows: np.ndarray) -> list[TransportEvent]:
-        """The lagged head's outputs, oldest first, through the timeline's filter into events."""
+    def _gps_eligible(self, index: int, stream_start: int) -> bool:
+        """Location was on for all of window ``index``'s context: back to its oldest window within
+        the stream, and up to the newest window (its look-ahead)."""
+        if self._gps_since is None:
+            return False
+        return self._gps_since <= max(stream_start, index - max(self.lagged_gps.scales) + 1)
+
+    def _settle(self, rows: np.ndarray, rows_gps: Optional[np.ndarray] = None) -> list[TransportEvent]:
+        """The lagged heads' outputs, oldest first, through the timeline's filter into events (the
+        GPS head's row where location covered its context, else the plain head's)."""
         out = []
-        for p in rows:
-            t_start, damp, reset, n_hops, still = self._waiting.popleft()
+        for i, p in enumerate(rows):
+            t_start, damp, reset, n_hops, still, index, stream_start = self._waiting.popleft()
+            if rows_gps is not None and still is None and self._gps_eligible(index, stream_start):
+                p = rows_gps[i]
+                self.stats.windows_gps += 1
             if still is not None:
                 p = still
             if damp is not None:
@@ -407,7 +443,10 @@ class TransportDetector:
         settled = []
         if self.lagged is not None and self._lag_ctx.pending:
             rows, self._lag_ctx = context_flush(self._lag_ctx, self.lagged)
-            settled = self._settle(rows)
+            rows_gps = None
+            if self.lagged_gps is not None:
+                rows_gps, self._gps_ctx = context_flush(self._gps_ctx, self.lagged_gps)
+            settled = self._settle(rows, rows_gps)
         return settled + self._close_open(t_end)
 
     def _close_open(self, t_end: float) -> list[TransportEvent]:

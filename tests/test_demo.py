@@ -155,11 +155,11 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
     calls = {"n": 0}
     real_chunks = stream._chunk_recording
 
-    def interrupted(rec, chunk_s):
+    def interrupted(rec, chunk_s, gps_on=None):
         calls["n"] += 1
         if calls["n"] > 3:
             raise KeyboardInterrupt
-        return real_chunks(rec, chunk_s)
+        return real_chunks(rec, chunk_s, gps_on)
 
     monkeypatch.setattr(tempfile, "TemporaryDirectory", tracked)
     monkeypatch.setattr(stream, "_chunk_recording", interrupted)

@@ -25,13 +25,16 @@ from trainer.transport.context import ContextOptions, fit_head
 LABELS = ("a", "b", "c")
 
 
-def random_head(seed=0, n_channels=2, scales=(3, 8), hidden=5, labels=LABELS, lag=0):
+def random_head(seed=0, n_channels=2, scales=(3, 8), hidden=5, labels=LABELS, lag=0, gps=False):
+    from sdk.transport_gps import GPS_FEATURES, GpsFeatureConfig
+
     rng = np.random.default_rng(seed)
     n_ahead = len({s for s in scales if s < lag} | {lag}) if lag else 0
-    d, k = (len(labels) + n_channels) * (1 + 2 * len(scales) + 2 * n_ahead), len(labels)
+    vec = len(labels) + n_channels + (len(GPS_FEATURES) if gps else 0)
+    d, k = vec * (1 + 2 * len(scales) + 2 * n_ahead), len(labels)
     return ContextHead(tuple(labels), n_channels, scales, rng.normal(size=d), rng.uniform(0.5, 2, d),
                        (rng.normal(size=(d, hidden)), rng.normal(size=(hidden, k))), (rng.normal(size=hidden), rng.normal(size=k)),
-                       lag=lag)
+                       lag=lag, gps=GpsFeatureConfig().to_dict() if gps else None)
 
 
 @pytest.mark.parametrize("lag", [0, 4])

@@ -150,8 +150,9 @@ class TestContextHead:
     """The head named in the manifest is loaded, verified, and can be switched off."""
 
     @staticmethod
-    def model_with_head(tmp_path, head_bytes=None, sha=None, lag=None, lagged_key="context_lagged"):
-        """A copy of the shipped model naming a random live head (and with ``lag``, a random lagged one)."""
+    def model_with_head(tmp_path, head_bytes=None, sha=None, lag=None, lagged_key="context_lagged", gps_key=None):
+        """A copy of the shipped model naming a random live head (and with ``lag``, a random lagged
+        one; with ``gps_key`` too, a random lagged GPS head under that key)."""
         import json
 
         from edge_models import artifact_dir
@@ -161,6 +162,7 @@ class TestContextHead:
         (tmp_path / "m.tflite").write_bytes((artifact_dir() / "transport_cnn.tflite").read_bytes())
         d = json.loads((artifact_dir() / "transport_cnn.json").read_text())
         d["extra"].pop("context_lagged", None)
+        d["extra"].pop("context_lagged_gps", None)
         if head_bytes is None:
             head_bytes = json.dumps(random_head(n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES).to_dict()).encode()
         (tmp_path / "head.json").write_bytes(head_bytes)
@@ -169,6 +171,10 @@ class TestContextHead:
             lagged = json.dumps(random_head(seed=1, n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES, lag=lag).to_dict()).encode()
             (tmp_path / "lagged.json").write_bytes(lagged)
             d["extra"][lagged_key] = {"file": "lagged.json", "sha256": sha256_bytes(lagged)}
+        if gps_key is not None:
+            g = json.dumps(random_head(seed=2, n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES, lag=lag, gps=True).to_dict()).encode()
+            (tmp_path / "gps.json").write_bytes(g)
+            d["extra"][gps_key] = {"file": "gps.json", "sha256": sha256_bytes(g)}
         (tmp_path / "m.json").write_text(json.dumps(d))
         return str(tmp_path / "m.tflite")
 
@@ -225,9 +231,9 @@ def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day,
     seen = []
     real = det._settle
 
-    def spy(rows):  # the lagged head's outputs on their way into the timeline's filter
+    def spy(rows, rows_gps=None):  # the lagged head's outputs on their way into the timeline's filter
         seen.extend(np.array(rows))
-        return real(rows)
+        return real(rows, rows_gps)
 
     monkeypatch.setattr(det, "_settle", spy)
     rec = day[1]

@@ -19,6 +19,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-context", action="store_true", help="transport without its context heads (to compare)")
     p.add_argument("--no-lagged-context", action="store_true",
                    help="events from the live context head, not settled by the lagged one (to compare)")
+    p.add_argument("--no-gps-context", action="store_true",
+                   help="events settled by the lagged head without GPS, not the GPS one (to compare)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -28,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
 
     opts = DemoOptions(days=args.days, persona=args.persona, seed=args.seed, hours=args.hours, out=args.out,
                        progress=not args.no_progress, transport_context=not args.no_context,
-                       transport_lagged_context=not args.no_lagged_context)  # fmt: skip
+                       transport_lagged_context=not args.no_lagged_context, transport_gps=not args.no_gps_context)  # fmt: skip
     summary = run_demo(opts)
     print(json.dumps(summary.to_dict(), indent=2, default=str) if args.json else format_summary(summary))
     return 0

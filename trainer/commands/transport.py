@@ -190,8 +190,11 @@ def _eval_run(args: argparse.Namespace) -> int:
     else:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
               f"({m['test_windows_clean']} clean windows)")  # fmt: skip
-        for key, name in (("context", "context head"), ("context_lagged", "lagged context head (timeline)")):
-            if key in m:
+        for key, name in (("context", "context head"), ("context_lagged", "lagged context head (timeline)"),
+                          ("context_lagged_gps", "lagged GPS context head (timeline, location on)")):
+            if key in m and "skipped" in m[key]:
+                print(f"its {name}: skipped ({m[key]['skipped']})")
+            elif key in m:
                 sm = m[key]["smoothing"]
                 print(f"with its {name}: accuracy {m[key]['accuracy']:.3f}, macro-F1 {m[key]['macro_f1']:.3f}; after the HMM "
                       f"macro-F1 {sm['forward']['macro_f1']:.3f} (forward), {sm['viterbi']['macro_f1']:.3f} (Viterbi)")

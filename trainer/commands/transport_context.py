@@ -15,6 +15,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ship", action="store_true", help="copy the head beside the .tflite model and name it in its manifest")
     p.add_argument("--lag", type=int, default=36, metavar="WINDOWS",
                    help="also fit the timeline's lagged head with this look-ahead (default 36 = 3 min at a 5 s hop; 0 = none)")
+    p.add_argument("--heads", default="live,lagged", metavar="NAMES",
+                   help="which heads to fit, comma-separated: live, lagged, lagged_gps (the lagged head reading GPS "
+                        "too; needs data with GPS tracks) (default live,lagged)")
     p.add_argument("--add-to-metrics", metavar="METRICS_JSON", help="add the model + head row to this training run's comparison table")
 
 
@@ -22,10 +25,9 @@ def _run(args: argparse.Namespace) -> int:
     from trainer.transport.context import run_context
 
     m = run_context(args.model, [p for p in args.data.split(",") if p], args.out, args.test_data, args.seed, args.ship,
-                    args.add_to_metrics, lag=args.lag)  # fmt: skip
-    for name, r in (("context head", m), ("lagged context head", m.get("context_lagged"))):
-        if r is None:
-            continue
+                    args.add_to_metrics, lag=args.lag, heads=[h.strip() for h in args.heads.split(",") if h.strip()])  # fmt: skip
+    for r in [m] + [v for k, v in m.items() if k.startswith("context") and isinstance(v, dict)]:
+        name = {0: "live", 1: "lagged"}[int(bool(r["lag_windows"]))] + (" GPS" if r["options"]["gps"] else "") + " context head"
         sm = r["smoothing"]
         print(f"{name} on held-out subjects {r['test_subjects']}: window accuracy {r['accuracy']:.3f}, macro-F1 "
               f"{r['macro_f1']:.3f}; after the HMM macro-F1 {sm['forward']['macro_f1']:.3f} forward, "

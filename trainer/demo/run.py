@@ -35,6 +35,8 @@ class DemoOptions:
             compare).
         transport_lagged_context: Settle the timeline's events with the lagged head (False: the
             live head's events, to compare).
+        transport_gps: Settle them with the GPS head where location is on (False: the lagged head
+            without GPS, to compare).
     """
 
     days: int = 7
@@ -45,6 +47,7 @@ class DemoOptions:
     progress: bool = True
     transport_context: bool = True
     transport_lagged_context: bool = True
+    transport_gps: bool = True
 
     def __post_init__(self):
         if not (isinstance(self.days, int) and 1 <= self.days <= MAX_DAYS):
@@ -85,7 +88,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         work = Path(tmp)
         # push mode: the demo feeds it
         sdk = MomentSDK(SDKConfig(store_path=str(work / "timeline.db"), transport_context=options.transport_context,
-                                  transport_lagged_context=options.transport_lagged_context))
+                                  transport_lagged_context=options.transport_lagged_context,
+                                  transport_gps=options.transport_gps))
         try:
             st = stream_persona(sdk, persona, options.days, options.seed, options.hours, progress=options.progress)
             t_learn = time.perf_counter()
@@ -114,7 +118,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
             "analyse_and_sync_s": round(analyse_s, 1),
             "realtime_factor": round((st.t_end - st.t0) / wall, 1) if wall > 0 else None,
             "imu_samples": st.samples, "gps_fixes": st.gps_fixes, "raw_sensor_bytes": st.raw_bytes,
-            "windows": stats["windows"], "windows_skipped": stats["windows_skipped"],
+            "windows": stats["windows"], "windows_skipped": stats["windows_skipped"], "windows_gps": stats["windows_gps"],
             "timeline": learned.days, "places": learned.places, "segments": learned.segments,
             "moments": [dataclasses.asdict(m) for m in learned.moments],
             "sync": {**{k: v for k, v in sync.items() if k != "payloads"},

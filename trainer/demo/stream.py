@@ -90,7 +90,7 @@ def stream_persona(sdk: MomentSDK, persona: Persona, n_days: int, seed: int, hou
             sp = rec.gps.speed_mps if rec.gps.speed_mps is not None else np.full(len(rec.gps.t), np.nan)
             speed_v.append(np.asarray(sp, np.float32))
         c = time.perf_counter()
-        for chunk in _chunk_recording(rec, chunk_s):
+        for chunk in _chunk_recording(rec, chunk_s, gps_on=True):  # the simulated receiver listens
             sdk.feed(chunk)
         counters["sdk_s"] += time.perf_counter() - c
         if bar is not None and len(rec.t):

@@ -33,8 +33,9 @@ DEFAULT_LAG = 36
 
 def head_key(head: ContextHead) -> str:
     """Where a head goes: ``"context"`` (no lag: what the person does now) or ``"context_lagged"`` (the
-    timeline's, settled with look-ahead), as manifest key, metrics key and file-name part."""
-    return "context_lagged" if head.lag else "context"
+    timeline's, settled with look-ahead), with ``"_gps"`` after it for a head that reads GPS; as
+    manifest key, metrics key and file-name part."""
+    return ("context_lagged" if head.lag else "context") + ("_gps" if head.gps is not None else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,8 @@ class ContextOptions:
         ensemble: Perceptrons fitted with seeds ``seed, seed + 1, …`` whose logits are averaged; with
             one hidden layer that average is itself one perceptron ``ensemble`` times as wide, so
             the shipped file and the phone's code do not change.
+        gps: Each window's vector also gets its GPS numbers (:mod:`sdk.transport_gps`, default
+            config): a head for phones with location on. Needs data with GPS tracks.
 
     Chosen on the validation file behind the int8 model (macro-F1 per window / after Viterbi, three
     seeds): lagged head α 1e-3 0.939 / 0.940 / 0.932, α 1e-2 0.946 / 0.944 / 0.942, α 3e-2 0.938 /
@@ -67,21 +70,30 @@ class ContextOptions:
     min_purity: float = 0.8
     lag: int = 0
     ensemble: int = 3
+    gps: bool = False
 
 
-def stream_vectors(probs: np.ndarray, data: WindowData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stream_vectors(probs: np.ndarray, data: WindowData, gps: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Window vectors of ``data`` in stream order: ``(order, reset, vectors)``.
 
     ``probs``: the window model's class probabilities of ``data``'s windows, in ``data``'s order.
+    ``gps``: append the windows' GPS numbers (``data.gps``; :class:`InputError` where a recording has none).
     """
     order, reset = ordered(data)
-    return order, reset, window_vectors(np.asarray(probs)[order], data.x[order])
+    g = None
+    if gps:
+        g = data.gps[order]
+        if not np.all(np.isfinite(g)):
+            raise InputError("a head with GPS needs GPS tracks: some recordings of this data have none")
+    return order, reset, window_vectors(np.asarray(probs)[order], data.x[order], g)
 
 
 def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n_channels: int,
              opts: ContextOptions) -> ContextHead:
     """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport_context.context_summaries`)."""
     from sklearn.neural_network import MLPClassifier
+
+    from sdk.transport_gps import GpsFeatureConfig
 
     y = np.asarray(y, np.int64)
     k = len(label_names)
@@ -114,14 +126,15 @@ def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n
         weights = [np.hstack([w[0] for w, _ in members]), np.vstack([w[1] for w, _ in members]) / n]
         biases = [np.concatenate([b[0] for _, b in members]), np.mean([b[1] for _, b in members], axis=0)]
     head = ContextHead(tuple(label_names), int(n_channels), tuple(int(s) for s in opts.scales), mean, scale,
-                       tuple(weights), tuple(biases), lag=int(opts.lag))
+                       tuple(weights), tuple(biases), lag=int(opts.lag),
+                       gps=GpsFeatureConfig().to_dict() if opts.gps else None)
     return ContextHead.from_dict(head.to_dict())  # the numbers as stored, so what is measured is what ships
 
 
 def head_predict(probs: np.ndarray, head: ContextHead, data: WindowData) -> np.ndarray:
     """Head probabilities ``(W, K)`` of ``data``'s windows (in ``data``'s order), each from its own
     stream's past only; ``probs``: the window model's, in the same order."""
-    o, r, v = stream_vectors(probs, data)
+    o, r, v = stream_vectors(probs, data, gps=head.gps is not None)
     p = np.empty((len(data), len(head.label_names)))
     p[o] = context_probs(head, v, r)
     return p
@@ -140,9 +153,22 @@ def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_
     return evaluate_classifier(lambda _x: q, test, label_names, hmm, hop_s)
 
 
-def head_options(seed: int = 0, lag: int = DEFAULT_LAG) -> list[ContextOptions]:
-    """The heads a run fits: the live one, and (``lag`` > 0) the lagged one with that look-ahead."""
-    return [ContextOptions(seed=seed)] + ([ContextOptions(seed=seed, lag=lag)] if lag else [])
+#: The heads :func:`head_options` knows, by name.
+HEAD_NAMES = ("live", "lagged", "lagged_gps")
+
+
+def head_options(seed: int = 0, lag: int = DEFAULT_LAG, heads: Sequence[str] = ("live", "lagged")) -> list[ContextOptions]:
+    """The heads a run fits, in order, from ``heads`` (:data:`HEAD_NAMES`): ``"live"`` (no lag),
+    ``"lagged"`` (``lag`` windows of look-ahead) and ``"lagged_gps"`` (the same, reading GPS too);
+    the lagged ones only with ``lag`` > 0."""
+    bad = [h for h in heads if h not in HEAD_NAMES]
+    if bad:
+        raise InputError(f"unknown context heads {bad}; choose from {list(HEAD_NAMES)}")
+    if lag < 0:
+        raise InputError(f"lag must be >= 0 windows, got {lag}")
+    make = {"live": ContextOptions(seed=seed), "lagged": ContextOptions(seed=seed, lag=lag),
+            "lagged_gps": ContextOptions(seed=seed, lag=lag, gps=True)}  # fmt: skip
+    return [make[h] for h in HEAD_NAMES if h in heads and (h == "live" or lag)]
 
 
 def fit_and_evaluate(
@@ -191,7 +217,10 @@ def fit_and_evaluate(
         fit = base.take(np.flatnonzero(~np.isin(base.subject, sorted(held))))
     if not len(fit):
         raise InputError("no training subjects left for the context head")
-    order, reset, vec = stream_vectors(predict(fit.x), fit)
+    fit_probs = predict(fit.x)
+    order, reset, vec = stream_vectors(fit_probs, fit)
+    if any(o.gps for o in options):
+        vec_gps = stream_vectors(fit_probs, fit, gps=True)[2]
     if train_sequences is None:
         from trainer.transport.train import sequences_by_recording
 
@@ -201,7 +230,7 @@ def fit_and_evaluate(
     test_probs = predict(test.x) if test_probs is None else test_probs
     out = []
     for opts in options:
-        z = context_summaries(vec, reset, opts.scales, opts.lag)
+        z = context_summaries(vec_gps if opts.gps else vec, reset, opts.scales, opts.lag)
         keep = fit.purity[order] >= opts.min_purity
         head = fit_head(z[keep], fit.y[order][keep], label_names, len(config.channels), opts)
         hmm, hmm_info = tune_hmm(head_predict(val_probs, head, val), val, train_sequences, n_cls, hop_s, label_names)
@@ -210,7 +239,7 @@ def fit_and_evaluate(
         metrics.update(hmm=hmm_info, n_params=head.n_params, fit_windows=int(keep.sum()), validation_shares_subjects=shared_val,
                        lag_windows=head.lag, lag_seconds=head.lag * hop_s,
                        options={"scales": list(opts.scales), "hidden": list(opts.hidden), "alpha": opts.alpha, "seed": opts.seed,
-                                "lag": opts.lag, "ensemble": opts.ensemble})  # fmt: skip
+                                "lag": opts.lag, "ensemble": opts.ensemble, "gps": opts.gps})  # fmt: skip
         out.append((dataclasses.replace(head, metrics={k: metrics[k] for k in ("accuracy", "macro_f1")}), metrics))
     return out
 
@@ -260,10 +289,12 @@ def ship_head(head_path, model_path) -> Path:
 
 
 def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: Optional[str] = None,
-                seed: int = 0, ship: bool = False, metrics_path: Optional[str] = None, lag: int = DEFAULT_LAG) -> dict:
-    """``momentsense train transport-context``: fit the live head and (``lag`` > 0) the lagged one for
-    an already trained window model. Returns the live head's metrics, with the lagged head's under
-    ``["context_lagged"]``.
+                seed: int = 0, ship: bool = False, metrics_path: Optional[str] = None, lag: int = DEFAULT_LAG,
+                heads: Sequence[str] = ("live", "lagged")) -> dict:
+    """``momentsense train transport-context``: fit ``heads`` (see :func:`head_options`: the live
+    head, and with ``lag`` > 0 the lagged one and the lagged one that reads GPS) for an already trained
+    window model. Returns the first head's metrics, with the others' under their key
+    (``["context_lagged"]``, ``["context_lagged_gps"]``).
 
     ``model_path``: the ``.tflite`` model the head will run behind (with its manifest), or a
     ``.keras`` one. The split is rebuilt exactly as ``train transport`` made it with the same
@@ -276,6 +307,9 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
 
     if lag < 0:
         raise InputError(f"--lag must be >= 0 windows, got {lag}")
+    options = head_options(seed, lag, heads)
+    if not options:
+        raise InputError(f"no head to fit: {list(heads)} with lag {lag} (the lagged heads need --lag > 0)")
     path = Path(model_path)
     predict, config, label_names = load_window_model(path)
     if ship and path.suffix != ".tflite":
@@ -286,7 +320,7 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     test_ds = load_datasets([test_data]) if test_data else None
     opts = TrainOptions(augment=None, copies=0, seed=seed, preprocess=config)
     _, _, _, val, test, test_subjects = prepare_split(train_ds, test_ds, opts)
-    fitted = fit_and_evaluate(predict, train_ds, config, label_names, None, val, test, options=head_options(seed, lag))
+    fitted = fit_and_evaluate(predict, train_ds, config, label_names, None, val, test, options=options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {}
@@ -298,7 +332,7 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
             m["shipped_to"] = str(ship_head(head_path, path))
         if metrics_path:
             _add_compare_row(Path(metrics_path), path, head, head_path, m)
-        if key == "context":
+        if not report:
             report.update(m)
         else:
             report[key] = m

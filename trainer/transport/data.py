@@ -30,6 +30,9 @@ class WindowData:
         recording: int64 ``(W,)`` index of the source recording (windows of one recording are consecutive).
         k_start: int64 ``(W,)`` grid index of the first sample (time = k / fs_hz).
         purity: float32 ``(W,)`` share of the window's samples carrying its label (1 = no transition inside).
+        gps: float64 ``(W, 3)`` the window's GPS numbers (:func:`sdk.transport_gps.gps_features`,
+            default :class:`~sdk.transport_gps.GpsFeatureConfig`); NaN rows where the recording has no
+            GPS track (the file carries none: not the same as a phone that got no fix).
     """
 
     x: np.ndarray
@@ -39,6 +42,7 @@ class WindowData:
     recording: np.ndarray
     k_start: np.ndarray
     purity: np.ndarray
+    gps: np.ndarray
 
     def __len__(self) -> int:
         return int(len(self.y))
@@ -111,7 +115,18 @@ def recording_to_windows(
     return WindowData(
         w.x[keep], w.label[keep].astype(np.int64), np.full(n, rec.subject, dtype=object),
         np.full(n, rec.device, dtype=object), np.full(n, index, np.int64), w.k_start[keep], w.purity[keep],
+        recording_gps(rec, w.k_start[keep], config),
     )  # fmt: skip
+
+
+def recording_gps(rec: ImuRecording, k_start: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """GPS numbers ``(W, 3)`` of a recording's windows starting at grid index ``k_start`` (NaN without a GPS track)."""
+    from sdk.transport_gps import GPS_FEATURES, gps_features
+
+    if rec.gps is None:
+        return np.full((len(k_start), len(GPS_FEATURES)), np.nan)
+    t0 = np.asarray(k_start, np.float64) / config.fs_hz
+    return gps_features(rec.gps.t, rec.gps.accuracy_m, rec.gps.speed_mps, t0, t0 + config.window_s)
 
 
 def windowset_to_windows(ws: WindowSet, config: PreprocessConfig, first_index: int = 0) -> WindowData:
@@ -131,7 +146,7 @@ def windowset_to_windows(ws: WindowSet, config: PreprocessConfig, first_index: i
     return WindowData(
         np.stack(xs), np.asarray(ws.label)[keep].astype(np.int64), np.asarray(ws.subject).astype(str).astype(object)[keep],
         np.full(len(keep), "", dtype=object), first_index + keep, np.zeros(len(keep), np.int64),
-        np.ones(len(keep), np.float32),
+        np.ones(len(keep), np.float32), np.full((len(keep), 3), np.nan),
     )  # fmt: skip
 
 
@@ -254,4 +269,5 @@ def split_by_subject_and_device(
 def _empty(config: PreprocessConfig) -> WindowData:
     L, C = config.window_len, len(config.channels)
     e = np.zeros(0, np.int64)
-    return WindowData(np.zeros((0, L, C), np.float32), e, np.zeros(0, object), np.zeros(0, object), e, e, np.zeros(0, np.float32))
+    return WindowData(np.zeros((0, L, C), np.float32), e, np.zeros(0, object), np.zeros(0, object), e, e,
+                      np.zeros(0, np.float32), np.zeros((0, 3)))
