@@ -16,7 +16,7 @@ def peak_rss_mb() -> float:
 
 
 def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, chunk_s: float = 10.0,
-                  store: str = "file", context: bool = True, lagged_context: bool = True) -> dict:
+                  store: str = "file", context: bool = True, lagged_context: bool = True, gps: bool = True) -> dict:
     """Stream ``hours`` of a simulated commuter day through the on-device runtime (:class:`sdk.runtime.MomentSDK`).
 
     Sensor data is simulated leg by leg outside the timed region; the timed region is exactly what
@@ -24,7 +24,8 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
     in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``. ``context``: run
     the transport context head (see :mod:`sdk.transport_context`); ``lagged_context``: and the
-    lagged head that settles the events.
+    lagged head that settles the events; ``gps``: and the GPS head beside it (the simulated receiver
+    listens: location is on).
 
     ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
     stays meaningful on a shared machine where ``wall_s`` includes waiting for a core;
@@ -41,7 +42,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
     path = f"{tmp.name}/timeline.db" if store == "file" else None
     sdk = MomentSDK(SDKConfig(duty_cycle=duty_cycle, chunk_s=chunk_s, store_path=path, transport_context=context,
-                              transport_lagged_context=lagged_context))
+                              transport_lagged_context=lagged_context, transport_gps=gps))
     det = sdk.detector
     timeline_cpu = [0.0]
 
@@ -60,7 +61,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     samples = 0
     for rec in iter_itinerary(legs, draw_person("bench", seed), draw_device("bench", seed), seed=seed):
         samples += len(rec.t)
-        chunks = list(_chunk_recording(rec, chunk_s))
+        chunks = list(_chunk_recording(rec, chunk_s, gps_on=True))
         t0, c0 = time.perf_counter(), time.process_time()
         for chunk in chunks:
             sdk.feed(chunk)
@@ -94,6 +95,8 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "inference_ms_p95": float(np.percentile(inf, 95)),
         "context_head": det.context is not None,
         "lagged_context_head": det.lagged is not None,
+        "gps_head": det.lagged_gps is not None,
+        "windows_gps": det.stats.windows_gps,
         "context_ms_median": float(np.median(det.stats.context_ms)) if det.stats.context_ms else None,
         "context_ms_p95": float(np.percentile(det.stats.context_ms, 95)) if det.stats.context_ms else None,
         "events": det.stats.events,

@@ -205,16 +205,15 @@ def network_fixes(grid_t0: float, x_m: np.ndarray, y_m: np.ndarray, mode: str, i
     """Coarse fixes from Wi-Fi and cell towers, which Android's network provider reports beside GNSS
     (plyer listens to every provider), with speed 0 as ``Location.getSpeed()`` gives without one.
 
-    Every 15–60 s (per leg) when the leg has coverage (85 % of legs; 70 % of indoor stays, as
-    basements and buildings without known Wi-Fi give none; 60 % of subway rides, whose tunnels have a
-    cell signal in some cities and not in others); accuracy from Wi-Fi (10–150 m,
+    Every 15–60 s (per leg) when the leg has coverage (85 % of legs; 60 % of subway rides, whose
+    tunnels have a cell signal in some cities and not in others); accuracy from Wi-Fi (10–150 m,
     median 35 m) on foot and indoors, from cell towers (150–1,500 m) in vehicles, and a position
     error of that size. They make a fix's presence a weak sign of the sky: a phone in a deep room
     or on an underground platform still gets some.
     """
     n = len(x_m)
     e = np.zeros(0)
-    if n == 0 or rng.random() >= (0.6 if mode == "subway" else 0.7 if indoor else 0.85):
+    if n == 0 or rng.random() >= (0.6 if mode == "subway" else 0.85):
         return GpsFixes(e, e, e, e, e)
     t_end = grid_t0 + n / fs_hz
     step = rng.uniform(15.0, 60.0)

@@ -11,6 +11,7 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-duty-cycle", action="store_true", help="run inference on every window")
     p.add_argument("--no-context", action="store_true", help="without the transport context heads (to compare)")
     p.add_argument("--no-lagged-context", action="store_true", help="without the lagged head that settles the events (to compare)")
+    p.add_argument("--no-gps-context", action="store_true", help="without the GPS head beside the lagged one (to compare)")
     p.add_argument("--json", action="store_true", help="JSON output (the default; kept for symmetry)")
 
 
@@ -23,7 +24,7 @@ def _runtime_run(args: argparse.Namespace) -> int:
     if not args.hours > 0:
         raise InputError(f"--hours must be > 0, got {args.hours}")
     print(json.dumps(bench_runtime(args.hours, args.seed, duty_cycle=not args.no_duty_cycle, context=not args.no_context,
-                                   lagged_context=not args.no_lagged_context), indent=2))
+                                   lagged_context=not args.no_lagged_context, gps=not args.no_gps_context), indent=2))
     return 0
 
 
