@@ -265,12 +265,13 @@ class PhoneSource(SensorSource):
 
     @property
     def gps_on(self) -> bool:
-        """GPS was started and its provider was not reported disabled since (plyer's ``on_status``
-        ``"provider-disabled"`` / ``"provider-enabled"``)."""
+        """GPS was started and the satellite provider was not reported disabled since (plyer's
+        ``on_status("provider-disabled" | "provider-enabled", provider)``; the network provider alone
+        gives only coarse fixes, which the transport GPS head would read as no sky)."""
         if self._gps is None:
             return False
         with self._gps_lock:
-            last = next((t for t, _ in reversed(self.gps_status) if t.startswith("provider-")), "provider-enabled")
+            last = next((t for t, p in reversed(self.gps_status) if t.startswith("provider-") and p == "gps"), "provider-enabled")
         return last != "provider-disabled"
 
     def _on_status(self, stype, status) -> None:

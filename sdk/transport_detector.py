@@ -205,6 +205,8 @@ class TransportDetector:
         hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
         self.hmm_timeline = TransitionModel.from_dict(lagged.hmm) if lagged is not None and lagged.hmm else self.hmm
+        # The timeline's filter steps with the transitions tuned for whichever head settled the window.
+        self.hmm_gps = TransitionModel.from_dict(lagged_gps.hmm) if lagged_gps is not None and lagged_gps.hmm else self.hmm_timeline
         self._model = model
         self._still = self.labels.index("still") if "still" in self.labels else None
         self._norm_col = self.config.channels.index("acc_norm") if "acc_norm" in self.config.channels else None
@@ -428,14 +430,15 @@ class TransportDetector:
         out = []
         for i, p in enumerate(rows):
             t_start, damp, reset, n_hops, still, index, stream_start = self._waiting.popleft()
+            hmm = self.hmm_timeline
             if rows_gps is not None and still is None and self._gps_eligible(index, stream_start):
-                p = rows_gps[i]
+                p, hmm = rows_gps[i], self.hmm_gps
                 self.stats.windows_gps += 1
             if still is not None:
                 p = still
             if damp is not None:
                 p = p * damp
-            post, self._fwd_tl = forward_step(p / p.sum(), self._fwd_tl, self.hmm_timeline, n_hops=n_hops, reset=reset)
+            post, self._fwd_tl = forward_step(p / p.sum(), self._fwd_tl, hmm, n_hops=n_hops, reset=reset)
             out += self._seg.advance(post, t_start)
         return out
 

@@ -135,6 +135,13 @@ def test_gps_callbacks_become_fixes(phone):
     assert all(f.lon == 11.5 and f.accuracy_m == 8.0 and f.speed_mps == 1.5 for f in fixes)
     assert all(t_start <= f.t <= time.time() for f in fixes) and np.all(np.diff([f.t for f in fixes]) > 0)
     assert ("provider-enabled", "gps") in src.gps_status
+    assert src.gps_on and all(c.gps_on for c in chunks), "chunks say the receiver listened"
+    src._on_status("provider-disabled", "network")
+    assert src.gps_on, "the network provider alone does not matter"
+    src._on_status("provider-disabled", "gps")
+    assert not src.gps_on
+    src._on_status("provider-enabled", "gps")
+    assert src.gps_on
 
 
 def test_close_stops_everything_quickly(phone):

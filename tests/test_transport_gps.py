@@ -123,11 +123,14 @@ def timeline_inputs(det, monkeypatch):
 
     import sdk.transport_detector as td
 
-    det.hmm_timeline = copy.copy(det.hmm_timeline)  # its own object, told apart from the live path's
+    # Their own objects, told apart from the live path's.
+    same = det.hmm_gps is det.hmm_timeline
+    det.hmm_timeline = copy.copy(det.hmm_timeline)
+    det.hmm_gps = det.hmm_timeline if same else copy.copy(det.hmm_gps)
     seen, real = [], td.forward_step
 
     def spy(p, state, model, *a, **k):
-        if model is det.hmm_timeline:
+        if model is det.hmm_timeline or model is det.hmm_gps:
             seen.append(np.asarray(p) / np.sum(p))
         return real(p, state, model, *a, **k)
 
@@ -218,7 +221,9 @@ class TestRuntimeLocation:
             consent.grant("motion", "sensing")
             consent.grant("location", "sensing")
             with MomentSDK(SDKConfig(), consent=consent) as sdk:
-                assert sdk.detector.lagged_gps is not None  # the shipped model names one
+                det = sdk.detector
+                assert det.lagged_gps is not None  # the shipped model names one, with the HMM tuned for it
+                assert det.hmm_gps is not det.hmm_timeline and det.hmm_gps.to_dict() == det.lagged_gps.hmm
                 sdk.feed(chunks[0])
                 assert sdk.detector.uses_gps
                 sdk.feed(dataclasses_replace(chunks[1], gps_on=None))  # a source that does not say
