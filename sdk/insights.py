@@ -118,8 +118,13 @@ def moment_insights(events: Sequence[Event], now: float, tz_offset_s: float = 0.
 
 
 def segment_insights(events: Sequence[Event], driving_scores: Sequence[float] = (),
-                     encoder_path: Optional[str] = None, heads_path: Optional[str] = None) -> list[Insight]:
+                     encoder_path: Optional[str] = None, heads_path: Optional[str] = None,
+                     encoder=None, heads=None) -> list[Insight]:
     """Fired rule segments with their evidence sentence, then embedding segments (shipped encoder).
+
+    ``encoder``, ``heads``: a loaded :class:`~sdk.segments.TimelineEncoder` and
+    :class:`~sdk.segments.SegmentHeads` to use (the weekly job's); None = load them from
+    ``encoder_path`` / ``heads_path`` (default: the shipped files).
 
     Raises :class:`~sdk.errors.InputError` with fewer than 7 days of history (the rules need a week).
     """
@@ -136,8 +141,8 @@ def segment_insights(events: Sequence[Event], driving_scores: Sequence[float] = 
         from edge_models import artifact_dir
         from sdk.segments import SegmentHeads, TimelineEncoder
 
-        enc = TimelineEncoder.create_from_path(encoder_path or artifact_dir() / "timeline_encoder.tflite")
-        heads = SegmentHeads.create_from_path(heads_path or artifact_dir() / "segment_classifiers.json")
+        enc = encoder if encoder is not None else TimelineEncoder.create_from_path(encoder_path or artifact_dir() / "timeline_encoder.tflite")
+        heads = heads if heads is not None else SegmentHeads.create_from_path(heads_path or artifact_dir() / "segment_classifiers.json")
         fired = {i.data["segment"] for i in out}
         for s in heads.classify_embedding(enc.embed_user(ev), enc.version):
             if s.active and s.segment not in fired:

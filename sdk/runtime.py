@@ -369,7 +369,9 @@ class MomentSDK:
         their evidence, then the shipped embedding heads). InputError with less than a week of data."""
         from sdk.insights import segment_insights
 
-        return segment_insights(*self._segment_inputs(self._now(now)))
+        job = self.segment_job  # its encoder and heads, once loaded, are not loaded again
+        enc, heads = (job.encoder, job.heads) if job is not None else (None, None)
+        return segment_insights(*self._segment_inputs(self._now(now)), encoder=enc, heads=heads)
 
     def update_weekly_segments(self, now: Optional[float] = None):
         """Run the weekly segment job if a week has passed since its last run (the pipeline calls this

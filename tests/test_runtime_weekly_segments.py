@@ -108,3 +108,23 @@ def test_without_the_shipped_encoder_rules_still_run(monkeypatch):
 def test_bad_flags_are_refused(field):
     with pytest.raises(InputError, match=f"{field} must be True or False"):
         SDKConfig(**{field: "yes"})
+
+
+def test_segments_reuse_the_weekly_jobs_encoder(monkeypatch):
+    """Once the weekly job has loaded the encoder and heads, ``segments()`` does not load them again
+    (and gives the same embedding answers as a fresh load)."""
+    from sdk.segments import SegmentHeads, TimelineEncoder
+
+    with MomentSDK(SDKConfig()) as sdk:
+        now = early_riser_weeks(sdk)
+        fresh = sdk.segments(now)  # no job yet: loads the shipped files
+        sdk.update_weekly_segments(now)
+        assert sdk.segment_job.encoder is not None
+
+        def refuse(*a, **k):
+            raise AssertionError("loaded again")
+
+        monkeypatch.setattr(TimelineEncoder, "create_from_path", refuse)
+        monkeypatch.setattr(SegmentHeads, "create_from_path", refuse)
+        again = sdk.segments(now)
+        assert [i.text for i in again] == [i.text for i in fresh]
