@@ -316,3 +316,23 @@ class TestSimulatedGps:
         assert low["still"] / total["still"] > 0.15  # deep rooms
         assert low["still"] > 0.25 * low["subway"]
         assert any_fix_subway > 0.1 * total["subway"]  # network fixes underground
+
+
+def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
+    """``eval transport`` scores the GPS head where the file has GPS tracks and says why it skips it
+    where it has none."""
+    import dataclasses
+
+    from edge_models import artifact_dir
+    from sdk.imu_file import write_imu
+    from sdk.records import ImuDataset
+    from trainer.transport.workflow import run_eval
+
+    model = str(artifact_dir() / "transport_cnn.tflite")
+    with_gps, without = tmp_path / "gps.h5", tmp_path / "nogps.h5"
+    write_imu(with_gps, ImuDataset(list(TRANSPORT_MODES), "test", ride))
+    write_imu(without, ImuDataset(list(TRANSPORT_MODES), "test", [dataclasses.replace(r, gps=None) for r in ride]))
+    m = run_eval(model, [str(with_gps)])
+    assert "macro_f1" in m["context_lagged_gps"] and "macro_f1" in m["context_lagged"]
+    m = run_eval(model, [str(without)])
+    assert "GPS track" in m["context_lagged_gps"]["skipped"] and "macro_f1" in m["context_lagged"]
