@@ -281,8 +281,8 @@ class MomentSDK:
 
     def _at_place(self, chunk: SensorChunk) -> bool:
         """GPS says the person stays at a place: a stay is recognised and the last fix is at most
-        ``AT_PLACE_MAX_FIX_AGE_S`` older than this chunk (no fix for long, e.g. leaving an
-        underground car park, and nothing is assumed)."""
+        ``AT_PLACE_MAX_FIX_AGE_S`` older than this chunk (no limit: without a fix since, the person
+        is taken to be still there, as in a deep room; the stay closes when fixes show they left)."""
         if self._last_fix is None or not self.live.in_stay:
             return False
         t = chunk.acc_t[0] if len(chunk.acc_t) else self._last_fix.t

@@ -301,9 +301,8 @@ class TestPlacesAndTrips:
 
     def test_the_detector_hears_that_gps_stays_at_a_place(self):
         """After 5 min of fixes at one spot the stay is recognised and the transport detector is told
-        (vehicle modes damped); with the last fix older than AT_PLACE_MAX_FIX_AGE_S it is not."""
-        from sdk.runtime import AT_PLACE_MAX_FIX_AGE_S
-
+        (vehicle modes damped); an hour without any fix (a deep room) keeps it there; fixes 3 km
+        away end it."""
         lat, lon = from_local_m(np.zeros(420), np.zeros(420), LAT0, LON0)
         fixes = [GpsFix(MONDAY_LOCAL + i, a, b, 10.0) for i, (a, b) in enumerate(zip(lat, lon))]
         e = np.zeros((0, 3), np.float32)
@@ -313,9 +312,15 @@ class TestPlacesAndTrips:
                 sdk.feed(chunk)
                 seen.append(sdk.detector._at_place)
             assert not seen[0] and seen[-1] and sdk.current_context().place is not None
-            t = MONDAY_LOCAL + 419 + AT_PLACE_MAX_FIX_AGE_S + 10
+            t = MONDAY_LOCAL + 419 + 3600
             sdk.feed(SensorChunk(np.array([t]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
-            assert not sdk.detector._at_place
+            assert sdk.detector._at_place, "no fix since: still at the place"
+            far_lat, far_lon = from_local_m(np.full(300, 3000.0), np.zeros(300), LAT0, LON0)
+            away = [GpsFix(t + 1 + i, a, b, 10.0) for i, (a, b) in enumerate(zip(far_lat, far_lon))]
+            for chunk in gps_chunks(away):
+                sdk.feed(chunk)
+            sdk.feed(SensorChunk(np.array([t + 302]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
+            assert not sdk.detector._at_place, "fixes elsewhere: left the place"
 
     def test_commuter_day_through_the_simulator(self):
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)
