@@ -44,7 +44,7 @@ from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
 from sdk.transport_segmenter import Segmenter as _Segmenter
-from sdk.transport_gps import GpsBuffer, gps_buffer_push, gps_features
+from sdk.transport_gps import GpsBuffer, buffer_features, gps_buffer_push
 from sdk.transport_context import (
     ContextHead,
     context_flush,
@@ -410,8 +410,7 @@ class TransportDetector:
         if self.lagged_gps is not None:
             g = np.zeros(self.lagged_gps.n_gps)
             if self._location:
-                b = self._gps_buf
-                g = gps_features(b.t, b.accuracy_m, b.speed_mps, [t_start], [t_start + self.config.window_s], self._gps_cfg)[0]
+                g = buffer_features(self._gps_buf, t_start, t_start + self.config.window_s, self._gps_cfg)
             rows_gps, self._gps_ctx = context_step(np.concatenate([vec, g]), self._gps_ctx, self.lagged_gps, reset=reset, quiet=skipped)
         if not skipped:
             self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)

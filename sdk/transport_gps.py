@@ -134,6 +134,27 @@ def _col(fixes: Any, name: str, n: int) -> np.ndarray:
     return np.full(n, np.nan) if v is None else np.asarray(v, np.float64).reshape(-1)
 
 
+def buffer_features(buf: GpsBuffer, t_start: float, t_end: float, config: GpsFeatureConfig = GpsFeatureConfig()) -> np.ndarray:
+    """:func:`gps_features` ``(3,)`` of one window ``[t_start, t_end)`` from a buffer's fixes, without
+    re-checking them (:func:`gps_buffer_push` did): the detector calls it for every window."""
+    t = buf.t
+    lo_t = t_start - config.before_s
+    out = np.zeros(len(GPS_FEATURES))
+    a, b = np.searchsorted(t, (lo_t, t_end))
+    if b <= a:
+        return out
+    acc, spd = buf.accuracy_m[a:b], buf.speed_mps[a:b]
+    good = ~(acc > config.good_accuracy_m)
+    n = int(good.sum())
+    out[0] = min(n * config.interval_s / max(t_end - lo_t, 1e-9), 1.0)
+    if n:
+        s = spd[good]
+        s = s[np.isfinite(s) & (s >= 0)]
+        out[1] = np.log1p(np.median(s)) if len(s) else 0.0
+    out[2] = 1.0
+    return out
+
+
 def gps_buffer_push(buf: GpsBuffer, fixes: Any, keep_after_s: float) -> GpsBuffer:
     """Add ``fixes`` (a list of :class:`~sdk.timeline.records.GpsFix`, or an object / dict with
     arrays ``t``, ``accuracy_m``, ``speed_mps``) and drop those before ``keep_after_s`` (unix s).

@@ -57,6 +57,20 @@ class TestGpsFeatures:
         with pytest.raises(InputError, match="features"):
             GpsFeatureConfig.from_dict({"features": ["speed"]})
 
+    def test_the_detectors_one_window_path_equals_the_batch_function(self):
+        from sdk.transport_gps import buffer_features
+
+        rng = np.random.default_rng(0)
+        t = np.cumsum(rng.uniform(0.2, 3.0, 200))
+        acc = rng.choice([5.0, 30.0, 80.0, 900.0, np.nan], 200)
+        spd = np.where(rng.random(200) < 0.1, np.nan, rng.uniform(0, 30, 200))
+        buf = gps_buffer_push(GpsBuffer(), {"t": t, "accuracy_m": acc, "speed_mps": spd}, -np.inf)
+        starts = rng.uniform(-50, t[-1] + 50, 300)
+        cfg = GpsFeatureConfig(before_s=20.0, interval_s=2.0)
+        batch = gps_features(t, acc, spd, starts, starts + 10.0, cfg)
+        one = np.array([buffer_features(buf, a, a + 10.0, cfg) for a in starts])
+        np.testing.assert_allclose(one, batch, atol=1e-12)
+
     def test_config_round_trip(self):
         c = GpsFeatureConfig(before_s=20.0, interval_s=2.0)
         assert GpsFeatureConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
