@@ -350,3 +350,13 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
     assert "macro_f1" in m["context_lagged_gps"] and "macro_f1" in m["context_lagged"]
     m = run_eval(model, [str(without)])
     assert "GPS track" in m["context_lagged_gps"]["skipped"] and "macro_f1" in m["context_lagged"]
+
+
+@pytest.mark.parametrize("args, message", [(["--heads", "live,gps"], "unknown context heads"),
+                                           (["--heads", "lagged_gps", "--lag", "0"], "no head to fit")])
+def test_cli_refuses_unknown_heads_before_loading_anything(tmp_path, capsys, args, message):
+    from trainer.cli import main
+
+    rc = main(["train", "transport-context", "--model", str(tmp_path / "missing.tflite"), "--data", str(tmp_path / "missing.h5"),
+               "--out", str(tmp_path / "out"), *args])
+    assert rc == 2 and message in capsys.readouterr().err
