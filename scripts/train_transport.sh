@@ -37,11 +37,11 @@ for m in transport_cnn transport_cnn_float32; do
   momentsense train transport-context --model edge_models/artifacts/$m.tflite --data data/sim_train.h5 \
     --test-data data/sim_test.h5 --out runs/context_$m --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json
 done
-# The timeline's GPS head behind the shipped int8 model: the lagged head that also reads each window's GPS
-# fix rate, speed and whether any fix came (sdk/transport_gps.py), used on the phone while location is on
-# (≈ 5 min).
+# The GPS heads behind the shipped int8 model: the live and the lagged head, each also reading every
+# window's GPS fix rate, speed and whether any fix came (sdk/transport_gps.py), used on the phone while
+# location is on (≈ 8 min).
 momentsense train transport-context --model edge_models/artifacts/transport_cnn.tflite --data data/sim_train.h5 \
-  --test-data data/sim_test.h5 --out runs/context_gps --heads lagged_gps --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json
+  --test-data data/sim_test.h5 --out runs/context_gps --heads live_gps,lagged_gps --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json
 # The phone's path, int8 CNN + head, re-evaluated through `eval transport` on the same test file:
 momentsense eval transport --model edge_models/artifacts/transport_cnn.tflite --data data/sim_test.h5 --json > runs/context_transport_cnn/int8_eval.json
 if [ -f ../shared/data/wisdm2019_phone_subset.h5 ]; then

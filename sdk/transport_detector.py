@@ -13,12 +13,12 @@ live path (window model → head → HMM, no look-ahead), while the events, whic
 settled by the lagged head and its own HMM and so come out ``lag`` windows (3 min) later, more
 accurate. Without a lagged head both come from the live path, as before.
 
-GPS (``extra["context_lagged_gps"]``): a second lagged head that also reads each window's GPS numbers
-(:mod:`sdk.transport_gps`: fix rate, speed, any fix) runs beside the plain lagged one while location
-is on (:meth:`TransportDetector.set_location`, fixes passed to :meth:`~TransportDetector.process`). A
-window is settled by the GPS head only if location was on for all of that head's context (its
-minutes back within the stream, and its look-ahead); otherwise by the plain head, so a phone whose
-location consent is withdrawn never reads the missing fixes as a tunnel.
+GPS (``extra["context_lagged_gps"]``, ``extra["context_gps"]``): heads that also read each window's
+GPS numbers (:mod:`sdk.transport_gps`: fix rate, speed, any fix) run beside the plain lagged and live
+ones (:meth:`TransportDetector.set_location`, fixes passed to :meth:`~TransportDetector.process`). A
+window's output comes from a GPS head only if location was on for all of that head's context (its
+minutes back within the stream, and a lagged head's look-ahead); otherwise from the plain head, so a
+phone whose location consent is withdrawn never reads the missing fixes as a tunnel.
 
 Duty cycling: a window whose acceleration barely moves (std of ``|acc|`` below
 ``still_acc_std_mps2``) and that comes while the detector already reports ``still`` is not sent to
@@ -29,6 +29,7 @@ model again, so motion resumes inference within one window. Skipped windows are 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections import deque
 from pathlib import Path
@@ -44,7 +45,7 @@ from sdk.manifest import Manifest, load_verified_model, sha256_file
 from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
 from sdk.timeline.records import TransportEvent
 from sdk.transport_segmenter import Segmenter as _Segmenter
-from sdk.transport_gps import GpsBuffer, buffer_features, gps_buffer_push
+from sdk.transport_gps import GPS_FEATURES, GpsBuffer, buffer_features, gps_buffer_push
 from sdk.transport_context import (
     ContextHead,
     context_flush,
@@ -172,6 +173,7 @@ class DetectorStats:
     inference_ms: list = dataclasses.field(default_factory=list)
     context_ms: list = dataclasses.field(default_factory=list)
     windows_gps: int = 0
+    windows_gps_live: int = 0
     repairs: dict = dataclasses.field(default_factory=dict)
     gaps: int = 0
 
@@ -181,13 +183,13 @@ class TransportDetector:
 
     def __init__(self, options: TransportDetectorOptions, model: Model, manifest: Manifest,
                  context: Optional[ContextHead] = None, lagged: Optional[ContextHead] = None,
-                 lagged_gps: Optional[ContextHead] = None):
+                 lagged_gps: Optional[ContextHead] = None, context_gps: Optional[ContextHead] = None):
         self.options = options
         self.manifest = manifest
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
-        for head, lag_ok, gps_ok in ((context, False, False), (lagged, True, False), (lagged_gps, True, True)):
+        for head, lag_ok, gps_ok in ((context, False, False), (lagged, True, False), (lagged_gps, True, True), (context_gps, False, True)):
             if head is not None and (list(head.label_names) != self.labels or head.n_channels != len(self.config.channels)):
                 raise InputError("the context head's labels or channels do not match the model's manifest")
             if head is not None and (bool(head.lag) != lag_ok or (head.gps is not None) != gps_ok):
@@ -195,18 +197,25 @@ class TransportDetector:
                                  f"{'live' if not lag_ok else 'GPS' if gps_ok else 'lagged'} head")  # fmt: skip
         if lagged_gps is not None and (lagged is None or lagged_gps.lag != lagged.lag):
             raise InputError("the GPS head runs beside a lagged head of the same lag, and there is none")
+        if context_gps is not None and context is None:
+            raise InputError("the live GPS head runs beside a live head, and there is none")
         self.context = context
         self.lagged = lagged
         self.lagged_gps = lagged_gps
-        self._gps_cfg = lagged_gps.gps_config if lagged_gps is not None else None
+        self.context_gps = context_gps
+        gps_heads = [h for h in (lagged_gps, context_gps) if h is not None]
+        if len({json.dumps(h.gps, sort_keys=True) for h in gps_heads}) > 1:
+            raise InputError("the GPS heads compute their GPS numbers differently")
+        self._gps_cfg = gps_heads[0].gps_config if gps_heads else None
         self._location = False
         self._n_win = 0  # windows stepped since creation (GPS eligibility counts in these)
         self._gps_since: Optional[int] = None
         hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
         self.hmm_timeline = TransitionModel.from_dict(lagged.hmm) if lagged is not None and lagged.hmm else self.hmm
-        # The timeline's filter steps with the transitions tuned for whichever head settled the window.
+        # Each filter steps with the transitions tuned for whichever head gave the window's output.
         self.hmm_gps = TransitionModel.from_dict(lagged_gps.hmm) if lagged_gps is not None and lagged_gps.hmm else self.hmm_timeline
+        self.hmm_live_gps = TransitionModel.from_dict(context_gps.hmm) if context_gps is not None and context_gps.hmm else self.hmm
         self._model = model
         self._still = self.labels.index("still") if "still" in self.labels else None
         self._norm_col = self.config.channels.index("acc_norm") if "acc_norm" in self.config.channels else None
@@ -227,7 +236,8 @@ class TransportDetector:
         context = load_context_head(path, manifest) if options.use_context else None
         lagged = load_context_head(path, manifest, "context_lagged") if options.use_context and options.use_lagged_context else None
         gps = load_context_head(path, manifest, "context_lagged_gps") if lagged is not None and options.use_gps else None
-        return cls(options, model, manifest, context, lagged, gps)
+        live_gps = load_context_head(path, manifest, "context_gps") if context is not None and options.use_gps else None
+        return cls(options, model, manifest, context, lagged, gps, live_gps)
 
     @classmethod
     def create(cls, model_path: Optional[str] = None, **kwargs) -> "TransportDetector":
@@ -253,6 +263,7 @@ class TransportDetector:
         # The lagged path: its head's state, its own filter, and the windows waiting for their output.
         self._lag_ctx = context_init(self.lagged) if self.lagged is not None else None
         self._gps_ctx = context_init(self.lagged_gps) if self.lagged_gps is not None else None
+        self._live_gps_ctx = context_init(self.context_gps) if self.context_gps is not None else None
         self._gps_buf = GpsBuffer()
         self._stream_start = self._n_win
         self._gps_since = self._n_win if self._location else None
@@ -286,7 +297,7 @@ class TransportDetector:
             # run counts from the first window whose span surely lies after now (one spare window
             # for the windows still in the pipeline).
             late = 0
-            if self._last_k is not None and self.lagged_gps is not None:
+            if self._last_k is not None and self._gps_cfg is not None:
                 late = int(np.ceil((self._gps_cfg.before_s + self.config.window_s) / self.config.hop_s)) + 1
             self._gps_since = self._n_win + late
         elif not on:
@@ -296,7 +307,7 @@ class TransportDetector:
     @property
     def uses_gps(self) -> bool:
         """Whether the detector has a GPS head and location is on now."""
-        return self.lagged_gps is not None and self._location
+        return self._gps_cfg is not None and self._location
 
     def open_event(self) -> Optional[tuple[str, float]]:
         """``(mode, start)`` of the timeline's event not closed yet (unix s), or None."""
@@ -385,43 +396,55 @@ class TransportDetector:
         # on undamped windows would outvote the damping of its own output.
         q = p * damp if damp is not None else p
         vec = window_vector(q / q.sum(), x) if self.context is not None or self.lagged is not None else None
+        index = self._n_win
+        self._n_win += 1
+        if reset:
+            self._stream_start = index
+        vec_gps = None
+        if self._gps_cfg is not None:
+            g = np.zeros(len(GPS_FEATURES))
+            if self._location:
+                g = buffer_features(self._gps_buf, t_start, t_start + self.config.window_s, self._gps_cfg)
+            vec_gps = np.concatenate([vec, g])
+        hmm = self.hmm
         if self.context is not None and skipped:
             # The head only remembers the window (its output would be "still" anyway): 5× cheaper.
             self._ctx = context_push(vec, self._ctx, self.context, reset=reset)
+            if self.context_gps is not None:
+                self._live_gps_ctx = context_push(vec_gps, self._live_gps_ctx, self.context_gps, reset=reset)
         elif self.context is not None:
             t0 = time.perf_counter()
             (p,), self._ctx = context_step(vec, self._ctx, self.context, reset=reset)
+            if self.context_gps is not None:
+                (pg,), self._live_gps_ctx = context_step(vec_gps, self._live_gps_ctx, self.context_gps, reset=reset)
+                if self._gps_eligible(index, self._stream_start, self.context_gps):
+                    p, hmm = pg, self.hmm_live_gps
+                    self.stats.windows_gps_live += 1
             self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
         if damp is not None:
             p = p * damp
-        self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, self.hmm, n_hops=n_hops, reset=reset)
+        self._posterior, self._fwd = forward_step(p / p.sum(), self._fwd, hmm, n_hops=n_hops, reset=reset)
         if self.lagged is None:
             return self._seg.advance(self._posterior, t_start)
         self._live_closed += self._live_seg.advance(self._posterior, t_start)
-        if reset:
-            self._stream_start = self._n_win
         # A duty-cycled window joins the lagged head's context but gets no output of its own: the
         # timeline's filter sees the same confident still observation as the live one.
-        self._waiting.append((t_start, damp, reset, n_hops, still_obs, self._n_win, self._stream_start))
-        self._n_win += 1
+        self._waiting.append((t_start, damp, reset, n_hops, still_obs, index, self._stream_start))
         t0 = time.perf_counter()
         rows, self._lag_ctx = context_step(vec, self._lag_ctx, self.lagged, reset=reset, quiet=skipped)
         rows_gps = None
         if self.lagged_gps is not None:
-            g = np.zeros(self.lagged_gps.n_gps)
-            if self._location:
-                g = buffer_features(self._gps_buf, t_start, t_start + self.config.window_s, self._gps_cfg)
-            rows_gps, self._gps_ctx = context_step(np.concatenate([vec, g]), self._gps_ctx, self.lagged_gps, reset=reset, quiet=skipped)
+            rows_gps, self._gps_ctx = context_step(vec_gps, self._gps_ctx, self.lagged_gps, reset=reset, quiet=skipped)
         if not skipped:
             self.stats.context_ms.append((time.perf_counter() - t0) * 1e3)
         return self._settle(rows, rows_gps)
 
-    def _gps_eligible(self, index: int, stream_start: int) -> bool:
-        """Location was on for all of window ``index``'s context: back to its oldest window within
-        the stream, and up to the newest window (its look-ahead)."""
+    def _gps_eligible(self, index: int, stream_start: int, head: ContextHead) -> bool:
+        """Location was on for all of window ``index``'s context in ``head``: back to its oldest
+        window within the stream, and up to the newest window (a lagged head's look-ahead)."""
         if self._gps_since is None:
             return False
-        return self._gps_since <= max(stream_start, index - max(self.lagged_gps.scales) + 1)
+        return self._gps_since <= max(stream_start, index - max(head.scales) + 1)
 
     def _settle(self, rows: np.ndarray, rows_gps: Optional[np.ndarray] = None) -> list[TransportEvent]:
         """The lagged heads' outputs, oldest first, through the timeline's filter into events (the
@@ -430,7 +453,7 @@ class TransportDetector:
         for i, p in enumerate(rows):
             t_start, damp, reset, n_hops, still, index, stream_start = self._waiting.popleft()
             hmm = self.hmm_timeline
-            if rows_gps is not None and still is None and self._gps_eligible(index, stream_start):
+            if rows_gps is not None and still is None and self._gps_eligible(index, stream_start, self.lagged_gps):
                 p, hmm = rows_gps[i], self.hmm_gps
                 self.stats.windows_gps += 1
             if still is not None:

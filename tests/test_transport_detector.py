@@ -150,9 +150,11 @@ class TestContextHead:
     """The head named in the manifest is loaded, verified, and can be switched off."""
 
     @staticmethod
-    def model_with_head(tmp_path, head_bytes=None, sha=None, lag=None, lagged_key="context_lagged", gps_key=None):
+    def model_with_head(tmp_path, head_bytes=None, sha=None, lag=None, lagged_key="context_lagged", gps_key=None,
+                        live_gps_key=None):
         """A copy of the shipped model naming a random live head (and with ``lag``, a random lagged
-        one; with ``gps_key`` too, a random lagged GPS head under that key)."""
+        one; with ``gps_key`` too, a random lagged GPS head under that key; with ``live_gps_key``, a
+        random live GPS head under that key)."""
         import json
 
         from edge_models import artifact_dir
@@ -163,6 +165,7 @@ class TestContextHead:
         d = json.loads((artifact_dir() / "transport_cnn.json").read_text())
         d["extra"].pop("context_lagged", None)
         d["extra"].pop("context_lagged_gps", None)
+        d["extra"].pop("context_gps", None)
         if head_bytes is None:
             head_bytes = json.dumps(random_head(n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES).to_dict()).encode()
         (tmp_path / "head.json").write_bytes(head_bytes)
@@ -175,6 +178,10 @@ class TestContextHead:
             g = json.dumps(random_head(seed=2, n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES, lag=lag, gps=True).to_dict()).encode()
             (tmp_path / "gps.json").write_bytes(g)
             d["extra"][gps_key] = {"file": "gps.json", "sha256": sha256_bytes(g)}
+        if live_gps_key is not None:
+            g = json.dumps(random_head(seed=3, n_channels=14, scales=(3, 8), labels=TRANSPORT_MODES, gps=True).to_dict()).encode()
+            (tmp_path / "live_gps.json").write_bytes(g)
+            d["extra"][live_gps_key] = {"file": "live_gps.json", "sha256": sha256_bytes(g)}
         (tmp_path / "m.json").write_text(json.dumps(d))
         return str(tmp_path / "m.tflite")
 

@@ -224,6 +224,68 @@ class TestDetectorGps:
             TransportDetector(det.options, det._model, det.manifest, det.context, det.lagged_gps)
 
 
+class TestLiveGpsHead:
+    """The live GPS head feeds the live path (``current()``) under the same rule, without look-ahead."""
+
+    @staticmethod
+    def live_inputs(det, monkeypatch):
+        import copy
+
+        import sdk.transport_detector as td
+
+        same = det.hmm_live_gps is det.hmm
+        det.hmm = copy.copy(det.hmm)
+        det.hmm_live_gps = det.hmm if same else copy.copy(det.hmm_live_gps)
+        seen, real = [], td.forward_step
+
+        def spy(p, state, model, *a, **k):
+            if model is det.hmm or model is det.hmm_live_gps:
+                seen.append(np.asarray(p) / np.sum(p))
+            return real(p, state, model, *a, **k)
+
+        monkeypatch.setattr(td, "forward_step", spy)
+        return seen
+
+    @staticmethod
+    def make(tmp_path, **kw):
+        path = detector_tests.TestContextHead.model_with_head(tmp_path, live_gps_key="context_gps")
+        return TransportDetector.create(path, duty_cycle=False, at_place_vehicle_weight=1.0, **kw)
+
+    def test_streaming_equals_the_trainers_batch_path(self, tmp_path, ride, monkeypatch):
+        from edge_models import artifact_dir
+        from sdk.records import ImuDataset
+        from sdk.transport_context import context_probs, window_vectors
+        from trainer.transport.data import dataset_windows
+        from trainer.transport.tflite_eval import tflite_predictor
+
+        det = self.make(tmp_path)
+        assert det.context_gps is not None and det.lagged is None
+        seen = self.live_inputs(det, monkeypatch)
+        feed(det, [ride[2]])
+        assert det.stats.windows_gps_live == det.stats.windows == len(seen) > 40
+        predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
+        w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [ride[2]]), config)
+        order = np.argsort(w.k_start)
+        reset = np.r_[True, np.diff(w.k_start[order]) != config.hop_len]
+        q = context_probs(det.context_gps, window_vectors(predict(w.x[order]), w.x[order], w.gps[order]), reset)
+        np.testing.assert_allclose(np.array(seen), q / q.sum(1, keepdims=True), atol=1e-5)
+
+    def test_without_location_the_live_path_is_the_plain_heads(self, tmp_path, ride, monkeypatch):
+        det, plain = self.make(tmp_path), self.make(tmp_path, use_gps=False)
+        assert plain.context_gps is None
+        a = self.live_inputs(det, monkeypatch)
+        feed(det, ride, location=lambda i: False)
+        b = self.live_inputs(plain, monkeypatch)
+        feed(plain, ride)
+        assert det.stats.windows_gps_live == 0 and len(a) > 100
+        np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-12)
+
+    def test_a_live_gps_head_needs_a_live_head(self, tmp_path):
+        det = self.make(tmp_path)
+        with pytest.raises(InputError, match="beside a live head"):
+            TransportDetector(det.options, det._model, det.manifest, None, None, None, det.context_gps)
+
+
 class TestRuntimeLocation:
     def test_gps_head_only_with_consent_and_a_listening_source(self, tmp_path):
         from sdk.consent import ConsentManager
@@ -238,6 +300,7 @@ class TestRuntimeLocation:
                 det = sdk.detector
                 assert det.lagged_gps is not None  # the shipped model names one, with the HMM tuned for it
                 assert det.hmm_gps is not det.hmm_timeline and det.hmm_gps.to_dict() == det.lagged_gps.hmm
+                assert det.context_gps is not None and det.hmm_live_gps.to_dict() == det.context_gps.hmm
                 sdk.feed(chunks[0])
                 assert sdk.detector.uses_gps
                 sdk.feed(dataclasses_replace(chunks[1], gps_on=None))  # a source that does not say
@@ -248,7 +311,7 @@ class TestRuntimeLocation:
                 sdk.feed(chunks[3])
                 assert not sdk.detector.uses_gps
             with MomentSDK(SDKConfig(transport_gps=False), consent=consent) as sdk:
-                assert sdk.detector.lagged_gps is None
+                assert sdk.detector.lagged_gps is None and sdk.detector.context_gps is None
 
 
 def dataclasses_replace(obj, **kw):
@@ -347,9 +410,10 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
     write_imu(with_gps, ImuDataset(list(TRANSPORT_MODES), "test", ride))
     write_imu(without, ImuDataset(list(TRANSPORT_MODES), "test", [dataclasses.replace(r, gps=None) for r in ride]))
     m = run_eval(model, [str(with_gps)])
-    assert "macro_f1" in m["context_lagged_gps"] and "macro_f1" in m["context_lagged"]
+    assert all("macro_f1" in m[k] for k in ("context", "context_lagged", "context_gps", "context_lagged_gps"))
     m = run_eval(model, [str(without)])
-    assert "GPS track" in m["context_lagged_gps"]["skipped"] and "macro_f1" in m["context_lagged"]
+    assert "GPS track" in m["context_lagged_gps"]["skipped"] and "GPS track" in m["context_gps"]["skipped"]
+    assert "macro_f1" in m["context_lagged"]
 
 
 @pytest.mark.parametrize("args, message", [(["--heads", "live,gps"], "unknown context heads"),

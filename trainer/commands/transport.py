@@ -191,6 +191,7 @@ def _eval_run(args: argparse.Namespace) -> int:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
               f"({m['test_windows_clean']} clean windows)")  # fmt: skip
         for key, name in (("context", "context head"), ("context_lagged", "lagged context head (timeline)"),
+                          ("context_gps", "live GPS context head (location on)"),
                           ("context_lagged_gps", "lagged GPS context head (timeline, location on)")):
             if key in m and "skipped" in m[key]:
                 print(f"its {name}: skipped ({m[key]['skipped']})")

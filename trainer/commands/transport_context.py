@@ -16,8 +16,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lag", type=int, default=36, metavar="WINDOWS",
                    help="also fit the timeline's lagged head with this look-ahead (default 36 = 3 min at a 5 s hop; 0 = none)")
     p.add_argument("--heads", default="live,lagged", metavar="NAMES",
-                   help="which heads to fit, comma-separated: live, lagged, lagged_gps (the lagged head reading GPS "
-                        "too; needs data with GPS tracks) (default live,lagged)")
+                   help="which heads to fit, comma-separated: live, lagged, live_gps, lagged_gps (the _gps ones read "
+                        "GPS too; they need data with GPS tracks) (default live,lagged)")
     p.add_argument("--add-to-metrics", metavar="METRICS_JSON", help="add the model + head row to this training run's comparison table")
 
 

@@ -154,21 +154,21 @@ def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_
 
 
 #: The heads :func:`head_options` knows, by name.
-HEAD_NAMES = ("live", "lagged", "lagged_gps")
+HEAD_NAMES = ("live", "lagged", "live_gps", "lagged_gps")
 
 
 def head_options(seed: int = 0, lag: int = DEFAULT_LAG, heads: Sequence[str] = ("live", "lagged")) -> list[ContextOptions]:
     """The heads a run fits, in order, from ``heads`` (:data:`HEAD_NAMES`): ``"live"`` (no lag),
-    ``"lagged"`` (``lag`` windows of look-ahead) and ``"lagged_gps"`` (the same, reading GPS too);
-    the lagged ones only with ``lag`` > 0."""
+    ``"lagged"`` (``lag`` windows of look-ahead), and ``"live_gps"`` / ``"lagged_gps"`` (the same,
+    reading GPS too); the lagged ones only with ``lag`` > 0."""
     bad = [h for h in heads if h not in HEAD_NAMES]
     if bad:
         raise InputError(f"unknown context heads {bad}; choose from {list(HEAD_NAMES)}")
     if lag < 0:
         raise InputError(f"lag must be >= 0 windows, got {lag}")
     make = {"live": ContextOptions(seed=seed), "lagged": ContextOptions(seed=seed, lag=lag),
-            "lagged_gps": ContextOptions(seed=seed, lag=lag, gps=True)}  # fmt: skip
-    return [make[h] for h in HEAD_NAMES if h in heads and (h == "live" or lag)]
+            "live_gps": ContextOptions(seed=seed, gps=True), "lagged_gps": ContextOptions(seed=seed, lag=lag, gps=True)}  # fmt: skip
+    return [make[h] for h in HEAD_NAMES if h in heads and (h.startswith("live") or lag)]
 
 
 def fit_and_evaluate(

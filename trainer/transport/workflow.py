@@ -164,8 +164,8 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     With ``context`` and a context head (named in the ``.tflite`` manifest, or ``transport_context.json``
     beside a ``.keras`` model), ``["context"]`` holds the same metrics for window model + head, and
     ``["context_lagged"]`` those of the lagged head (manifest or ``transport_context_lagged.json``),
-    and ``["context_lagged_gps"]`` those of the lagged head that reads GPS (skipped, saying why, on
-    data without GPS tracks).
+    and ``["context_gps"]`` / ``["context_lagged_gps"]`` those of the live and lagged heads that read
+    GPS (skipped, saying why, on data without GPS tracks).
     """
     from sdk.hmm import TransitionModel
 
@@ -179,7 +179,7 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     test = dataset_windows(ds, config)
     probs = predict(test.x)  # once: the context head reads them too
     m = evaluate_classifier(lambda _x: probs, test, label_names, hmm, config.hop_s)
-    for key in ("context", "context_lagged", "context_lagged_gps") if context else ():
+    for key in ("context", "context_lagged", "context_gps", "context_lagged_gps") if context else ():
         head = _context_head(path, key)
         if head is not None and head.gps is not None and not np.all(np.isfinite(test.gps)):
             m[key] = {"skipped": "the head reads GPS and some recordings of the data carry no GPS track"}
