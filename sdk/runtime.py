@@ -432,12 +432,13 @@ class MomentSDK:
             return list(self._events)
 
     def stats(self) -> dict:
-        """Counters: windows (run, skipped, settled by the GPS head), events, GPS fixes used and dropped by reason, timeline
+        """Counters: windows (run, skipped, settled by the GPS head, answered live by the live GPS head), events, GPS fixes used and dropped by reason, timeline
         records, callback errors, stored items per kind (None once the store is closed), driving
         counters (None when disabled)."""
         with self._lock:
             d = self.detector.stats
-            return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps, "events": d.events,
+            return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps,
+                    "windows_gps_live": d.windows_gps_live, "events": d.events,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
                     "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
                     "driving": None if self.live_driving is None else dataclasses.asdict(self.live_driving.stats),

@@ -172,8 +172,8 @@ class DetectorStats:
     events: int = 0
     inference_ms: list = dataclasses.field(default_factory=list)
     context_ms: list = dataclasses.field(default_factory=list)
-    windows_gps: int = 0
-    windows_gps_live: int = 0
+    windows_gps: int = 0  # settled by the lagged GPS head
+    windows_gps_live: int = 0  # answered on the live path by the live GPS head
     repairs: dict = dataclasses.field(default_factory=dict)
     gaps: int = 0
 
