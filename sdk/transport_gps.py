@@ -102,18 +102,20 @@ def gps_features(fix_t, fix_accuracy_m, fix_speed_mps, t_start, t_end, config: G
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise InputError("gps_features needs finite window times")
     lo_t = a - config.before_s
-    span = np.maximum(b - lo_t, 1e-9)
-    good = ~(acc > config.good_accuracy_m)  # NaN (unknown) counts as good
-    tg, sg = t[good], spd[good]
-    lo, hi = np.searchsorted(tg, lo_t), np.searchsorted(tg, b)
+    lo, hi = np.searchsorted(t, lo_t), np.searchsorted(t, b)
     out = np.zeros((len(a), len(GPS_FEATURES)))
-    out[:, 0] = np.minimum((hi - lo) * config.interval_s / span, 1.0)
     for i in np.flatnonzero(hi > lo):
-        s = sg[lo[i]:hi[i]]
-        s = s[np.isfinite(s) & (s >= 0)]
-        out[i, 1] = np.log1p(np.median(s)) if len(s) else 0.0
-    out[:, 2] = np.searchsorted(t, b) > np.searchsorted(t, lo_t)
+        out[i] = _span_numbers(acc[lo[i]:hi[i]], spd[lo[i]:hi[i]], b[i] - lo_t[i], config)
     return out
+
+
+def _span_numbers(acc: np.ndarray, spd: np.ndarray, span_s: float, config: GpsFeatureConfig) -> np.ndarray:
+    """The numbers ``(3,)`` of the fixes (at least one) in one window's span of ``span_s`` seconds."""
+    good = ~(acc > config.good_accuracy_m)  # NaN (unknown) counts as good
+    n = int(good.sum())
+    s = spd[good]
+    s = s[np.isfinite(s) & (s >= 0)]
+    return np.array([min(n * config.interval_s / max(span_s, 1e-9), 1.0), np.log1p(np.median(s)) if len(s) else 0.0, 1.0])
 
 
 @dataclasses.dataclass
@@ -137,22 +139,11 @@ def _col(fixes: Any, name: str, n: int) -> np.ndarray:
 def buffer_features(buf: GpsBuffer, t_start: float, t_end: float, config: GpsFeatureConfig = GpsFeatureConfig()) -> np.ndarray:
     """:func:`gps_features` ``(3,)`` of one window ``[t_start, t_end)`` from a buffer's fixes, without
     re-checking them (:func:`gps_buffer_push` did): the detector calls it for every window."""
-    t = buf.t
     lo_t = t_start - config.before_s
-    out = np.zeros(len(GPS_FEATURES))
-    a, b = np.searchsorted(t, (lo_t, t_end))
+    a, b = np.searchsorted(buf.t, (lo_t, t_end))
     if b <= a:
-        return out
-    acc, spd = buf.accuracy_m[a:b], buf.speed_mps[a:b]
-    good = ~(acc > config.good_accuracy_m)
-    n = int(good.sum())
-    out[0] = min(n * config.interval_s / max(t_end - lo_t, 1e-9), 1.0)
-    if n:
-        s = spd[good]
-        s = s[np.isfinite(s) & (s >= 0)]
-        out[1] = np.log1p(np.median(s)) if len(s) else 0.0
-    out[2] = 1.0
-    return out
+        return np.zeros(len(GPS_FEATURES))
+    return _span_numbers(buf.accuracy_m[a:b], buf.speed_mps[a:b], t_end - lo_t, config)
 
 
 def gps_buffer_push(buf: GpsBuffer, fixes: Any, keep_after_s: float) -> GpsBuffer:
