@@ -131,25 +131,50 @@ def feed(det, recs, location=lambda i: True, gps_on=True):
     det.flush()
 
 
-def timeline_inputs(det, monkeypatch):
-    """Record what the timeline's filter gets, window by window (normalised)."""
+def filter_inputs(det, monkeypatch, plain: str, gps: str):
+    """Record what one of the detector's filters gets, window by window (normalised): the one stepped
+    with the transition models ``det.<plain>`` and ``det.<gps>`` (the plain and the GPS head's)."""
     import copy
 
     import sdk.transport_detector as td
 
-    # Their own objects, told apart from the live path's.
-    same = det.hmm_gps is det.hmm_timeline
-    det.hmm_timeline = copy.copy(det.hmm_timeline)
-    det.hmm_gps = det.hmm_timeline if same else copy.copy(det.hmm_gps)
+    # Their own objects, told apart from the other path's.
+    same = getattr(det, gps) is getattr(det, plain)
+    setattr(det, plain, copy.copy(getattr(det, plain)))
+    setattr(det, gps, getattr(det, plain) if same else copy.copy(getattr(det, gps)))
+    models = (getattr(det, plain), getattr(det, gps))
     seen, real = [], td.forward_step
 
     def spy(p, state, model, *a, **k):
-        if model is det.hmm_timeline or model is det.hmm_gps:
+        if any(model is m for m in models):
             seen.append(np.asarray(p) / np.sum(p))
         return real(p, state, model, *a, **k)
 
     monkeypatch.setattr(td, "forward_step", spy)
     return seen
+
+
+def timeline_inputs(det, monkeypatch):
+    """What the timeline's filter gets (the lagged heads' path)."""
+    return filter_inputs(det, monkeypatch, "hmm_timeline", "hmm_gps")
+
+
+def batch_inputs(head, rec) -> np.ndarray:
+    """What the trainer's batch path computes for ``head`` behind the shipped int8 model on ``rec``
+    (normalised rows, in time order)."""
+    from edge_models import artifact_dir
+    from sdk.records import ImuDataset
+    from sdk.transport_context import context_probs, window_vectors
+    from trainer.transport.data import dataset_windows
+    from trainer.transport.tflite_eval import tflite_predictor
+
+    predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
+    w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [rec]), config)
+    order = np.argsort(w.k_start)
+    assert np.all(np.isfinite(w.gps)) and w.gps[:, 0].max() > 0.5  # the recording had fixes
+    reset = np.r_[True, np.diff(w.k_start[order]) != config.hop_len]
+    q = context_probs(head, window_vectors(predict(w.x[order]), w.x[order], w.gps[order]), reset)
+    return q / q.sum(1, keepdims=True)
 
 
 class TestDetectorGps:
@@ -161,25 +186,13 @@ class TestDetectorGps:
     def test_the_gps_head_settles_windows_as_the_trainer_computes(self, tmp_path, ride, monkeypatch):
         """Location on from the start: every window is settled by the GPS head, with what the
         trainer's batch path computes from the recording's GPS track."""
-        from edge_models import artifact_dir
-        from sdk.records import ImuDataset
-        from sdk.transport_context import context_probs, window_vectors
-        from trainer.transport.data import dataset_windows
-        from trainer.transport.tflite_eval import tflite_predictor
-
         det = self.make(tmp_path)
         assert det.lagged_gps is not None and det.lagged_gps.gps is not None
         rec = ride[2]  # the bus ride
         seen = timeline_inputs(det, monkeypatch)
         feed(det, [rec])
         assert det.stats.windows_gps == det.stats.windows == len(seen) > 40
-        predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
-        w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [rec]), config)
-        order = np.argsort(w.k_start)
-        assert np.all(np.isfinite(w.gps)) and w.gps[:, 0].max() > 0.5  # the bus had fixes
-        reset = np.r_[True, np.diff(w.k_start[order]) != config.hop_len]
-        q = context_probs(det.lagged_gps, window_vectors(predict(w.x[order]), w.x[order], w.gps[order]), reset)
-        np.testing.assert_allclose(np.array(seen), q / q.sum(1, keepdims=True), atol=1e-5)
+        np.testing.assert_allclose(np.array(seen), batch_inputs(det.lagged_gps, rec), atol=1e-5)
 
     def test_without_location_the_gps_head_is_never_used(self, tmp_path, ride, monkeypatch):
         det, plain = self.make(tmp_path), self.make(tmp_path, use_gps=False)
@@ -229,22 +242,7 @@ class TestLiveGpsHead:
 
     @staticmethod
     def live_inputs(det, monkeypatch):
-        import copy
-
-        import sdk.transport_detector as td
-
-        same = det.hmm_live_gps is det.hmm
-        det.hmm = copy.copy(det.hmm)
-        det.hmm_live_gps = det.hmm if same else copy.copy(det.hmm_live_gps)
-        seen, real = [], td.forward_step
-
-        def spy(p, state, model, *a, **k):
-            if model is det.hmm or model is det.hmm_live_gps:
-                seen.append(np.asarray(p) / np.sum(p))
-            return real(p, state, model, *a, **k)
-
-        monkeypatch.setattr(td, "forward_step", spy)
-        return seen
+        return filter_inputs(det, monkeypatch, "hmm", "hmm_live_gps")
 
     @staticmethod
     def make(tmp_path, **kw):
@@ -252,23 +250,12 @@ class TestLiveGpsHead:
         return TransportDetector.create(path, duty_cycle=False, at_place_vehicle_weight=1.0, **kw)
 
     def test_streaming_equals_the_trainers_batch_path(self, tmp_path, ride, monkeypatch):
-        from edge_models import artifact_dir
-        from sdk.records import ImuDataset
-        from sdk.transport_context import context_probs, window_vectors
-        from trainer.transport.data import dataset_windows
-        from trainer.transport.tflite_eval import tflite_predictor
-
         det = self.make(tmp_path)
         assert det.context_gps is not None and det.lagged is None
         seen = self.live_inputs(det, monkeypatch)
         feed(det, [ride[2]])
         assert det.stats.windows_gps_live == det.stats.windows == len(seen) > 40
-        predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
-        w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [ride[2]]), config)
-        order = np.argsort(w.k_start)
-        reset = np.r_[True, np.diff(w.k_start[order]) != config.hop_len]
-        q = context_probs(det.context_gps, window_vectors(predict(w.x[order]), w.x[order], w.gps[order]), reset)
-        np.testing.assert_allclose(np.array(seen), q / q.sum(1, keepdims=True), atol=1e-5)
+        np.testing.assert_allclose(np.array(seen), batch_inputs(det.context_gps, ride[2]), atol=1e-5)
 
     def test_without_location_the_live_path_is_the_plain_heads(self, tmp_path, ride, monkeypatch):
         det, plain = self.make(tmp_path), self.make(tmp_path, use_gps=False)
