@@ -172,6 +172,11 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     rows = json.loads((tmp_path / "metrics.json").read_text())["compare"]
     assert [r["model"] for r in rows] == ["cnn", "cnn+context", "cnn+context_lagged"] and rows[1]["macro_f1"] == c["macro_f1"]
     assert rows[2]["macro_f1"] == c["context_lagged"]["macro_f1"]
+    # the lagged head that reads GPS, beside the plain one (the simulated file has GPS tracks)
+    cg = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctxg"), heads=["lagged", "lagged_gps"])
+    assert not cg["options"]["gps"] and cg["context_lagged_gps"]["options"]["gps"]
+    assert cg["context_lagged_gps"]["test_subjects"] == m["test_subjects"] and cg["macro_f1"] == c["context_lagged"]["macro_f1"]
+    assert load_head(tmp_path / "ctxg" / "transport_context_lagged_gps.json").gps is not None
     # --lag 0: the live head only
     c0 = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx0"), lag=0)
     assert "context_lagged" not in c0 and not (tmp_path / "ctx0" / "transport_context_lagged.json").exists()

@@ -218,9 +218,9 @@ def fit_and_evaluate(
     if not len(fit):
         raise InputError("no training subjects left for the context head")
     fit_probs = predict(fit.x)
-    order, reset, vec = stream_vectors(fit_probs, fit)
-    if any(o.gps for o in options):
-        vec_gps = stream_vectors(fit_probs, fit, gps=True)[2]
+    order, reset = ordered(fit)
+    # Window vectors without and with GPS numbers, each only if a head needs it.
+    vecs = {g: stream_vectors(fit_probs, fit, gps=g)[2] for g in {o.gps for o in options}}
     if train_sequences is None:
         from trainer.transport.train import sequences_by_recording
 
@@ -230,7 +230,7 @@ def fit_and_evaluate(
     test_probs = predict(test.x) if test_probs is None else test_probs
     out = []
     for opts in options:
-        z = context_summaries(vec_gps if opts.gps else vec, reset, opts.scales, opts.lag)
+        z = context_summaries(vecs[opts.gps], reset, opts.scales, opts.lag)
         keep = fit.purity[order] >= opts.min_purity
         head = fit_head(z[keep], fit.y[order][keep], label_names, len(config.channels), opts)
         hmm, hmm_info = tune_hmm(head_predict(val_probs, head, val), val, train_sequences, n_cls, hop_s, label_names)
