@@ -97,8 +97,8 @@ class TransportDetector:
         if len({json.dumps(h.gps, sort_keys=True) for h in gps_heads}) > 1:
             raise InputError("the GPS heads compute their GPS numbers differently")
         self._gps_cfg = gps_heads[0].gps_config if gps_heads else None
-        self._location = False
         self._n_win = 0  # windows stepped since creation (GPS eligibility counts in these)
+        # First window of the current location-on run (None: location off); see _gps_eligible.
         self._gps_since: Optional[int] = None
         hmm = context.hmm if context is not None and context.hmm else manifest.extra.get("hmm")
         self.hmm = TransitionModel.from_dict(hmm) if hmm else fit_transitions([], len(self.labels), self_prior=100.0)
@@ -156,7 +156,8 @@ class TransportDetector:
         self._live_gps_ctx = context_init(self.context_gps) if self.context_gps is not None else None
         self._gps_buf = GpsBuffer()
         self._stream_start = self._n_win
-        self._gps_since = self._n_win if self._location else None
+        if self._location:
+            self._gps_since = self._n_win
         self._fwd_tl = forward_init(self.hmm_timeline)
         self._waiting: deque = deque()
         self._last_k: Optional[int] = None
@@ -192,7 +193,10 @@ class TransportDetector:
             self._gps_since = self._n_win + late
         elif not on:
             self._gps_since = None
-        self._location = on
+
+    @property
+    def _location(self) -> bool:
+        return self._gps_since is not None
 
     @property
     def uses_gps(self) -> bool:
