@@ -146,6 +146,15 @@ class _Writer:
             self._visit(t_end)
 
 
+def execute_outings(w: _Writer, outings: list) -> None:
+    """Travel through a day's planned outings in order, appending their events to ``w``."""
+    for outing in outings:
+        t_free = w.arrived
+        w.start_outing()
+        for stop in outing.stops:
+            t_free = w.go(stop, t_free)
+
+
 def _irregular_days(p: Profile, rng: random.Random, n_days: int, weekday_holidays: set[int]) -> dict[int, tuple[str, Optional[int]]]:
     """Day index -> (day type, index of the return day for trips away)."""
     days: dict[int, tuple[str, Optional[int]]] = {d: ("public_holiday", None) for d in weekday_holidays}
@@ -173,7 +182,8 @@ def _irregular_days(p: Profile, rng: random.Random, n_days: int, weekday_holiday
     return days
 
 
-def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_START) -> tuple[Profile, list[tuple], dict]:
+def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_START,
+                  on_day: Optional[Callable[[int, DayContext, "_Writer", random.Random], None]] = None) -> tuple[Profile, list[tuple], dict]:  # fmt: skip
     """Simulate one user.
 
     Parameters
@@ -184,6 +194,10 @@ def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_STAR
     seed : int
     start : float
         Unix time of the first Monday midnight.
+    on_day : callable, optional
+        Called as ``on_day(day_index, ctx, writer, rng)`` just before each day is planned (the
+        writer holds the rows so far, the rng the state that day starts from); it must not draw
+        from ``rng`` or change ``writer``. Used by :mod:`trainer.nextevent.ceiling` to replay days.
 
     Returns
     -------
@@ -206,12 +220,10 @@ def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_STAR
         t_day = start + d * DAY
         away_until = start + back * DAY + rng.uniform(14.0, 18.0) * HOUR if back is not None else None
         ctx = DayContext(t_day, d % 7, d // 7, kind, late, away_until)
+        if on_day is not None:
+            on_day(d, ctx, w, rng)
         outings, late = plan_day(p, ctx, rng)
-        for outing in outings:
-            t_free = w.arrived
-            w.start_outing()
-            for stop in outing.stops:
-                t_free = w.go(stop, t_free)
+        execute_outings(w, outings)
     w.close(start + n_days * DAY)
     truth = {"segments": list(p.segments), "occupation": p.occupation,
              "public_holidays": sorted(start + d * DAY for d, (k, _) in special.items() if k == "public_holiday"),
