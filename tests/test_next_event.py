@@ -69,7 +69,8 @@ def test_eval_mask_skips_history_and_last(seqs):
     assert not m[-1] and np.all(ss[0].start[m] >= ss[0].origin + 3 * 604800)
 
 
-def test_train_export_and_tflite_match_keras(seqs, tmp_path):
+@pytest.mark.parametrize("recall_heads", [0, 2])
+def test_train_export_and_tflite_match_keras(seqs, tmp_path, recall_heads):
     """One tiny epoch; the exported builtin-only TFLite model gives the Keras probabilities."""
     from edge_models.next_event import build_export_model
     from quantize.recurrent import check_builtin_only, export_lstm_tflite
@@ -79,8 +80,10 @@ def test_train_export_and_tflite_match_keras(seqs, tmp_path):
 
     tl, ss = seqs
     cfg = EncodingConfig(max_events=48)
-    model, hist = train_next_event(ss[:20], ss[20:24], cfg, TrainOptions(epochs=1, crops_per_user=2, units=16, embed=8, threads=1), progress=False)
+    model, hist = train_next_event(ss[:20], ss[20:24], cfg, TrainOptions(epochs=1, crops_per_user=2, units=16, embed=8, threads=1,
+                                                                              recall_heads=recall_heads), progress=False)  # fmt: skip
     assert len(hist) == 1
+    assert any(layer.name == "recall" for layer in model.layers) == bool(recall_heads)
     data = export_lstm_tflite(build_export_model(model, cfg.max_events), "float32")
     ops = check_builtin_only(data)
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops and "WHILE" not in ops
@@ -118,3 +121,50 @@ def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
     args = ["eval", "next-event", "--model", "m.tflite", "--data", "d.h5", "--first-week", "--shift-hours", "1"]
     assert main(args) == 2
     assert "--first-week" in capsys.readouterr().err
+
+
+def test_cli_refuses_negative_recall_heads(tmp_path, capsys):
+    from trainer.cli import main
+
+    assert main(["train", "next-event", "--data", "d.h5", "--out", str(tmp_path), "--recall-heads", "-1"]) == 2
+    assert "--recall-heads" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_recall_branch_is_causal_and_skips_padding():
+    """The recall branch never reads an event at or after the one it predicts from; padding is ignored."""
+    from edge_models.next_event import build_next_event_model, recall_layer_class
+
+    T = 24
+    model = build_next_event_model(N_FEATURES, N_TOKENS, units=8, embed=8, seq_len=T, recall_heads=2)
+    rng = np.random.default_rng(1)
+    tok = rng.integers(0, N_TOKENS, T)
+    x = encode_events(1767571200.0 + np.cumsum(rng.uniform(600, 7200, T)), tok, np.full(T, 600.0))[None]
+    x[0, :5] = 0.0  # left padding
+    base = model.predict(x, verbose=0)["next"][0]
+    for t in (8, 15, T - 1):
+        x2 = x.copy()
+        x2[0, t, :N_TOKENS] = 0.0
+        x2[0, t, (tok[t] + 3) % N_TOKENS] = 1.0
+        changed = np.abs(model.predict(x2, verbose=0)["next"][0] - base).max(axis=1) > 1e-7
+        assert not changed[:t].any() and changed[t]
+    recall = model.get_layer("recall")
+    assert isinstance(recall, recall_layer_class())
+    r = recall(x).numpy()[0].reshape(T, 2, N_TOKENS)
+    assert np.all(r[:6] == 0.0)  # nothing before the first event's successor is known
+    np.testing.assert_allclose(r[6:].sum(-1), 1.0, rtol=1e-5)  # a mixture of next tokens, per head
+    x3 = x.copy()
+    x3[0, :5, N_TOKENS:] = rng.normal(size=(5, N_FEATURES - N_TOKENS))  # junk in padding rows' other columns
+    np.testing.assert_allclose(recall(x3).numpy(), recall(x).numpy(), atol=1e-6)
+
+
+def test_recall_model_saves_and_loads(tmp_path):
+    from edge_models.next_event import build_next_event_model, load_keras_model
+
+    model = build_next_event_model(N_FEATURES, N_TOKENS, units=8, embed=8, seq_len=12, recall_heads=2)
+    model.save(tmp_path / "m.keras")
+    back = load_keras_model(tmp_path / "m.keras")
+    x = np.random.default_rng(2).random((2, 12, N_FEATURES)).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x, verbose=0)["next"], model.predict(x, verbose=0)["next"], atol=1e-6)
+    with pytest.raises(ValueError, match="seq_len"):
+        build_next_event_model(N_FEATURES, N_TOKENS, recall_heads=2)

@@ -107,8 +107,9 @@ def bench_training(seconds: float = 10.0, batch_size: int = 64, threads: int = 2
     x = rng.normal(0, 1, (1024, 250, 14)).astype(np.float32)
     y = rng.integers(0, 8, 1024)
     res["transport_cnn_windows"] = throughput(cnn, x, y, "sparse_categorical_crossentropy")
-    lstm = build_next_event_model(N_FEATURES, N_TOKENS)
+    lstm = build_next_event_model(N_FEATURES, N_TOKENS, seq_len=192, recall_heads=4)  # the shipped architecture
     xs = rng.normal(0, 1, (256, 192, N_FEATURES)).astype(np.float32)
+    xs[:, :, :N_TOKENS] = np.eye(N_TOKENS, dtype=np.float32)[rng.integers(0, N_TOKENS, (256, 192))]  # one-hot tokens
     ys = {"next": rng.integers(0, N_TOKENS, (256, 192)), "wait": rng.normal(0, 1, (256, 192, 1)).astype(np.float32)}
     res["next_event_lstm_timelines"] = throughput(lstm, xs, ys, {"next": "sparse_categorical_crossentropy", "wait": "huber"})
     return res

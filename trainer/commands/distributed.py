@@ -35,6 +35,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch-per-worker", type=int, default=32)
     p.add_argument("--units", type=int, default=64)
+    p.add_argument("--recall-heads", type=int, default=4, help="heads of the recall branch (0 = the plain LSTM)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backup-dir", default=None, help="BackupAndRestore checkpoint directory (default OUT/backup)")
 
@@ -44,7 +45,7 @@ def _train_run(args: argparse.Namespace) -> int:
 
     from trainer.distributed import DistributedOptions, train_distributed
 
-    opts = DistributedOptions(epochs=args.epochs, batch_per_worker=args.batch_per_worker, units=args.units,
+    opts = DistributedOptions(epochs=args.epochs, batch_per_worker=args.batch_per_worker, units=args.units, recall_heads=args.recall_heads,
                               seed=args.seed, backup_dir=args.backup_dir)
     print(json.dumps(train_distributed(args.shards, args.out, opts)))
     return 0

@@ -41,6 +41,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tflite-eval-users", type=int, default=60, help="held-out users for the TFLite vs Keras check")
     p.add_argument("--crops-per-user", type=int, default=4)
     p.add_argument("--units", type=int, default=64)
+    p.add_argument("--recall-heads", type=int, default=4,
+                   help="heads of the recall branch beside the LSTM (default 4, as shipped; 0 = the plain LSTM of model 1.0)")
     p.add_argument("--no-shift-augment", action="store_true", help="switch off the random day-shift augmentation")
     p.add_argument("--ship", default=None, help="also write next_event.tflite + .json into this folder (edge_models/artifacts)")
     p.add_argument("--threads", type=int, default=2)
@@ -55,7 +57,10 @@ def _train_run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.recall_heads < 0:
+        raise InputError(f"--recall-heads must be >= 0, got {args.recall_heads}")
     opts = TrainOptions(epochs=args.epochs, seed=args.seed, crops_per_user=args.crops_per_user, units=args.units,
+                        recall_heads=args.recall_heads,
                         shift_augment_p=0.0 if args.no_shift_augment else TrainOptions.shift_augment_p, threads=args.threads)  # fmt: skip
     m = run_train(args.data, args.out, opts, split_seed=args.split_seed, max_train_users=args.max_train_users,
                   eval_users=args.eval_users or None, tflite_eval_users=args.tflite_eval_users, ship=args.ship,

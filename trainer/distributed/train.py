@@ -39,6 +39,7 @@ class DistributedOptions:
         batch_per_worker: Crops each worker contributes to one global batch.
         learning_rate: Adam step size.
         units, embed: LSTM and projection widths (as :func:`edge_models.next_event.build_next_event_model`).
+        recall_heads: Heads of the recall branch beside the LSTM (0: the plain LSTM); 4 as shipped.
         dropout: Dropout after the LSTM. 0 makes multi-worker and single-worker runs comparable step by
             step (dropout masks are drawn per replica).
         wait_weight: Weight of the wait head's loss.
@@ -53,6 +54,7 @@ class DistributedOptions:
     learning_rate: float = 3e-3
     units: int = 64
     embed: int = 32
+    recall_heads: int = 4
     dropout: float = 0.0
     wait_weight: float = 0.2
     seed: int = 0
@@ -61,6 +63,8 @@ class DistributedOptions:
     fail_after_epoch: Optional[int] = None
 
     def __post_init__(self):
+        if self.recall_heads < 0:
+            raise InputError(f"recall_heads must be >= 0, got {self.recall_heads}")
         if self.epochs < 1 or self.batch_per_worker < 1 or not self.learning_rate > 0:
             raise InputError(f"need epochs >= 1, batch_per_worker >= 1, learning_rate > 0; got {self.epochs}, "
                              f"{self.batch_per_worker}, {self.learning_rate}")
@@ -126,7 +130,9 @@ def train_distributed(shard_dir: str | Path, out_dir: str | Path, options: Distr
     with strategy.scope():
         from edge_models.next_event import build_next_event_model
 
-        model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, options.dropout, seed=options.seed)
+        seq_len = int(shards[0][0].shape[1]) if options.recall_heads else None
+        model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, options.dropout, seed=options.seed,
+                                       seq_len=seq_len, recall_heads=options.recall_heads)  # fmt: skip
         model.compile(optimizer=keras.optimizers.Adam(options.learning_rate, clipnorm=1.0),
                       loss={"next": keras.losses.SparseCategoricalCrossentropy(), "wait": keras.losses.Huber()},
                       loss_weights={"next": 1.0, "wait": options.wait_weight})

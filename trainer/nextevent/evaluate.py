@@ -36,7 +36,7 @@ def markov_predictor(pop: PopulationMarkov) -> Predictor:
 
 def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Predictor:
     """Predictor from a trained sequence model (re-built as a last-step model, any batch size)."""
-    from edge_models.next_event import build_next_event_model
+    from edge_models.next_event import build_next_event_model, copy_weights, recall_heads
 
     import tf_keras as keras  # noqa: F401
 
@@ -45,9 +45,8 @@ def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Pre
     n_tokens = int(model.get_layer("next_logits").get_config()["units"])
     last = build_next_event_model(n_features, n_tokens, units=int(model.get_layer("lstm").get_config()["units"]),
                                   embed=int(model.get_layer("embed").get_config()["units"]), seq_len=L,
-                                  return_sequences=False)  # fmt: skip
-    for name in ("embed", "lstm", "next_logits", "wait_hidden", "wait"):
-        last.get_layer(name).set_weights(model.get_layer(name).get_weights())
+                                  return_sequences=False, recall_heads=recall_heads(model))  # fmt: skip
+    copy_weights(model, last)
 
     def predict(seq: UserSeq, mask: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(mask)

@@ -31,6 +31,8 @@ class TrainOptions:
     wait_weight: Weight of the wait head's loss.
     seed: Seed of crops, augmentation and initialisation.
     threads: TensorFlow intra/inter-op threads.
+    recall_heads: Heads of the model's recall branch (0: the plain LSTM of model 1.0; 4 as shipped;
+        see :mod:`edge_models.next_event`).
     """
 
     epochs: int = 6
@@ -44,6 +46,7 @@ class TrainOptions:
     learning_rate: float = 3e-3
     seed: int = 0
     threads: Optional[int] = 2
+    recall_heads: int = 4
 
 
 def _crop(seq: UserSeq, L: int, rng: np.random.Generator, options: "TrainOptions", utc_offset_s: float):
@@ -112,7 +115,9 @@ def train_next_event(train: list[UserSeq], val: list[UserSeq], config: EncodingC
     keras.utils.set_random_seed(options.seed)
     from edge_models.next_event import build_next_event_model
 
-    model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, seed=options.seed)
+    model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, seed=options.seed,
+                                   seq_len=int(config.max_events) if options.recall_heads else None,
+                                   recall_heads=options.recall_heads)  # fmt: skip
     model.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate, clipnorm=1.0),
         loss={"next": keras.losses.SparseCategoricalCrossentropy(), "wait": keras.losses.Huber()},

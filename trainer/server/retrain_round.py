@@ -68,8 +68,10 @@ def fine_tune(base_keras: Path, out_dir: Path, train, val, config, epochs: int, 
 
     from trainer.nextevent.train import TrainOptions, make_crops
 
+    from edge_models.next_event import load_keras_model
+
     keras.utils.set_random_seed(seed)
-    model = keras.models.load_model(base_keras)
+    model = load_keras_model(base_keras)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
         loss={"next": keras.losses.SparseCategoricalCrossentropy(), "wait": keras.losses.Huber()},
