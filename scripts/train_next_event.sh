@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Reproduce the shipped next-event LSTM and its held-out metrics (about 10 minutes on 2 cores).
+# Reproduce the shipped next-event model and its held-out metrics (about 20 minutes on 2 cores).
 set -euo pipefail
 mkdir -p runs
 momentsense simulate population --users 3000 --weeks 6 --seed 0 --out runs/population_3000x6.h5
-momentsense train next-event --data runs/population_3000x6.h5 --out runs/next_event --epochs 14 --seed 0 --split-seed 0 \
+momentsense train next-event --data runs/population_3000x6.h5 --out runs/next_event --epochs 14 --seed 0 --split-seed 0 --recall-heads 4 \
   --eval-users 300 --tflite-eval-users 60 --ship edge_models/artifacts
 momentsense simulate population --users 100 --weeks 6 --seed 1 --out runs/population_eval.h5  # users never seen in training
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/population_eval.h5 --json
@@ -11,3 +11,6 @@ momentsense eval next-event --model runs/next_event/next_event.tflite --data run
 # The cold start: each of 300 unseen users' first week (Markov tables beside the model: the training users').
 momentsense simulate population --users 300 --weeks 6 --seed 1 --out runs/pop_eval300.h5
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/pop_eval300.h5 --first-week --json
+# Where the errors are, and the best any model could do on these events (the simulator oracle, ~6 min).
+python scripts/next_event_error_breakdown.py runs/next_event/next_event.tflite runs/pop_eval300.h5 runs/next_event/markov_population.json.gz
+python scripts/next_event_ceiling.py runs/next_event/next_event.tflite runs/population_3000x6.h5 --users 300 --seed 1 --samples 1000

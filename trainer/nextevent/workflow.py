@@ -21,7 +21,7 @@ from trainer.nextevent.markov import MarkovOptions, PopulationMarkov
 from trainer.nextevent.train import TrainOptions, train_next_event
 
 MODEL_NAME = "next_event"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"  # 1.1: the recall branch beside the LSTM (--recall-heads 4)
 
 
 def save_population(pop: PopulationMarkov, path: Path) -> None:
@@ -118,7 +118,8 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
                     "split_seed": split_seed, "data": str(data), "data_source": tl.source})  # fmt: skip
     manifest_metrics = {k: v for k, v in metrics.items() if k not in ("history", "train_options", "markov_options")}
     extra = {"output_layout": f"first {len(TOKENS)} values: next-token probabilities in label_names order; last: "
-                              "log1p(minutes until the next event starts)", "history_weeks_before_eval": 3}  # fmt: skip
+                              "log1p(minutes until the next event starts)", "history_weeks_before_eval": 3,
+             "lstm_units": options.units, "recall_heads": options.recall_heads}  # fmt: skip
     source = f"{tl.source}; held-out users never seen in training (split seed {split_seed})"
     path, manifest = write_lstm_model(tfl_bytes, out_dir, MODEL_NAME, MODEL_VERSION, TOKENS, config.to_dict(), source,
                                       manifest_metrics, extra)  # fmt: skip
@@ -157,11 +158,11 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
         config = EncodingConfig.from_dict(manifest.preprocess)
         lstm = tflite_predictor(load_model(model_bytes), config)
     elif mp.suffix == ".keras":
-        import tf_keras as keras
+        from edge_models.next_event import load_keras_model
 
         side = mp.with_name("next_event.json")
         config = EncodingConfig.from_dict(read_manifest(side).preprocess) if side.exists() else EncodingConfig()
-        lstm = keras_predictor(keras.models.load_model(mp), config)
+        lstm = keras_predictor(load_keras_model(mp), config)
     else:
         raise InputError(f"--model must be a .tflite (with its .json manifest) or a .keras file, got {mp.name}")
     seqs = user_sequences(tl, users, config.utc_offset_s)
