@@ -29,6 +29,7 @@ _RECALL_MASK = -1.0e4  # not -1e9: float16 exports would turn it into -inf and 0
 def recall_layer_class():
     """The recall branch's layer class, registered for ``.keras`` loading (built on first call, so
     that importing this module does not import TensorFlow)."""
+    import numpy as np
     import tensorflow as tf
     import tf_keras as keras
 
@@ -69,7 +70,7 @@ def recall_layer_class():
             if self.last_only:
                 allowed = kvalid[:, None, None, :]
             else:  # query i may read key j < i
-                causal = tf.constant([[1.0 if j < i else 0.0 for j in range(T - 1)] for i in range(T)])
+                causal = tf.constant(np.tri(T, T - 1, k=-1, dtype=np.float32))
                 allowed = causal[None, None] * kvalid[:, None, None, :]
             s = s + (1.0 - allowed) * _RECALL_MASK
             a = tf.nn.softmax(s, axis=-1) * allowed  # all-masked rows become zeros, never a peek ahead

@@ -145,7 +145,8 @@ def user_ceiling(index: int, weeks: int, seed: int, options: CeilingOptions = Ce
                     dt = np.abs(st[: j + 1] - t[a : i + 1]) if options.match == "all" else abs(st[j] - t[i])
                     if np.all(dt <= options.tol_s):
                         counts[lb[j + 1]] += 1
-                if not counts.sum():  # a back-off for rare days: same last two labels near the same time
+            if not counts.sum():  # a rare day: back off to the same last two labels near the same time
+                for st, lb in samples:
                     q = np.flatnonzero((lb[1:-1] == lab[i]) & (lb[:-2] == lab[i - 1]) & (np.abs(st[1:-1] - t[i]) <= options.tol_s)) + 1
                     np.add.at(local, lb[q + 1], 1.0)
             level = 2 if counts.sum() else 1 if local.sum() else 0
