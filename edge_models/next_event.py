@@ -88,7 +88,7 @@ def recall_layer_class():
 def build_next_event_model(n_features: int, n_tokens: int, units: int = 64, embed: int = 32, dropout: float = 0.1,
                            seq_len=None, batch_size=None, return_sequences: bool = True, seed: int = 0,
                            recall_heads: int = 0):  # fmt: skip
-    """Build the LSTM.
+    """Build the next-event model: the LSTM and, with ``recall_heads``, the recall branch beside it.
 
     Parameters
     ----------
