@@ -141,8 +141,9 @@ def build_next_event_model(n_features: int, n_tokens: int, units: int = 64, embe
     return keras.Model(inp, out, name="next_event_lstm_export")
 
 
-def build_export_model(trained, max_events: int):
-    """Copy a trained sequence model into the fixed ``(1, max_events, F)`` last-step export model."""
+def build_export_model(trained, max_events: int, batch_size=1):
+    """Copy a trained sequence model into the fixed ``(batch_size, max_events, F)`` last-step model:
+    the TFLite export (batch 1) or, with ``batch_size=None``, the trainer's batched evaluation model."""
     import tf_keras as keras  # noqa: F401
 
     cfg = trained.get_layer("lstm").get_config()
@@ -150,7 +151,7 @@ def build_export_model(trained, max_events: int):
     n_tokens = int(trained.get_layer("next_logits").get_config()["units"])
     embed = int(trained.get_layer("embed").get_config()["units"])
     export = build_next_event_model(n_features, n_tokens, units=int(cfg["units"]), embed=embed, seq_len=int(max_events),
-                                    batch_size=1, return_sequences=False, recall_heads=recall_heads(trained))  # fmt: skip
+                                    batch_size=batch_size, return_sequences=False, recall_heads=recall_heads(trained))  # fmt: skip
     copy_weights(trained, export)
     return export
 

@@ -36,17 +36,10 @@ def markov_predictor(pop: PopulationMarkov) -> Predictor:
 
 def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Predictor:
     """Predictor from a trained sequence model (re-built as a last-step model, any batch size)."""
-    from edge_models.next_event import build_next_event_model, copy_weights, recall_heads
+    from edge_models.next_event import build_export_model
 
-    import tf_keras as keras  # noqa: F401
-
-    L = int(config.max_events)
-    n_features = int(model.input_shape[-1])
     n_tokens = int(model.get_layer("next_logits").get_config()["units"])
-    last = build_next_event_model(n_features, n_tokens, units=int(model.get_layer("lstm").get_config()["units"]),
-                                  embed=int(model.get_layer("embed").get_config()["units"]), seq_len=L,
-                                  return_sequences=False, recall_heads=recall_heads(model))  # fmt: skip
-    copy_weights(model, last)
+    last = build_export_model(model, int(config.max_events), batch_size=None)
 
     def predict(seq: UserSeq, mask: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(mask)
