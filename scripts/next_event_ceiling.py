@@ -1,13 +1,14 @@
 """The best top-1 any next-event predictor could reach on the simulator, beside the LSTM and the chain.
 
-    python scripts/next_event_ceiling.py edge_models/artifacts/next_event.tflite runs/population_3000x6.h5 \
+    python scripts/next_event_ceiling.py edge_models/artifacts/next_event.tflite \
+        runs/next_event/markov_population.json.gz \
         [--users 300] [--seed 1] [--samples 1000] [--tol-min 30] [--match current|all] [--jobs 2]
 
 Simulates ``--users`` users of population ``--seed`` (6 weeks; seed 1 = never seen in training),
 scores every event after their first three weeks (the events of ``eval next-event``) with the
-simulator oracle of :mod:`trainer.nextevent.ceiling`, the shipped LSTM and the order-2 Markov
-chain (population tables fitted on the LSTM's training users of TRAIN_POP, split seed 0, as
-``train next-event`` does), and prints JSON: top-1/top-3 of each, by the kind of the next event.
+simulator oracle of :mod:`trainer.nextevent.ceiling`, the model and the order-2 Markov chain (with
+the population tables ``train next-event`` saved from the model's training users), and prints JSON:
+top-1/top-3 of each, by the kind of the next event.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,17 +24,17 @@ from sdk.interpreter import load_model
 from sdk.manifest import load_verified_model
 from sdk.moments.tokens import TOKENS, EncodingConfig
 from sdk.records import TRANSPORT_MODES
-from sdk.timeline_file import read_timeline
 from trainer.nextevent.ceiling import CeilingOptions, population_ceiling
-from trainer.nextevent.data import eval_mask, split_users, user_sequences
-from trainer.nextevent.evaluate import fit_population_markov, markov_predictor, tflite_predictor, topk
+from trainer.nextevent.data import eval_mask, user_sequences
+from trainer.nextevent.evaluate import markov_predictor, tflite_predictor, topk
+from trainer.nextevent.workflow import load_population
 from trainer.population.simulate import PopulationOptions, simulate_population
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
-    ap.add_argument("train_population")
+    ap.add_argument("markov_population", help="markov_population.json.gz written by train next-event")
     ap.add_argument("--users", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=1000)
@@ -40,17 +42,16 @@ def main() -> None:
     ap.add_argument("--match", choices=("current", "all"), default="current")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
+    for path in (a.model, a.markov_population):
+        if not Path(path).is_file():
+            ap.error(f"{path}: no such file")
     t0 = time.time()
     weeks = 6
     opts = CeilingOptions(n_samples=a.samples, tol_s=a.tol_min * 60.0, match=a.match)
-    oracle = population_ceiling(list(range(a.users)), weeks, a.seed, opts, n_jobs=a.jobs)
-
-    model_bytes, manifest = load_verified_model(a.model)
+    model_bytes, manifest = load_verified_model(a.model)  # both read before the long oracle run
     config = EncodingConfig.from_dict(manifest.preprocess)
-    train_tl = read_timeline(a.train_population)
-    train_u, _, _ = split_users(len(train_tl.users), 0)
-    pop = fit_population_markov(user_sequences(train_tl, train_u, config.utc_offset_s))
-    lstm, markov = tflite_predictor(load_model(model_bytes), config), markov_predictor(pop)
+    lstm, markov = tflite_predictor(load_model(model_bytes), config), markov_predictor(load_population(Path(a.markov_population)))
+    oracle = population_ceiling(list(range(a.users)), weeks, a.seed, opts, n_jobs=a.jobs)
     tl = simulate_population(PopulationOptions(a.users, weeks, seed=a.seed))
     ys, po, pl, pm, lev = [], [], [], [], []
     for seq, oc in zip(user_sequences(tl, None, config.utc_offset_s), oracle):

@@ -13,4 +13,4 @@ momentsense simulate population --users 300 --weeks 6 --seed 1 --out runs/pop_ev
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/pop_eval300.h5 --first-week --json
 # Where the errors are, and the best any model could do on these events (the simulator oracle, ~6 min).
 python scripts/next_event_error_breakdown.py runs/next_event/next_event.tflite runs/pop_eval300.h5 runs/next_event/markov_population.json.gz
-python scripts/next_event_ceiling.py runs/next_event/next_event.tflite runs/population_3000x6.h5 --users 300 --seed 1 --samples 1000
+python scripts/next_event_ceiling.py runs/next_event/next_event.tflite runs/next_event/markov_population.json.gz --users 300 --seed 1 --samples 1000
