@@ -20,8 +20,8 @@ from sdk.transport_context import ContextHead, load_head
 def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "context") -> Optional[ContextHead]:
     """The context head named by ``manifest.extra[key]`` (``{"file", "sha256"}``, beside the model),
     checked against its sha256; None when the manifest names none. ``key``: ``"context"`` (the live
-    head, no lag), ``"context_lagged"`` (the timeline's, with look-ahead) or ``"context_lagged_gps"``
-    (the timeline's, reading GPS too)."""
+    head, no lag), ``"context_lagged"`` (the timeline's, with look-ahead), ``"context_gps"`` (the live
+    head reading GPS too) or ``"context_lagged_gps"`` (the timeline's, reading GPS too)."""
     ref = manifest.extra.get(key)
     if not ref:
         return None
@@ -98,8 +98,9 @@ class TransportDetectorOptions:
         use_lagged_context: Settle the events with the model's lagged head (``extra["context_lagged"]``)
             when it ships one: events come out its lag later (3 min) and more accurate;
             :meth:`TransportDetector.current` stays live. False = events from the live path.
-        use_gps: Settle the events with the model's GPS head (``extra["context_lagged_gps"]``) when
-            it ships one and location is on (see the module docstring). False = never.
+        use_gps: Run the model's GPS heads when it ships them and location is on (see
+            :mod:`sdk.transport_detector`): the lagged one (``extra["context_lagged_gps"]``) settles
+            the events, the live one (``extra["context_gps"]``) answers the live path. False = never.
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).
     """
