@@ -1,5 +1,7 @@
-"""Distribution ``momentsense``: the SDK (sdk), model code and artifacts (edge_models), the trainer
-(trainer) and the compression tools (quantize).
+"""Distribution ``momentsense``: one import package, ``momentsense``, whose subpackages live in the
+repository's folders: ``momentsense.sdk`` (sdk/), ``momentsense.edge_models`` (edge_models/),
+``momentsense.trainer`` (trainer/) and ``momentsense.quantize`` (quantize/). Nothing else is
+installed at the top level of site-packages.
 
 The base install is what a phone needs; everything heavier is an extra:
 ``pip install -e .[train]``, ``.[app]``, ``.[server]``, ``.[dev]`` or ``.[all]``.
@@ -39,6 +41,9 @@ EXTRAS = {
     "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3",
             "schemathesis>=4.0", "cryptography>=42"],
 }
+# The repository folders that install as subpackages of ``momentsense``.
+SUBPACKAGES = ("sdk", "edge_models", "trainer", "quantize")
+
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
 setup(
@@ -49,11 +54,12 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["sdk", "sdk.*", "edge_models", "edge_models.*", "trainer", "trainer.*", "quantize", "quantize.*"]),
-    package_data={"edge_models": ["artifacts/*.tflite", "artifacts/*.json", "artifacts/*.weights.h5"]},
+    packages=["momentsense"] + [f"momentsense.{name}" for name in find_packages(include=[p for top in SUBPACKAGES for p in (top, f"{top}.*")])],
+    package_dir={"momentsense": "momentsense", **{f"momentsense.{top}": top for top in SUBPACKAGES}},
+    package_data={"momentsense.edge_models": ["artifacts/*.tflite", "artifacts/*.json", "artifacts/*.weights.h5"]},
     include_package_data=True,
     install_requires=BASE,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["momentsense=trainer.cli:main"]},
+    entry_points={"console_scripts": ["momentsense=momentsense.trainer.cli:main"]},
     classifiers=["License :: OSI Approved :: Apache Software License", "Programming Language :: Python :: 3"],
 )

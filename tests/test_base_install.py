@@ -1,7 +1,7 @@
 """The phone's base install runs the whole runtime without TensorFlow (or h5py).
 
-A fresh virtual environment (no ``--system-site-packages``) gets ``pip install -e <repo>``, i.e. the
-package and exactly its ``install_requires`` (numpy, scipy, plyer, requests, ai-edge-litert). A
+A fresh virtual environment (no ``--system-site-packages``) gets ``pip install <repo>`` (a real, not an
+editable, install, so the package layout is the one users get), i.e. the package and exactly its ``install_requires`` (numpy, scipy, plyer, requests, ai-edge-litert). A
 recorded sensor stream (simulated here, saved as ``.npz``: numpy is all the replay needs) is replayed
 through ``MomentSDK`` there and in the development environment; the events must be identical, and
 neither TensorFlow, Keras nor h5py may be importable or imported in the fresh one.
@@ -28,9 +28,9 @@ SCRIPT = textwrap.dedent(
     """
     import importlib.util, json, sys
     import numpy as np
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sources import SensorChunk, SensorSource
-    from sdk.timeline.records import GpsFix
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sources import SensorChunk, SensorSource
+    from momentsense.sdk.timeline.records import GpsFix
 
     class ArraySource(SensorSource):
         name = "replay-npz"
@@ -52,7 +52,7 @@ SCRIPT = textwrap.dedent(
     finished = sdk.wait(120)
     sdk.stop()
     try:
-        from sdk.sources import ReplaySource
+        from momentsense.sdk.sources import ReplaySource
         ReplaySource(sys.argv[1] + ".h5")
         replay_error = None
     except Exception as exc:
@@ -79,25 +79,25 @@ def _pip_reachable(python: str, tmp: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def base_env(tmp_path_factory):
-    """A fresh venv with ``pip install -e <repo>``: the package and only its base dependencies."""
+    """A fresh venv with ``pip install <repo>``: the package and only its base dependencies."""
     tmp = tmp_path_factory.mktemp("base_install")
     env_dir = tmp / "venv"
     # No pip inside (ensurepip costs ~10 s); this interpreter's pip installs into it with --python.
     venv.EnvBuilder(with_pip=False, system_site_packages=False).create(env_dir)
     python = str(env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-    cmd = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "-e", str(REPO)]
+    cmd = [sys.executable, "-m", "pip", "--python", python, "install", "-q", str(REPO)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         if not _pip_reachable(sys.executable, tmp):
             pytest.skip(f"no package index reachable, cannot build the base environment: {proc.stderr[-400:]}")
-        pytest.fail(f"pip install -e . failed in a fresh venv:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        pytest.fail(f"pip install . failed in a fresh venv:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return python
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """12 simulated minutes (still, walk, car) as arrays: what a replay file holds."""
-    from sdk.sources import SimulatorSource
+    from momentsense.sdk.sources import SimulatorSource
 
     chunks = list(SimulatorSource([("still", 120), ("walk", 300), ("car", 300)], seed=5, chunk_s=30.0).chunks())
     acc_t = np.concatenate([c.acc_t for c in chunks])
@@ -127,6 +127,19 @@ def test_base_install_has_no_tensorflow(base_env):
     names = {d["name"].lower().replace("_", "-") for d in json.loads(out.stdout)}
     assert {"numpy", "scipy", "plyer", "requests", "ai-edge-litert", "momentsense"} <= names
     assert not names & {"tensorflow", "tensorflow-cpu", "tf-keras", "keras", "h5py", "tflite-runtime"}, names
+
+
+def test_install_adds_only_the_momentsense_package(base_env, tmp_path):
+    """site-packages gains ``momentsense`` and no generic top-level package (sdk, trainer, ...)."""
+    code = ("import json, sysconfig, pathlib; p = pathlib.Path(sysconfig.get_paths()['purelib']); "
+            "print(json.dumps(sorted(x.name for x in p.iterdir())))")
+    out = subprocess.run([base_env, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    names = set(json.loads(out.stdout))
+    assert "momentsense" in names
+    assert not names & {"sdk", "trainer", "quantize", "edge_models"}, sorted(names)
+    owned = subprocess.run([base_env, "-c", "import importlib.metadata as m; print(m.distribution('momentsense').read_text('top_level.txt') or '')"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()  # fmt: skip
+    assert owned == ["momentsense"], owned
 
 
 def test_replay_pipeline_runs_in_the_base_install(base_env, recording, tmp_path):
