@@ -27,7 +27,7 @@ N_TOKENS = len(TOKENS)
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
 #: 2026-01-05 (a Monday) 00:00 UTC; day of week = floor((t - MONDAY) / day) mod 7.
-_MONDAY = 1767571200.0
+MONDAY_S = 1767571200.0
 FEATURE_NAMES: tuple[str, ...] = (
     tuple(f"token={t}" for t in TOKENS)
     + ("tod_sin1", "tod_cos1", "tod_sin2", "tod_cos2")
@@ -84,7 +84,7 @@ def time_of_day_s(t: np.ndarray, utc_offset_s: float = 0.0) -> np.ndarray:
 
 def day_of_week(t: np.ndarray, utc_offset_s: float = 0.0) -> np.ndarray:
     """Local day of week, 0 = Monday."""
-    return (np.floor((np.asarray(t, np.float64) + utc_offset_s - _MONDAY) / DAY_S).astype(np.int64)) % 7
+    return (np.floor((np.asarray(t, np.float64) + utc_offset_s - MONDAY_S) / DAY_S).astype(np.int64)) % 7
 
 
 def encode_events(start: np.ndarray, token: np.ndarray, prev_duration_s: np.ndarray, utc_offset_s: float = 0.0) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.moments.tokens import N_TOKENS, WEEK_S
 from momentsense.trainer.population.days import plan_day
-from momentsense.trainer.population.simulate import DAY, DEFAULT_START, _Writer, execute_outings, simulate_user
+from momentsense.trainer.population.simulate import DAY, DEFAULT_START, DayWriter, execute_outings, simulate_user
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,7 @@ class UserCeiling:
 def _run_from(p, days: dict, d: int, n_days: int, end: float, rng: random.Random, need: int) -> tuple[np.ndarray, np.ndarray]:
     """Simulate from the start of day ``d`` until ``need`` events exist (or the data ends)."""
     ctx, snap, _, _ = days[d]
-    w = _Writer(p, rng, 0.0)
+    w = DayWriter(p, rng, 0.0)
     w.place, w.arrived, w.outing_mode = snap
     late = ctx.late_prev
     for dd in range(d, n_days):

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from momentsense.sdk.errors import InputError
-from momentsense.sdk.moments.tokens import DAY_S, WEEK_S, _MONDAY, encode_events, previous_durations
+from momentsense.sdk.moments.tokens import DAY_S, WEEK_S, MONDAY_S, encode_events, previous_durations
 from momentsense.sdk.timeline_file import Timeline
 
 
@@ -40,7 +40,7 @@ class UserSeq:
 
 def week_origin(t: float) -> float:
     """The Monday 00:00 (UTC clock) on or before ``t``, unix s."""
-    return _MONDAY + np.floor((t - _MONDAY) / WEEK_S) * WEEK_S
+    return MONDAY_S + np.floor((t - MONDAY_S) / WEEK_S) * WEEK_S
 
 
 def user_sequences(tl: Timeline, users=None, utc_offset_s: float = 0.0) -> list[UserSeq]:

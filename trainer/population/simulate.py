@@ -73,7 +73,7 @@ def public_holidays(seed: int, weeks: int, start: float = DEFAULT_START) -> list
     return days
 
 
-class _Writer:
+class DayWriter:
     """Accumulates one user's events, making visits fill the time between trips."""
 
     def __init__(self, p: Profile, rng: random.Random, t_start: float):
@@ -146,7 +146,7 @@ class _Writer:
             self._visit(t_end)
 
 
-def execute_outings(w: _Writer, outings: list) -> None:
+def execute_outings(w: DayWriter, outings: list) -> None:
     """Travel through a day's planned outings in order, appending their events to ``w``."""
     for outing in outings:
         t_free = w.arrived
@@ -183,7 +183,7 @@ def _irregular_days(p: Profile, rng: random.Random, n_days: int, weekday_holiday
 
 
 def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_START,
-                  on_day: Optional[Callable[[int, DayContext, "_Writer", random.Random], None]] = None) -> tuple[Profile, list[tuple], dict]:  # fmt: skip
+                  on_day: Optional[Callable[[int, DayContext, "DayWriter", random.Random], None]] = None) -> tuple[Profile, list[tuple], dict]:  # fmt: skip
     """Simulate one user.
 
     Parameters
@@ -213,7 +213,7 @@ def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_STAR
     n_days = weeks * 7
     hol = {int((t - start) // DAY) for t in public_holidays(seed, weeks, start)}
     special = _irregular_days(p, rng, n_days, hol)
-    w = _Writer(p, rng, start)
+    w = DayWriter(p, rng, start)
     late = False
     for d in range(n_days):
         kind, back = special.get(d, ("normal", None))
