@@ -67,6 +67,9 @@ def write_gps_truth(path: str | os.PathLike, items: Sequence[GpsTruth], source: 
     legs' modes, sorted. ``attrs``: extra root attributes (str values)."""
     h5py = _h5py()
     path = Path(path)
+    ids = [it.id for it in items]
+    if len(set(ids)) != len(ids) or not all(ids):
+        raise FormatError(f"{path}: not written: track ids must be unique and non-empty, got {ids}")
     tmp = path.with_name(path.name + ".tmp")
     modes = sorted({m for it in items for m in it.leg_mode})
     with h5py.File(tmp, "w") as f:
