@@ -120,3 +120,16 @@ def test_cli_stream_json(tmp_path, capsys):
     assert "add --stream" in capsys.readouterr().err
     assert main(["eval", "transport", "--model", model, "--data", str(path), "--label-map", "sitting=sofa"]) == 2
     assert "not a class of the model" in capsys.readouterr().err
+
+
+def test_cli_leaves_out_recordings_without_gyro_and_says_so(tmp_path, capsys):
+    from edge_models import artifact_dir
+    from sdk.imu_file import write_imu
+
+    rec = _phone_on_table(60.0)
+    bare = ImuRecording("nogyro", rec.t, rec.acc, None, rec.label, subject="s2")
+    path = write_imu(tmp_path / "mixed.h5", ImuDataset(["sitting"], "test", [rec, bare]))
+    model = str(artifact_dir() / "transport_cnn.tflite")
+    assert main(["eval", "transport", "--model", model, "--data", str(path), "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert list(m["skipped_recordings"]) == ["nogyro"] and m["subjects"] == ["s1"]

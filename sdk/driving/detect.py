@@ -15,12 +15,13 @@ Vehicle frame (method)
 2. The forward axis is the angle ``θ`` that best explains ``a_h ≈ e^{iθ}·(dv/dt + i·v·ω)``:
    longitudinal acceleration is GPS ``dv/dt``, lateral (to the left) is centripetal ``v·ω``. The
    least-squares solution is ``θ = arg S`` with ``S = Σ a_h·conj(dv/dt + i·v·ω)``, accumulated
-   causally with exponential forgetting (``axis_memory_s``). The lateral term also fixes the sign
-   (forward vs backward) without GPS, from the turns alone (``v`` then ``assumed_speed_mps``).
-   No harsh event is reported until ``|S|`` reaches ``axis_min_evidence_m2_s3``.
+   causally with exponential forgetting (``axis_memory_s``). No harsh event is reported until
+   ``|S|`` reaches ``axis_min_evidence_m2_s3``. A drive that has brought no GPS speed uses
+   :mod:`sdk.driving.axis` instead: the principal horizontal axis of straight driving, its sign
+   from the drive's first speed-up, and cornering told from longitudinal events by the yaw rate.
 3. ``lon + i·lat = a_h·e^{−iθ}``. In ``input_frame="earth"`` (data already rotated into an
    earth-fixed frame) the car's heading changes in that frame, so ``a_h`` is first de-rotated by the
-   integrated yaw ``ψ = ∫ω dt`` (gyro bias makes ψ drift; the forgetting absorbs slow drift).
+   integrated yaw ``ψ = ∫ω dt`` (yaw rates below ``yaw_deadband_rad_s`` are left out: gyro bias).
 
 Limits: the forward axis must stay fixed in the phone (mount, cup holder, a bag that does not
 move). A phone in a trouser pocket shifts with the leg: the estimate is re-learnt only after a

@@ -170,6 +170,8 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
 
     The data's labels are matched to the model's classes by :func:`trainer.transport.label_map.resolve_label_map`
     (same name, the default table, then ``label_map`` overrides); unmapped labels count as unknown.
+    Recordings without a gyroscope, when the model needs one, are left out and listed in
+    ``["skipped_recordings"]``.
     ``dataset``: ``data`` already read (None reads it).
     """
     from sdk.hmm import TransitionModel
@@ -178,6 +180,16 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     ds = dataset if dataset is not None else load_datasets(list(data))
     path = Path(model)
     predict, config, label_names = load_window_model(path)
+    skipped = {}
+    if config.needs_gyro and any(r.gyro is None for r in ds.recordings):
+        # Real logs without a gyroscope (US-TM2017 has 21): scored without them, and said so.
+        import dataclasses
+
+        skipped = {r.id: "no gyroscope (the model's channels need it)" for r in ds.recordings if r.gyro is None}
+        kept = [r for r in ds.recordings if r.gyro is not None]
+        if not kept and ds.windows is None:
+            raise InputError(f"no recording of the data has a gyroscope, which the model's channels {list(config.channels)} need")
+        ds = dataclasses.replace(ds, recordings=kept)
     mapping = None
     if list(ds.label_names) != list(label_names) or label_map:
         mapping = resolve_label_map(list(ds.label_names), list(label_names), label_map)
@@ -199,6 +211,8 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     m["data"] = list(data)
     if mapping is not None:
         m["label_map"] = mapping
+    if skipped:
+        m["skipped_recordings"] = skipped
     m["subjects"] = sorted(set(test.subject.tolist()))
     return m
 
