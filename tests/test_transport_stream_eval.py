@@ -133,3 +133,18 @@ def test_cli_leaves_out_recordings_without_gyro_and_says_so(tmp_path, capsys):
     assert main(["eval", "transport", "--model", model, "--data", str(path), "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert list(m["skipped_recordings"]) == ["nogyro"] and m["subjects"] == ["s1"]
+
+
+def test_stream_with_gps_on_a_simulated_file(tmp_path, capsys):
+    """A simulated recording with a 1 Hz GPS track streams with location on (GPS heads) and off."""
+    from sdk.imu_file import read_imu
+
+    out = tmp_path / "sim.h5"
+    assert main(["simulate", "sensors", "--minutes", "6", "--subjects", "1", "--recordings-per-subject", "1",
+                 "--out", str(out), "--no-progress"]) == 0  # fmt: skip
+    ds = read_imu(out)
+    on, off = evaluate_stream(ds), evaluate_stream(ds, gps=False)
+    assert on["gps"] is True and off["gps"] is False
+    for r in (on, off):
+        assert r["windows"] > 50 and r["stream"]["seconds"] > 300
+        assert np.array(r["stream"]["confusion_seconds"]).shape == (len(ds.label_names), 8)
