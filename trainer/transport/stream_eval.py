@@ -189,10 +189,10 @@ def evaluate_stream(ds: ImuDataset, model_path: Optional[str] = None, gps: Optio
         ``{"stream": {...}, "stream_live": {...}, "recordings", "skipped_recordings", "windows",
         "windows_skipped", "gps", "chunk_s"}``, the two scores as :func:`score_seconds` returns.
     """
+    from pathlib import Path
+
     from sdk.manifest import read_manifest
     from sdk.transport_options import default_model_path
-
-    from pathlib import Path
 
     path = Path(model_path) if model_path else default_model_path()
     model_names = list(read_manifest(path.with_suffix(".json")).label_names)
