@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Optional
 
-from sdk.errors import MomentsenseError
+from momentsense.sdk.errors import MomentsenseError
 
 KEEP_FILE = "sdk/runtime.py"
 #: Construction (imports, model loading) happens once per app start, not per chunk: left out.

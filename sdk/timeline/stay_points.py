@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sdk.timeline.geo import haversine_m, mean_position_deg
-from sdk.timeline.records import GpsFix, StayPoint
+from momentsense.sdk.timeline.geo import haversine_m, mean_position_deg
+from momentsense.sdk.timeline.records import GpsFix, StayPoint
 
 #: ``fix_to_stay`` code of a usable fix that belongs to no stay point (the person was moving).
 MOVING = -1
