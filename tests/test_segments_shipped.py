@@ -20,9 +20,9 @@ def test_sdk_computes_segments_without_tensorflow():
     """A fresh interpreter embeds a simulated user with the shipped encoder and heads; no tensorflow is imported."""
     code = (
         "import sys, json\n"
-        "from sdk.segments import UserEvents, TimelineEncoder, SegmentHeads, compute_segments\n"
-        "from trainer.population.simulate import simulate_user\n"
-        "from sdk.timeline_file import LABELS\n"
+        "from momentsense.sdk.segments import UserEvents, TimelineEncoder, SegmentHeads, compute_segments\n"
+        "from momentsense.trainer.population.simulate import simulate_user\n"
+        "from momentsense.sdk.timeline_file import LABELS\n"
         f"enc = TimelineEncoder.create_from_path({str(ART / 'timeline_encoder.tflite')!r})\n"
         f"heads = SegmentHeads.create_from_path({str(ART / 'segment_classifiers.json')!r})\n"
         "p, rows, truth = simulate_user(123456, 4, 99)\n"

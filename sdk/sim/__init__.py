@@ -11,7 +11,7 @@ Entry points: :func:`simulate_dataset` (labelled multi-subject, multi-device dat
 
 Example
 -------
->>> from sdk.sim import simulate_dataset
+>>> from momentsense.sdk.sim import simulate_dataset
 >>> ds = simulate_dataset(n_subjects=2, minutes_per_subject=4, seed=1)
 >>> sorted({r.device for r in ds.recordings})
 ['s1-D000', 's1-D001']

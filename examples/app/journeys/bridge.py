@@ -1,6 +1,6 @@
 """The app's only door to the SDK (plain Python, no Kivy).
 
-The app embeds the SDK the way a customer would: ``from sdk.runtime import MomentSDK, SDKConfig`` plus
+The app embeds the SDK the way a customer would: ``from momentsense.sdk.runtime import MomentSDK, SDKConfig`` plus
 the documented sources (``sdk.sources``). Newer SDK features are used when present and replaced by a
 clear "not available yet" when not, so the app runs against older and newer SDKs:
 
