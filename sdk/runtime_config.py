@@ -4,7 +4,7 @@ in, :class:`Context` out of ``current_context()``."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from sdk.driving.live import DriveInProgress, DriveSegmentOptions
 from sdk.driving.options import DrivingOptions
@@ -13,6 +13,10 @@ from sdk.sources import SensorSource
 from sdk.timeline.live import TimelineOptions, TripInProgress
 from sdk.timeline.records import GpsFix, Place
 from sdk.transport_detector import ModelOptions
+
+if TYPE_CHECKING:
+    from sdk.sync.client import SyncOptions
+    from sdk.sync.payload import PayloadOptions
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)
@@ -70,6 +74,12 @@ class SDKConfig:
             (:meth:`MomentSDK.weekly_segments`; the shipped encoder and heads load at the first run).
         upload_embedding: The app allows the user's timeline embedding (50 numbers) in
             :meth:`MomentSDK.segment_upload`; False (default): segment labels only.
+        sync: Where and how :meth:`MomentSDK.sync` uploads (:class:`~sdk.sync.client.SyncOptions`:
+            server, API key, batching, retries, Wi-Fi/charging policy); None: no uploading.
+        sync_dir: Folder of the uploader's files (queue, salt, install id, corrections); default
+            ``<folder of store_path>/sync``. One of the two is needed with ``sync``.
+        payload: Rounding and the coarse-location opt-in of the day payloads
+            (:class:`~sdk.sync.payload.PayloadOptions`); None: the defaults (15 min, no coordinates).
     """
 
     source: Union[str, SensorSource] = "simulate"
@@ -92,6 +102,9 @@ class SDKConfig:
     drive_segments: DriveSegmentOptions = DriveSegmentOptions()
     weekly_segments: bool = True
     upload_embedding: bool = False
+    sync: Optional["SyncOptions"] = None
+    sync_dir: Optional[str] = None
+    payload: Optional["PayloadOptions"] = None
 
     def __post_init__(self):
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
@@ -115,6 +128,18 @@ class SDKConfig:
         for name in ("weekly_segments", "upload_embedding"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.sync is not None:
+            from sdk.sync.client import SyncOptions
+
+            if not isinstance(self.sync, SyncOptions):
+                raise InputError(f"sync must be a SyncOptions or None, got {type(self.sync).__name__}")
+            if not self.sync_dir and not self.store_path:
+                raise InputError("sync needs sync_dir (a folder for the upload queue and ids) or a store_path")
+        if self.payload is not None:
+            from sdk.sync.payload import PayloadOptions
+
+            if not isinstance(self.payload, PayloadOptions):
+                raise InputError(f"payload must be a PayloadOptions or None, got {type(self.payload).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_a_failing_callback_does_not_stop_sensing():
     sdk.start()
     sdk.wait(60)
     sdk.stop()
-    assert ok and sdk.callback_errors == len(ok) and sdk.error is None
+    assert ok and sdk.stats()["callback_errors"] == len(ok) and sdk.error is None
 
 
 def test_stop_is_prompt_and_idempotent():
@@ -310,17 +310,17 @@ class TestPlacesAndTrips:
             seen = []
             for chunk in gps_chunks(fixes):
                 sdk.feed(chunk)
-                seen.append(sdk.detector._at_place)
+                seen.append(sdk._detector._at_place)
             assert not seen[0] and seen[-1] and sdk.current_context().place is not None
             t = MONDAY_LOCAL + 419 + 3600
             sdk.feed(SensorChunk(np.array([t]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
-            assert sdk.detector._at_place, "no fix since: still at the place"
+            assert sdk._detector._at_place, "no fix since: still at the place"
             far_lat, far_lon = from_local_m(np.full(300, 3000.0), np.zeros(300), LAT0, LON0)
             away = [GpsFix(t + 1 + i, a, b, 10.0) for i, (a, b) in enumerate(zip(far_lat, far_lon))]
             for chunk in gps_chunks(away):
                 sdk.feed(chunk)
             sdk.feed(SensorChunk(np.array([t + 302]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
-            assert not sdk.detector._at_place, "fixes elsewhere: left the place"
+            assert not sdk._detector._at_place, "fixes elsewhere: left the place"
 
     def test_commuter_day_through_the_simulator(self):
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)
@@ -333,7 +333,7 @@ class TestPlacesAndTrips:
         with MomentSDK(cfg) as sdk:
             sdk.start()
             assert sdk.wait(120) and sdk.error is None
-            places, visits, trips = sdk.places(), sdk.store.visits(), sdk.store.trips()
+            places, visits, trips = sdk.places(), sdk.reader().visits(), sdk.reader().trips()
             tl = sdk.timeline(datetime.date(2023, 11, 15))
             stats = sdk.stats()
         assert len(places) >= 2 and [p.label for p in places].count("home") == 1
@@ -390,7 +390,7 @@ def test_the_context_head_runs_by_default_and_can_be_switched_off():
     on = MomentSDK(SDKConfig())
     off = MomentSDK(SDKConfig(transport_context=False))
     try:
-        assert on.detector.context is not None and off.detector.context is None
+        assert on._detector.context is not None and off._detector.context is None
     finally:
         on.close()
         off.close()
