@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from sdk.driving.live import LiveDriving
 from sdk.errors import InputError
 from sdk.insights import Insights
-from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
+from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, RunningMode, SDKConfig
 from sdk.runtime_segments import SegmentJobRunner, SegmentJobStatus
 from sdk.runtime_sync import SyncAPI
 from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AT_PLACE_MAX_FIX_AGE_S", "Context", "MomentSDK", "SDKConfig"]
+__all__ = ["AT_PLACE_MAX_FIX_AGE_S", "Context", "MomentSDK", "RunningMode", "SDKConfig"]
 
 
 def _as_fix(fix, i: int) -> GpsFix:
@@ -200,6 +200,8 @@ class MomentSDK(SyncAPI):
         Raises :class:`~sdk.sources.SensorUnavailableError` when the source cannot run here, and
         :class:`~sdk.consent.ConsentError` without the consent it needs (see :class:`MomentSDK`).
         """
+        if self.config.running_mode is RunningMode.PUSH:
+            raise InputError("start() is the STREAM mode's; this SDK runs in RunningMode.PUSH: call feed(chunk)")
         with self._lock:
             if self._running():
                 return
@@ -257,6 +259,8 @@ class MomentSDK(SyncAPI):
         Raises :class:`~sdk.errors.InputError` for anything else and while a started source is
         running. Driving events and scores go to the store (:meth:`driving_scores`, :meth:`driving_events`).
         """
+        if self.config.running_mode is RunningMode.STREAM:
+            raise InputError("feed() is the PUSH mode's; this SDK runs in RunningMode.STREAM: call start()")
         if not isinstance(chunk, SensorChunk):
             raise InputError(f"chunk must be a SensorChunk, got {type(chunk).__name__}")
         if chunk.gps is None:

@@ -4,6 +4,7 @@ in, :class:`Context` out of ``current_context()``."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from sdk.driving.live import DriveInProgress, DriveSegmentOptions
@@ -27,11 +28,25 @@ if TYPE_CHECKING:
 AT_PLACE_MAX_FIX_AGE_S = float("inf")
 
 
+class RunningMode(enum.Enum):
+    """How sensor data reaches :class:`MomentSDK`.
+
+    ``STREAM``: :meth:`MomentSDK.start` reads ``SDKConfig.source`` on the SDK's pipeline thread;
+    ``PUSH``: the app calls :meth:`MomentSDK.feed` with its own :class:`~sdk.sources.SensorChunk` s
+    and :meth:`MomentSDK.finish` at the end. A call of the other mode raises
+    :class:`~sdk.errors.InputError`. None (the default) allows both, one at a time.
+    """
+
+    STREAM = "stream"
+    PUSH = "push"
+
+
 @dataclasses.dataclass(frozen=True)
 class SDKConfig:
     """Options of :class:`MomentSDK`. Every field has a sensible default.
 
     Attributes:
+        running_mode: :class:`RunningMode` ``STREAM`` or ``PUSH``, or None (either, one at a time).
         source: ``"simulate"`` (desktop default), ``"replay"`` (needs ``replay_path``), ``"phone"``
             (plyer; Android), or a :class:`~sdk.sources.SensorSource` instance.
         replay_path: ``momentsense-imu-v1`` file for ``source="replay"``.
@@ -83,6 +98,7 @@ class SDKConfig:
     """
 
     source: Union[str, SensorSource] = "simulate"
+    running_mode: Optional[RunningMode] = None
     replay_path: Optional[str] = None
     speed: float = 0.0
     simulate_legs: Optional[Sequence] = None
@@ -107,6 +123,8 @@ class SDKConfig:
     payload: Optional["PayloadOptions"] = None
 
     def __post_init__(self):
+        if self.running_mode is not None and not isinstance(self.running_mode, RunningMode):
+            raise InputError(f"running_mode must be RunningMode.STREAM, RunningMode.PUSH or None, got {self.running_mode!r}")
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
             raise InputError(f"source must be 'simulate', 'replay', 'phone' or a SensorSource, got {self.source!r}")
         if self.source == "replay" and not self.replay_path:

@@ -153,13 +153,13 @@ def near(place, name, tol_m=60.0) -> bool:
 
 
 def inject_bad_fixes(fixes: list) -> tuple[list, dict]:
-    """Bad GPS in the middle of a day: NaN, out of range, not a fix, huge accuracy, going back in
+    """Bad GPS in the middle of a day: NaN, out of range, negative accuracy, huge accuracy, going back in
     time, isolated teleports 50 km away. Returns the fixes and how many of each were added."""
     out = list(fixes)
     mid = len(out) // 2
     t = out[mid].t
     lat, lon = out[mid].lat, out[mid].lon
-    bad = [GpsFix(t + 0.1, math.nan, lon), GpsFix(t + 0.2, lat, math.inf), GpsFix(t + 0.3, 95.0, lon), ("not", "a fix"),
+    bad = [GpsFix(t + 0.1, math.nan, lon), GpsFix(t + 0.2, lat, math.inf), GpsFix(t + 0.3, 95.0, lon), GpsFix(t + 0.35, lat, lon, -1.0),
            GpsFix(t + 0.4, lat, lon, 5000.0), GpsFix(t + 0.5, lat, lon, 1e9)]
     back = [GpsFix(t - 30.0, lat, lon, 10.0), GpsFix(t - 20.0, lat, lon, 10.0)]
     out[mid + 1:mid + 1] = bad + back
@@ -394,3 +394,42 @@ def test_the_context_head_runs_by_default_and_can_be_switched_off():
     finally:
         on.close()
         off.close()
+
+
+class TestGpsInput:
+    def _chunk(self, gps):
+        t = 1_700_000_000.0 + np.arange(250) / 25.0
+        acc = np.tile([0.0, 0.0, 9.81], (250, 1))
+        return SensorChunk(t, acc, None, np.zeros((250, 3)), gps, gps_on=True)
+
+    def test_feed_converts_fixes_given_as_tuples(self):
+        """``(t, lat, lon[, accuracy_m[, speed_mps]])`` tuples are used like GpsFix records, not dropped."""
+        t0 = 1_700_000_000.0
+        with MomentSDK(SDKConfig()) as sdk:
+            sdk.feed(self._chunk([(t0 + 1.0, 48.85, 2.35), (t0 + 2.0, 48.85, 2.35, 8.0, 0.0)]))
+            ctx = sdk.current_context()
+            assert ctx.last_fix == GpsFix(t0 + 2.0, 48.85, 2.35, 8.0, 0.0)
+            assert sdk.stats()["gps"]["dropped_invalid"] == 0
+
+    @pytest.mark.parametrize("bad", [("not", "a fix"), (1.0, 2.0), {"t": 1.0}, None])
+    def test_feed_fails_with_a_fix_that_is_neither_a_gpsfix_nor_a_tuple_of_numbers(self, bad):
+        with MomentSDK(SDKConfig()) as sdk, pytest.raises(InputError, match=r"chunk.gps\[0\]"):
+            sdk.feed(self._chunk([bad]))
+
+
+class TestRunningMode:
+    def test_feed_fails_in_stream_mode(self):
+        from sdk.runtime_config import RunningMode
+
+        with MomentSDK(SDKConfig(running_mode=RunningMode.STREAM)) as sdk, pytest.raises(InputError, match="STREAM"):
+            sdk.feed(TestGpsInput()._chunk([]))
+
+    def test_start_fails_in_push_mode(self):
+        from sdk.runtime_config import RunningMode
+
+        with MomentSDK(SDKConfig(running_mode=RunningMode.PUSH)) as sdk, pytest.raises(InputError, match="PUSH"):
+            sdk.start()
+
+    def test_config_fails_with_a_running_mode_given_as_a_string(self):
+        with pytest.raises(InputError, match="running_mode"):
+            SDKConfig(running_mode="push")

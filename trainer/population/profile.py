@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import random
 
+from sdk.modes import MODES
+
 #: Ground-truth persona segments (several per user possible).
 PERSONAS: tuple[str, ...] = (
     "parent", "workaholic", "early_riser", "night_owl", "shopaholic", "sporty", "public_transport",
     "aggressive_driver", "student", "shift_worker",
 )  # fmt: skip
 
-#: Cruise speed of each mode, km/h (door-to-door time adds a small overhead).
-SPEED_KMH = {"walk": 4.8, "run": 10.0, "bike": 15.0, "car": 32.0, "bus": 17.0, "train": 45.0, "subway": 28.0}
+#: Door-to-door speed of each mode, km/h (the mode registry's ``trip_speed_kmh``).
+SPEED_KMH = {m.name: m.trip_speed_kmh for m in MODES.values() if m.name != "still"}
 HOUR = 3600.0
 
 
