@@ -99,12 +99,21 @@ class MomentSDK(SyncAPI):
         within a second and erases its local data (hooks registered here)."""
         self._config = config or SDKConfig()
         self._consent = consent
+        self._ota, self._ota_lock, model = None, threading.Lock(), self.config.model
+        if self.config.ota is not None:
+            from sdk.runtime_ota import start_ota
+
+            self._ota, model = start_ota(self.config.ota, model)
         self._detector = TransportDetector.create_from_options(
-            TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle,
+            TransportDetectorOptions(model=model, duty_cycle=self.config.duty_cycle,
                                      use_context=self.config.transport_context,
                                      use_lagged_context=self.config.transport_lagged_context,
                                      use_gps=self.config.transport_gps)
         )
+        if self._ota is not None:
+            from sdk.runtime_ota import attach
+
+            attach(self._ota, self._detector, self._ota_lock)
         self._store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
         self._live = LiveTimeline(self._store, self.config.timeline, self.config.tz_offset_s)
         # Driving behaviour during car segments (None when ``driving_enabled`` is False).
@@ -349,6 +358,16 @@ class MomentSDK(SyncAPI):
             drive = self._live_driving.current() if self._live_driving is not None else None
             return Context(mode, conf, self._last_fix, len(self._events), running, place, trip, drive)
 
+    def update_models(self) -> tuple:
+        """Over-the-air model update step (needs ``SDKConfig.ota``): check the registry, download and
+        verify a newer transport model, which then runs in the shadow of the current one on every
+        window; promote or roll back a candidate whose shadow phase is over. Returns the two
+        :class:`~sdk.ota.UpdateReport` s (check/download, decision). A promoted model is used from
+        the next start of the SDK; see :mod:`sdk.runtime_ota`."""
+        from sdk.runtime_ota import update_models
+
+        return update_models(self._ota, self._ota_lock)
+
     def reader(self) -> TimelineReader:
         """A read-only view of the local timeline (same store; safe from the UI thread). A UI in
         another process opens the store file with :func:`sdk.timeline.reader.open_reader`."""
@@ -361,6 +380,17 @@ class MomentSDK(SyncAPI):
         day are included whole (see :meth:`TimelineStore.timeline`).
         """
         return self._store.timeline(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
+
+    def days(self) -> list[datetime.date]:
+        """Local days (``config.tz_offset_s``) from the first to the last item of the timeline, oldest
+        first; ``[]`` before any."""
+        firsts = [rs[0].start for rs in (self._store.query(k) for k in ("event", "visit", "trip")) if rs]
+        lasts = [r.end for r in (self._store.last(k) for k in ("event", "visit", "trip")) if r is not None]
+        if not firsts:
+            return []
+        tz = datetime.timezone(datetime.timedelta(seconds=self.config.tz_offset_s))
+        a, b = (datetime.datetime.fromtimestamp(t, tz).date() for t in (min(firsts), max(lasts)))
+        return [a + datetime.timedelta(days=i) for i in range((b - a).days + 1)]
 
     def places(self, label: Optional[str] = None) -> list[Place]:
         """The person's places (latest versions) with their ``home``/``work``/``other`` labels."""

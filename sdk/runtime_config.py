@@ -16,6 +16,7 @@ from sdk.timeline.records import GpsFix, Place
 from sdk.transport_detector import ModelOptions
 
 if TYPE_CHECKING:
+    from sdk.ota import OtaOptions
     from sdk.sync.client import SyncOptions
     from sdk.sync.payload import PayloadOptions
 
@@ -95,6 +96,8 @@ class SDKConfig:
             ``<folder of store_path>/sync``. One of the two is needed with ``sync``.
         payload: Rounding and the coarse-location opt-in of the day payloads
             (:class:`~sdk.sync.payload.PayloadOptions`); None: the defaults (15 min, no coordinates).
+        ota: Over-the-air updates of the transport model (:class:`~sdk.ota.OtaOptions`; see
+            :meth:`MomentSDK.update_models`); None: the model in ``model`` only.
     """
 
     source: Union[str, SensorSource] = "simulate"
@@ -121,6 +124,7 @@ class SDKConfig:
     sync: Optional["SyncOptions"] = None
     sync_dir: Optional[str] = None
     payload: Optional["PayloadOptions"] = None
+    ota: Optional["OtaOptions"] = None
 
     def __post_init__(self):
         if self.running_mode is not None and not isinstance(self.running_mode, RunningMode):
@@ -153,6 +157,11 @@ class SDKConfig:
                 raise InputError(f"sync must be a SyncOptions or None, got {type(self.sync).__name__}")
             if not self.sync_dir and not self.store_path:
                 raise InputError("sync needs sync_dir (a folder for the upload queue and ids) or a store_path")
+        if self.ota is not None:
+            from sdk.ota import OtaOptions
+
+            if not isinstance(self.ota, OtaOptions):
+                raise InputError(f"ota must be an OtaOptions or None, got {type(self.ota).__name__}")
         if self.payload is not None:
             from sdk.sync.payload import PayloadOptions
 

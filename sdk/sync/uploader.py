@@ -204,13 +204,14 @@ class Uploader:
                         "value": c.corrected_label})  # fmt: skip
         return out
 
-    def sync(self, extras: Optional[DayExtras] = None) -> SyncResult:
-        """Build, queue and send the new days, then the pending corrections; see the module docstring."""
+    def sync(self, extras: Optional[DayExtras] = None, days: Optional[Sequence[datetime.date]] = None) -> SyncResult:
+        """Build, queue and send the new days (or ``days``), then the pending corrections; see the
+        module docstring."""
         kinds = sync_kinds(self._consent)
         if not kinds:
             dropped = self.queue.clear()
             return SyncResult(deferred="consent", dropped=dropped)
-        days = self.days_to_sync()
+        days = self.days_to_sync() if days is None else list(days)
         payloads = self.build_payloads(kinds, extras, days)
         self.last_payloads = payloads
         self.client.enqueue_days(payloads)
