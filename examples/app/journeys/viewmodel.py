@@ -345,9 +345,11 @@ def feature_state(name: str, result) -> ListState:
     title = FEATURE_TITLES[name]
     if result is None:
         return ListState(title, [], FEATURE_HINTS[name])
-    items = list(result.values()) if isinstance(result, dict) else list(result) if isinstance(result, (list, tuple)) else [result]
+    seq = isinstance(result, Sequence) and not isinstance(result, str)  # lists, and the SDK's Insights
+    items = list(result.values()) if isinstance(result, dict) else list(result) if seq else [result]
     rows = [_describe(it) for it in items]
-    return ListState(title, rows, "" if rows else f"Nothing yet: {title.lower()} appear after some days of data.")
+    empty = getattr(result, "reason", "") or f"Nothing yet: {title.lower()} appear after some days of data."
+    return ListState(title, rows, "" if rows else empty)
 
 
 # -- the whole app -----------------------------------------------------------------------------------
