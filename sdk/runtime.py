@@ -373,6 +373,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
     def stats(self) -> dict:
         """Counters: windows (run, skipped, settled by the GPS head, answered live by the live GPS
         head), events, GPS fixes used and dropped by reason, whether the transport path reads GPS,
+        the interpreter backend and delegate running the model,
         timeline records, callback errors, stored items per kind (None once the store is closed),
         driving counters (None when disabled)."""
         with self._lock:
@@ -380,6 +381,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps,
                     "windows_gps_live": d.windows_gps_live, "events": d.events,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs), "uses_gps": bool(self._detector.uses_gps),
+                    "backend": self._detector.backend, "delegate": self._detector.delegate,
                     "gps": dataclasses.asdict(self._live.stats), "callback_errors": self._callback_errors,
                     "driving": None if self._live_driving is None else dataclasses.asdict(self._live_driving.stats),
                     "store": None if self._store.closed else {k: v["items"] for k, v in self._store.counts().items()}}
