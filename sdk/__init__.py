@@ -27,6 +27,7 @@ _EXPORTS = {
     "MomentSDK": "sdk.runtime", "SDKConfig": "sdk.runtime_config", "Context": "sdk.runtime_config",
     "RunningMode": "sdk.runtime_config", "SegmentJobStatus": "sdk.runtime_segments",
     "ModelOptions": "sdk.transport_options", "TimelineOptions": "sdk.timeline.live",
+    "OtaOptions": "sdk.ota", "UpdateReport": "sdk.ota",
     "DrivingOptions": "sdk.driving.options", "DriveSegmentOptions": "sdk.driving.live",
     # consent
     "ConsentManager": "sdk.consent", "ConsentError": "sdk.consent", "ConsentRecord": "sdk.consent",

@@ -96,11 +96,12 @@ class MomentSDK(ReaderAPI, SyncAPI):
         within a second and erases its local data (hooks registered here)."""
         self._config = config or SDKConfig()
         self._consent = consent
-        self._ota, self._ota_lock, model = None, threading.Lock(), self.config.model
+        self._ota, model = None, self.config.model
         if self.config.ota is not None:
-            from sdk.runtime_ota import start_ota
+            from sdk.runtime_ota import OtaRunner
 
-            self._ota, model = start_ota(self.config.ota, model)
+            self._ota = OtaRunner(self.config.ota)
+            model = self._ota.model_options(model)
         self._detector = TransportDetector.create_from_options(
             TransportDetectorOptions(model=model, duty_cycle=self.config.duty_cycle,
                                      use_context=self.config.transport_context,
@@ -108,9 +109,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
                                      use_gps=self.config.transport_gps)
         )
         if self._ota is not None:
-            from sdk.runtime_ota import attach
-
-            attach(self._ota, self._detector, self._ota_lock)
+            self._ota.attach(self._detector)
         self._store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
         self._live = LiveTimeline(self._store, self.config.timeline, self.config.tz_offset_s)
         # Driving behaviour during car segments (None when ``driving_enabled`` is False).
@@ -361,9 +360,9 @@ class MomentSDK(ReaderAPI, SyncAPI):
         window; promote or roll back a candidate whose shadow phase is over. Returns the two
         :class:`~sdk.ota.UpdateReport` s (check/download, decision). A promoted model is used from
         the next start of the SDK; see :mod:`sdk.runtime_ota`."""
-        from sdk.runtime_ota import update_models
-
-        return update_models(self._ota, self._ota_lock)
+        if self._ota is None:
+            raise InputError("model updates are not configured: pass SDKConfig(ota=OtaOptions(...))")
+        return self._ota.update()
 
     def events(self) -> list[TransportEvent]:
         """Every transport event of this session (the store keeps them across sessions)."""

@@ -13,21 +13,19 @@ from the next start of the SDK. The flow itself is :class:`sdk.ota.ModelUpdater`
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
+from sdk.errors import InputError
 
 if TYPE_CHECKING:
     from sdk.interpreter import Model
     from sdk.ota import ModelUpdater, OtaOptions
     from sdk.transport_options import ModelOptions
 
-log = logging.getLogger(__name__)
 
 
 class ShadowModel:
@@ -49,47 +47,48 @@ class ShadowModel:
             return self._updater.shadow(x)
 
 
-def start_ota(options: "OtaOptions", model: "ModelOptions", session=None) -> tuple["ModelUpdater", "ModelOptions"]:
-    """The updater for ``options`` and the model options naming its active (verified) model file."""
-    from sdk.ota import ModelUpdater, OtaOptions
+class OtaRunner:
+    """The updater of one SDK: which model file to start with, the shadow wrapper, the update step.
 
-    if not isinstance(options, OtaOptions):
-        raise InputError(f"ota must be an OtaOptions or None, got {type(options).__name__}")
-    holder: dict = {}
+    Parameters
+    ----------
+    options : OtaOptions
+    session : requests.Session, optional
+        For the registry (tests pass a fake).
+    """
 
-    def factory(path: Path, manifest):
-        if Path(path) == Path(holder["active"]):
-            return holder["inner"].run  # the detector's own interpreter: the active model is not loaded twice
+    def __init__(self, options: "OtaOptions", session=None):
+        from sdk.ota import ModelUpdater, OtaOptions
+
+        if not isinstance(options, OtaOptions):
+            raise InputError(f"ota must be an OtaOptions or None, got {type(options).__name__}")
+        self._lock = threading.Lock()
+        self._inner: Optional["Model"] = None
+        self.updater = ModelUpdater(options, session=session, predictor_factory=self._factory)
+        self._active_path = Path(self.updater.active()[0])
+
+    def _factory(self, path: Path, manifest):
+        if Path(path) == self._active_path and self._inner is not None:
+            return self._inner.run  # the detector's own interpreter: the active model is not loaded twice
         from sdk.interpreter import load_model
 
         return load_model(path).run
 
-    updater = ModelUpdater(options, session=session, predictor_factory=factory)
-    path, _ = updater.active()
-    holder["active"] = path
-    updater.holder = holder  # filled by attach() once the detector has loaded the model
-    return updater, dataclasses.replace(model, path=str(path))
+    def model_options(self, model: "ModelOptions") -> "ModelOptions":
+        """``model`` naming the updater's active (verified) model file."""
+        return dataclasses.replace(model, path=str(self._active_path))
 
+    def attach(self, detector) -> None:
+        """Route the detector's windows through :class:`ShadowModel`."""
 
-def attach(updater: "ModelUpdater", detector, lock: threading.Lock) -> None:
-    """Route the detector's windows through :class:`ShadowModel`."""
+        def wrap(inner):
+            self._inner = inner
+            return ShadowModel(inner, self.updater, self._lock)
 
-    def wrap(inner):
-        updater.holder["inner"] = inner
-        return ShadowModel(inner, updater, lock)
+        detector.wrap_model(wrap)
 
-    detector.wrap_model(wrap)
-
-
-def update_models(updater: Optional["ModelUpdater"], lock: threading.Lock) -> tuple:
-    """Check, download and verify a newer model (shadowed from now on), then promote or roll back a
-    candidate whose shadow phase is over; the two :class:`~sdk.ota.UpdateReport` s."""
-    if updater is None:
-        raise InputError("model updates are not configured: pass SDKConfig(ota=OtaOptions(...))")
-    with lock:
-        try:
-            first = updater.update()
-        except ModelError as exc:  # the active model itself failed verification
-            log.error("model update check failed: %s", exc)
-            raise
-        return first, updater.decide()
+    def update(self) -> tuple:
+        """Check, download and verify a newer model (shadowed from then on), then promote or roll
+        back a candidate whose shadow phase is over; the two :class:`~sdk.ota.UpdateReport` s."""
+        with self._lock:
+            return self.updater.update(), self.updater.decide()
