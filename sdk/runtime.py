@@ -96,20 +96,21 @@ class MomentSDK(ReaderAPI, SyncAPI):
         within a second and erases its local data (hooks registered here)."""
         self._config = config or SDKConfig()
         self._consent = consent
-        self._ota, model = None, self.config.model
-        if self.config.ota is not None:
+        def detector(model) -> TransportDetector:
+            return TransportDetector.create_from_options(
+                TransportDetectorOptions(model=model, duty_cycle=self.config.duty_cycle,
+                                         use_context=self.config.transport_context,
+                                         use_lagged_context=self.config.transport_lagged_context,
+                                         use_gps=self.config.transport_gps))
+
+        self._ota = None
+        if self.config.ota is not None:  # the updater's active model, shadowed by its candidate
             from sdk.runtime_ota import OtaRunner
 
             self._ota = OtaRunner(self.config.ota)
-            model = self._ota.model_options(model)
-        self._detector = TransportDetector.create_from_options(
-            TransportDetectorOptions(model=model, duty_cycle=self.config.duty_cycle,
-                                     use_context=self.config.transport_context,
-                                     use_lagged_context=self.config.transport_lagged_context,
-                                     use_gps=self.config.transport_gps)
-        )
-        if self._ota is not None:
-            self._ota.attach(self._detector)
+            self._detector = self._ota.create_detector(detector, self.config.model)
+        else:
+            self._detector = detector(self.config.model)
         self._store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
         self._live = LiveTimeline(self._store, self.config.timeline, self.config.tz_offset_s)
         # Driving behaviour during car segments (None when ``driving_enabled`` is False).

@@ -13,18 +13,22 @@ from the next start of the SDK. The flow itself is :class:`sdk.ota.ModelUpdater`
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from sdk.errors import InputError
+from sdk.errors import InputError, ModelError
 
 if TYPE_CHECKING:
     from sdk.interpreter import Model
     from sdk.ota import ModelUpdater, OtaOptions
+    from sdk.transport_detector import TransportDetector
     from sdk.transport_options import ModelOptions
+
+log = logging.getLogger(__name__)
 
 
 
@@ -63,6 +67,7 @@ class OtaRunner:
         if not isinstance(options, OtaOptions):
             raise InputError(f"ota must be an OtaOptions or None, got {type(options).__name__}")
         self._lock = threading.Lock()
+        self._bundled = Path(options.bundled_tflite)
         self._inner: Optional["Model"] = None
         self.updater = ModelUpdater(options, session=session, predictor_factory=self._factory)
         self._active_path = Path(self.updater.active()[0])
@@ -74,18 +79,27 @@ class OtaRunner:
 
         return load_model(path).run
 
-    def model_options(self, model: "ModelOptions") -> "ModelOptions":
-        """``model`` naming the updater's active (verified) model file."""
-        return dataclasses.replace(model, path=str(self._active_path))
-
-    def attach(self, detector) -> None:
-        """Route the detector's windows through :class:`ShadowModel`."""
+    def create_detector(self, make: Callable[["ModelOptions"], "TransportDetector"], model: "ModelOptions"):
+        """``make(model)`` with the updater's active model file, its windows routed through
+        :class:`ShadowModel`. A promoted model the detector cannot run (e.g. a registry that
+        published the window model without the context heads the app's options ask for) is logged
+        and the bundled one is used instead."""
+        try:
+            detector = make(dataclasses.replace(model, path=str(self._active_path)))
+        except ModelError as exc:
+            bundled = self._bundled
+            if self._active_path == bundled:
+                raise
+            log.error("the promoted model %s cannot run here (%s); using the bundled %s", self._active_path, exc, bundled)
+            self._active_path = bundled
+            detector = make(dataclasses.replace(model, path=str(bundled)))
 
         def wrap(inner):
             self._inner = inner
             return ShadowModel(inner, self.updater, self._lock)
 
         detector.wrap_model(wrap)
+        return detector
 
     def update(self) -> tuple:
         """Check, download and verify a newer model (shadowed from then on), then promote or roll

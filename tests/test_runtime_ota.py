@@ -66,3 +66,33 @@ def test_a_candidate_below_the_thresholds_is_rolled_back(tmp_path, registry, mon
 def test_update_models_fails_without_ota_options():
     with MomentSDK(SDKConfig()) as sdk, pytest.raises(InputError, match="SDKConfig\\(ota="):
         sdk.update_models()
+
+
+def test_a_promoted_model_without_the_heads_it_needs_falls_back_to_the_bundled_one(tmp_path, caplog):
+    """A promoted window model published without context heads: with heads on, the SDK starts with
+    the bundled model (and says so); with heads off it runs the promoted one."""
+    import json
+    import logging
+    import shutil
+
+    from edge_models import artifact_dir
+    from sdk.ota import OtaOptions
+
+    shipped = artifact_dir() / "transport_cnn.tflite"
+    version_dir = tmp_path / "store" / NAME / "versions" / "9.9.9"
+    version_dir.mkdir(parents=True)
+    shutil.copy(shipped, version_dir / f"{NAME}.tflite")
+    man = json.loads((artifact_dir() / "transport_cnn.json").read_text())
+    man["version"] = "9.9.9"
+    (version_dir / f"{NAME}.json").write_text(json.dumps(man))
+    (tmp_path / "store" / NAME / "state.json").write_text(json.dumps({"active": "9.9.9", "candidate": None, "history": []}))
+    ota = OtaOptions(name=NAME, bundled_tflite=shipped, store_dir=tmp_path / "store", base_url="http://127.0.0.1:9",
+                     api_key="k", hmac_key=b"k" * 32)  # fmt: skip
+    with caplog.at_level(logging.ERROR, logger="sdk.runtime_ota"), MomentSDK(SDKConfig(ota=ota)) as sdk:
+        sdk.feed(next(chunks(1)))
+    assert "cannot run here" in caplog.text and "context" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="sdk.runtime_ota"):
+        with MomentSDK(SDKConfig(ota=ota, transport_context=False, transport_gps=False)) as sdk:
+            sdk.feed(next(chunks(1)))
+    assert "cannot run here" not in caplog.text
