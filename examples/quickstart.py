@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from sdk import ConsentManager, Leg, MomentSDK, SDKConfig, SyncOptions  # noqa: E402
-from trainer.server.loopback import LoopbackServer  # noqa: E402  (the server side, only for this example)
+from momentsense.sdk import ConsentManager, Leg, MomentSDK, SDKConfig, SyncOptions  # noqa: E402
+from momentsense.trainer.server.loopback import LoopbackServer  # noqa: E402  (the server side, only for this example)
 
 
 def main(work: Path) -> dict:

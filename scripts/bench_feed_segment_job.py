@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.sources import SensorChunk
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.sources import SensorChunk
 from tests.test_insights import early_riser_weeks
 
 

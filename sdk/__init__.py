@@ -1,6 +1,6 @@
 """momentsense SDK: the on-device runtime, and the one place an app imports from.
 
-    from sdk import MomentSDK, SDKConfig, ConsentManager, SyncOptions
+    from momentsense.sdk import MomentSDK, SDKConfig, ConsentManager, SyncOptions
 
 Everything an app needs is a name here (the list is ``__all__``; the guide is ``docs/sdk.md``):
 the runtime (:class:`MomentSDK`, :class:`SDKConfig`, :class:`RunningMode`), consent, the sensor
@@ -24,30 +24,30 @@ __version__ = "0.1.0"
 #: Public name → module that defines it.
 _EXPORTS = {
     # runtime
-    "MomentSDK": "sdk.runtime", "SDKConfig": "sdk.runtime_config", "Context": "sdk.runtime_config",
-    "RunningMode": "sdk.runtime_config", "SegmentJobStatus": "sdk.runtime_segments",
-    "ModelOptions": "sdk.transport_options", "TimelineOptions": "sdk.timeline.live",
-    "OtaOptions": "sdk.ota", "UpdateReport": "sdk.ota",
-    "DrivingOptions": "sdk.driving.options", "DriveSegmentOptions": "sdk.driving.live",
+    "MomentSDK": "momentsense.sdk.runtime", "SDKConfig": "momentsense.sdk.runtime_config", "Context": "momentsense.sdk.runtime_config",
+    "RunningMode": "momentsense.sdk.runtime_config", "SegmentJobStatus": "momentsense.sdk.runtime_segments",
+    "ModelOptions": "momentsense.sdk.transport_options", "TimelineOptions": "momentsense.sdk.timeline.live",
+    "OtaOptions": "momentsense.sdk.ota", "UpdateReport": "momentsense.sdk.ota",
+    "DrivingOptions": "momentsense.sdk.driving.options", "DriveSegmentOptions": "momentsense.sdk.driving.live",
     # consent
-    "ConsentManager": "sdk.consent", "ConsentError": "sdk.consent", "ConsentRecord": "sdk.consent",
+    "ConsentManager": "momentsense.sdk.consent", "ConsentError": "momentsense.sdk.consent", "ConsentRecord": "momentsense.sdk.consent",
     # sensors
-    "SensorChunk": "sdk.sources", "SensorSource": "sdk.sources", "ReplaySource": "sdk.sources",
-    "SimulatorSource": "sdk.sources", "SensorUnavailableError": "sdk.sources", "GpsFix": "sdk.timeline.records",
-    "Leg": "sdk.sim", "commuter_day": "sdk.sim.day",
+    "SensorChunk": "momentsense.sdk.sources", "SensorSource": "momentsense.sdk.sources", "ReplaySource": "momentsense.sdk.sources",
+    "SimulatorSource": "momentsense.sdk.sources", "SensorUnavailableError": "momentsense.sdk.sources", "GpsFix": "momentsense.sdk.timeline.records",
+    "Leg": "momentsense.sdk.sim", "commuter_day": "momentsense.sdk.sim.day",
     # records the readers return
-    "TransportEvent": "sdk.timeline.records", "Visit": "sdk.timeline.records", "Place": "sdk.timeline.records",
-    "Trip": "sdk.timeline.records", "Drive": "sdk.timeline.records", "DrivingEvent": "sdk.timeline.records",
-    "DrivingScore": "sdk.timeline.records", "DayTimeline": "sdk.timeline.store", "Insight": "sdk.insights",
-    "Insights": "sdk.insights", "TimelineReader": "sdk.timeline.reader", "open_reader": "sdk.timeline.reader",
+    "TransportEvent": "momentsense.sdk.timeline.records", "Visit": "momentsense.sdk.timeline.records", "Place": "momentsense.sdk.timeline.records",
+    "Trip": "momentsense.sdk.timeline.records", "Drive": "momentsense.sdk.timeline.records", "DrivingEvent": "momentsense.sdk.timeline.records",
+    "DrivingScore": "momentsense.sdk.timeline.records", "DayTimeline": "momentsense.sdk.timeline.store", "Insight": "momentsense.sdk.insights",
+    "Insights": "momentsense.sdk.insights", "TimelineReader": "momentsense.sdk.timeline.reader", "open_reader": "momentsense.sdk.timeline.reader",
     # modes
-    "MODES": "sdk.modes", "Mode": "sdk.modes", "register_mode": "sdk.modes",
+    "MODES": "momentsense.sdk.modes", "Mode": "momentsense.sdk.modes", "register_mode": "momentsense.sdk.modes",
     # upload
-    "SyncOptions": "sdk.sync.client", "SyncResult": "sdk.sync.uploader", "ErasureResult": "sdk.sync.client",
-    "PayloadOptions": "sdk.sync.payload", "Correction": "sdk.sync.corrections", "SyncError": "sdk.sync.client",
+    "SyncOptions": "momentsense.sdk.sync.client", "SyncResult": "momentsense.sdk.sync.uploader", "ErasureResult": "momentsense.sdk.sync.client",
+    "PayloadOptions": "momentsense.sdk.sync.payload", "Correction": "momentsense.sdk.sync.corrections", "SyncError": "momentsense.sdk.sync.client",
     # errors
-    "MomentsenseError": "sdk.errors", "InputError": "sdk.errors", "FormatError": "sdk.errors",
-    "ModelError": "sdk.errors", "StoreError": "sdk.timeline.store",
+    "MomentsenseError": "momentsense.sdk.errors", "InputError": "momentsense.sdk.errors", "FormatError": "momentsense.sdk.errors",
+    "ModelError": "momentsense.sdk.errors", "StoreError": "momentsense.sdk.timeline.store",
 }  # fmt: skip
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -68,13 +68,13 @@ def __dir__() -> list:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
-    from sdk.consent import ConsentError, ConsentManager, ConsentRecord  # noqa: F401
-    from sdk.errors import FormatError, InputError, ModelError, MomentsenseError  # noqa: F401
-    from sdk.runtime import MomentSDK  # noqa: F401
-    from sdk.runtime_config import Context, RunningMode, SDKConfig  # noqa: F401
-    from sdk.sources import ReplaySource, SensorChunk, SensorSource, SensorUnavailableError, SimulatorSource  # noqa: F401
-    from sdk.sync.client import ErasureResult, SyncError, SyncOptions  # noqa: F401
-    from sdk.sync.uploader import SyncResult  # noqa: F401
-    from sdk.timeline.reader import TimelineReader, open_reader  # noqa: F401
-    from sdk.timeline.records import Drive, DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent, Trip, Visit  # noqa: F401
-    from sdk.timeline.store import DayTimeline, StoreError  # noqa: F401
+    from momentsense.sdk.consent import ConsentError, ConsentManager, ConsentRecord  # noqa: F401
+    from momentsense.sdk.errors import FormatError, InputError, ModelError, MomentsenseError  # noqa: F401
+    from momentsense.sdk.runtime import MomentSDK  # noqa: F401
+    from momentsense.sdk.runtime_config import Context, RunningMode, SDKConfig  # noqa: F401
+    from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, SensorUnavailableError, SimulatorSource  # noqa: F401
+    from momentsense.sdk.sync.client import ErasureResult, SyncError, SyncOptions  # noqa: F401
+    from momentsense.sdk.sync.uploader import SyncResult  # noqa: F401
+    from momentsense.sdk.timeline.reader import TimelineReader, open_reader  # noqa: F401
+    from momentsense.sdk.timeline.records import Drive, DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent, Trip, Visit  # noqa: F401
+    from momentsense.sdk.timeline.store import DayTimeline, StoreError  # noqa: F401

@@ -21,7 +21,7 @@ import threading
 import types
 from typing import Optional
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _COLOUR_RE = re.compile(r"^#[0-9a-f]{6}$")

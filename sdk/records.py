@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.modes import BUILTIN_NAMES, BUILTIN_PUBLIC, BUILTIN_VEHICLE, MODES, Mode  # noqa: F401  (MODES, Mode re-exported)
+from momentsense.sdk.modes import BUILTIN_NAMES, BUILTIN_PUBLIC, BUILTIN_VEHICLE, MODES, Mode  # noqa: F401  (MODES, Mode re-exported)
 
 #: The eight built-in transport modes, in the canonical label order used by simulated data and the
 #: shipped model (from the mode registry, :mod:`sdk.modes`, which also holds modes added later).

@@ -48,20 +48,20 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Callable, Optional
 
-from sdk.driving.live import LiveDriving
-from sdk.errors import InputError
-from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, RunningMode, SDKConfig
-from sdk.runtime_readers import ReaderAPI
-from sdk.runtime_segments import SegmentJobRunner
-from sdk.runtime_sync import SyncAPI
-from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
-from sdk.timeline.live import LiveTimeline
-from sdk.timeline.records import GpsFix, TransportEvent
-from sdk.timeline.store import Record, TimelineStore
-from sdk.transport_detector import TransportDetector, TransportDetectorOptions
+from momentsense.sdk.driving.live import LiveDriving
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, RunningMode, SDKConfig
+from momentsense.sdk.runtime_readers import ReaderAPI
+from momentsense.sdk.runtime_segments import SegmentJobRunner
+from momentsense.sdk.runtime_sync import SyncAPI
+from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
+from momentsense.sdk.timeline.live import LiveTimeline
+from momentsense.sdk.timeline.records import GpsFix, TransportEvent
+from momentsense.sdk.timeline.store import Record, TimelineStore
+from momentsense.sdk.transport_detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
+    from momentsense.sdk.consent import ConsentManager
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
 
         self._ota = None
         if self.config.ota is not None:  # the updater's active model, shadowed by its candidate
-            from sdk.runtime_ota import OtaRunner
+            from momentsense.sdk.runtime_ota import OtaRunner
 
             self._ota = OtaRunner(self.config.ota)
             self._detector = self._ota.create_detector(detector, self.config.model)
@@ -162,7 +162,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
         if legs is None:
             import numpy as np
 
-            from sdk.sim.day import commuter_day
+            from momentsense.sdk.sim.day import commuter_day
 
             legs = commuter_day(np.random.default_rng(self.config.seed))
         return SimulatorSource(legs, self.config.seed, self.config.speed, self.config.chunk_s)
@@ -171,7 +171,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
         return self._pipeline is not None and self._pipeline.is_alive()
 
     def _check_consent(self) -> None:
-        from sdk.consent import ConsentError
+        from momentsense.sdk.consent import ConsentError
 
         phone = self.config.source == "phone" or getattr(self.config.source, "name", "") == "phone"
         if self.consent is None:
@@ -407,7 +407,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
             log.exception("momentsense pipeline could not close the stream")
             self._error = self._error or exc
         finally:
-            from sdk.android import detach_thread
+            from momentsense.sdk.android import detach_thread
 
             detach_thread()  # Android aborts the process if a thread that used pyjnius exits attached
 

@@ -7,18 +7,18 @@ import dataclasses
 import enum
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
-from sdk.driving.live import DriveInProgress, DriveSegmentOptions
-from sdk.driving.options import DrivingOptions
-from sdk.errors import InputError
-from sdk.sources import SensorSource
-from sdk.timeline.live import TimelineOptions, TripInProgress
-from sdk.timeline.records import GpsFix, Place
-from sdk.transport_detector import ModelOptions
+from momentsense.sdk.driving.live import DriveInProgress, DriveSegmentOptions
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sources import SensorSource
+from momentsense.sdk.timeline.live import TimelineOptions, TripInProgress
+from momentsense.sdk.timeline.records import GpsFix, Place
+from momentsense.sdk.transport_detector import ModelOptions
 
 if TYPE_CHECKING:
-    from sdk.ota import OtaOptions
-    from sdk.sync.client import SyncOptions
-    from sdk.sync.payload import PayloadOptions
+    from momentsense.sdk.ota import OtaOptions
+    from momentsense.sdk.sync.client import SyncOptions
+    from momentsense.sdk.sync.payload import PayloadOptions
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)
@@ -151,19 +151,19 @@ class SDKConfig:
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.sync is not None:
-            from sdk.sync.client import SyncOptions
+            from momentsense.sdk.sync.client import SyncOptions
 
             if not isinstance(self.sync, SyncOptions):
                 raise InputError(f"sync must be a SyncOptions or None, got {type(self.sync).__name__}")
             if not self.sync_dir and not self.store_path:
                 raise InputError("sync needs sync_dir (a folder for the upload queue and ids) or a store_path")
         if self.ota is not None:
-            from sdk.ota import OtaOptions
+            from momentsense.sdk.ota import OtaOptions
 
             if not isinstance(self.ota, OtaOptions):
                 raise InputError(f"ota must be an OtaOptions or None, got {type(self.ota).__name__}")
         if self.payload is not None:
-            from sdk.sync.payload import PayloadOptions
+            from momentsense.sdk.sync.payload import PayloadOptions
 
             if not isinstance(self.payload, PayloadOptions):
                 raise InputError(f"payload must be a PayloadOptions or None, got {type(self.payload).__name__}")

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
+from momentsense.sdk.errors import InputError, ModelError
 
 if TYPE_CHECKING:
-    from sdk.interpreter import Model
-    from sdk.ota import ModelUpdater, OtaOptions
-    from sdk.transport_detector import TransportDetector
-    from sdk.transport_options import ModelOptions
+    from momentsense.sdk.interpreter import Model
+    from momentsense.sdk.ota import ModelUpdater, OtaOptions
+    from momentsense.sdk.transport_detector import TransportDetector
+    from momentsense.sdk.transport_options import ModelOptions
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class OtaRunner:
     """
 
     def __init__(self, options: "OtaOptions", session=None):
-        from sdk.ota import ModelUpdater, OtaOptions
+        from momentsense.sdk.ota import ModelUpdater, OtaOptions
 
         if not isinstance(options, OtaOptions):
             raise InputError(f"ota must be an OtaOptions or None, got {type(options).__name__}")
@@ -75,7 +75,7 @@ class OtaRunner:
     def _factory(self, path: Path, manifest):
         if Path(path) == self._active_path and self._inner is not None:
             return self._inner.run  # the detector's own interpreter: the active model is not loaded twice
-        from sdk.interpreter import load_model
+        from momentsense.sdk.interpreter import load_model
 
         return load_model(path).run
 

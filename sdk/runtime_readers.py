@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Optional
 
-from sdk.errors import InputError
-from sdk.insights import Insights
-from sdk.runtime_segments import SegmentJobStatus
-from sdk.timeline.reader import TimelineReader
-from sdk.timeline.records import DrivingEvent, DrivingScore, Place
-from sdk.timeline.store import DayTimeline, day_bounds
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.insights import Insights
+from momentsense.sdk.runtime_segments import SegmentJobStatus
+from momentsense.sdk.timeline.reader import TimelineReader
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, Place
+from momentsense.sdk.timeline.store import DayTimeline, day_bounds
 
 if TYPE_CHECKING:
-    from sdk.timeline_file import Event
+    from momentsense.sdk.timeline_file import Event
 
 
 class ReaderAPI:
@@ -76,7 +76,7 @@ class ReaderAPI:
     def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list["Event"]:
         """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
         transport events outside them): what the moment and segment models read."""
-        from sdk.insights import timeline_events
+        from momentsense.sdk.insights import timeline_events
 
         with self._lock:
             return timeline_events(self.places(), self._store.visits(start_s, end_s), self._store.events(start_s, end_s))[0]
@@ -85,7 +85,7 @@ class ReaderAPI:
         """:class:`~sdk.insights.Insight` s: the current moment (when moving), the predicted next
         event and the best time to notify in the next 3 h; empty with a reason before any timeline.
         ``now``: unix s (default: the end of the latest event, so replays answer for their own time)."""
-        from sdk.insights import moment_insights
+        from momentsense.sdk.insights import moment_insights
 
         now = self._now(now)
         items = moment_insights(self.timeline_events(now - 21 * 86400.0, now), now, self.config.tz_offset_s)
@@ -95,7 +95,7 @@ class ReaderAPI:
         """The last six weeks' timeline events and driving scores, as the segments read them. Drives
         that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the scores,
         as their car events are left out of the timeline."""
-        from sdk.insights import SEGMENT_HISTORY_S, in_visits
+        from momentsense.sdk.insights import SEGMENT_HISTORY_S, in_visits
 
         with self._lock:
             visits = self._store.visits(now - SEGMENT_HISTORY_S, now)
@@ -107,7 +107,7 @@ class ReaderAPI:
         """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
         their evidence, then the shipped embedding heads). With less than a week of history: empty,
         and ``reason`` says why."""
-        from sdk.insights import segment_insights
+        from momentsense.sdk.insights import segment_insights
 
         enc, heads = self._segments.models()  # the weekly job's, once loaded, are not loaded again
         try:
@@ -146,14 +146,14 @@ class ReaderAPI:
         and the encoder version, plus the embedding only with ``SDKConfig.upload_embedding`` (never
         events, places or times); None before the first weekly result. For the day payloads,
         :func:`sdk.segments.segment_scores` gives ``name -> score``."""
-        from sdk.segments.weekly import upload_payload
+        from momentsense.sdk.segments.weekly import upload_payload
 
         res = self.weekly_segments()
         return None if res is None else upload_payload(res, include_embedding=self.config.upload_embedding)
 
     def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> Insights:
         """:class:`~sdk.insights.Insight` per scored drive in ``[start_s, end_s)`` (default: all kept)."""
-        from sdk.insights import drive_insights
+        from momentsense.sdk.insights import drive_insights
 
         items = drive_insights(self._store.query("driving_score", start_s, end_s), self.config.tz_offset_s)
         return Insights(tuple(items), "" if items else "no scored drive")

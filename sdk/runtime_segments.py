@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Callable, Optional
 
-from sdk.errors import InputError, ModelError
+from momentsense.sdk.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SegmentJobRunner:
 
     # -- the job ---------------------------------------------------------------------------------
     def _ensure_job(self):
-        from sdk.segments.weekly import WeeklySegments
+        from momentsense.sdk.segments.weekly import WeeklySegments
 
         if self._job is None:
             try:
@@ -75,7 +75,7 @@ class SegmentJobRunner:
     def update(self, now: float):
         """Run the job if a week has passed since its last run; the new result or None (see
         :meth:`status` for why not). Runs on the caller's thread."""
-        from sdk.segments import UserEvents
+        from momentsense.sdk.segments import UserEvents
 
         with self._run_lock:
             job = self._ensure_job()

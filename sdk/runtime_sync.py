@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from sdk.consent import ConsentError
-from sdk.errors import InputError
+from momentsense.sdk.consent import ConsentError
+from momentsense.sdk.errors import InputError
 
 if TYPE_CHECKING:
-    from sdk.sync.client import ErasureResult
-    from sdk.sync.corrections import Correction
-    from sdk.sync.uploader import DayExtras, SyncResult, Uploader
+    from momentsense.sdk.sync.client import ErasureResult
+    from momentsense.sdk.sync.corrections import Correction
+    from momentsense.sdk.sync.uploader import DayExtras, SyncResult, Uploader
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class SyncAPI:
         return Path(cfg.store_path).resolve().parent / "sync"  # SDKConfig checks one of the two is set
 
     def _get_uploader(self) -> "Uploader":
-        from sdk.sync.payload import PayloadOptions
-        from sdk.sync.uploader import Uploader
+        from momentsense.sdk.sync.payload import PayloadOptions
+        from momentsense.sdk.sync.uploader import Uploader
 
         if self.config.sync is None:
             raise InputError("uploading is not configured: pass SDKConfig(sync=SyncOptions(base_url, api_key), "
@@ -69,7 +69,7 @@ class SyncAPI:
         ``extras(day_timeline) -> {"moments": [...], "segments": {...}}`` adds fields the store does
         not hold; default: the latest weekly segments' scores on every day.
         """
-        from sdk.segments.weekly import segment_scores
+        from momentsense.sdk.segments.weekly import segment_scores
 
         up = self._get_uploader()
         if extras is None:
@@ -131,7 +131,7 @@ class SyncAPI:
         the corrections, the upload queue and the salt), then ask the server to delete this
         install's data. Raises :class:`~sdk.sync.client.SyncError` when the server does not confirm
         (local data is gone already; the request is sent again at the next :meth:`sync`)."""
-        from sdk.sync.client import ErasureResult
+        from momentsense.sdk.sync.client import ErasureResult
 
         self.stop()
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.modes import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import (
     MODES,
     Mode,
     busy_modes,
@@ -21,7 +21,7 @@ from sdk.modes import (
 @pytest.fixture
 def tram():
     """A tram: public transport, registered for one test and removed afterwards."""
-    from sdk.sim import vehicles
+    from momentsense.sdk.sim import vehicles
 
     mode = register_mode(Mode("tram", vehicle=True, public=True, busy=True, continues_drive=True,
                               typical_speed_mps=6.0, trip_speed_kmh=15.0, colour="#00bcd4"))  # fmt: skip
@@ -42,9 +42,9 @@ def tram():
 class TestRegistry:
     def test_builtin_sets_match_the_runtime_constants(self):
         """The runtime, moments and driving read their sets from the registry."""
-        from sdk.driving.live import DriveSegmentOptions
-        from sdk.moments.notify import BUSY_MODES
-        from sdk.records import PUBLIC_MODES, TRANSPORT_MODES, VEHICLE_MODES
+        from momentsense.sdk.driving.live import DriveSegmentOptions
+        from momentsense.sdk.moments.notify import BUSY_MODES
+        from momentsense.sdk.records import PUBLIC_MODES, TRANSPORT_MODES, VEHICLE_MODES
 
         assert mode_names() == TRANSPORT_MODES == ("still", "walk", "run", "bike", "car", "bus", "train", "subway")
         assert vehicle_modes() == VEHICLE_MODES and public_modes() == PUBLIC_MODES == ("bus", "train", "subway")
@@ -52,7 +52,7 @@ class TestRegistry:
         assert DriveSegmentOptions().continue_modes == drive_continue_modes() == ("bus", "train", "subway")
 
     def test_speed_tables_read_the_registry(self):
-        from trainer.population.profile import SPEED_KMH
+        from momentsense.trainer.population.profile import SPEED_KMH
 
         assert SPEED_KMH == {m.name: m.trip_speed_kmh for m in MODES.values() if m.name != "still"}
         assert SPEED_KMH["car"] == 32.0 and MODES["car"].typical_speed_mps == 11.0
@@ -89,9 +89,9 @@ class TestAddingAMode:
     def test_a_registered_mode_is_simulated_and_read_by_every_set(self, tram):
         """Registry + one vehicle profile: the simulator produces tram legs labelled with the new
         index, moving at tram speeds, and the sets the runtime reads include it."""
-        from sdk.moments.notify import is_good_moment  # noqa: F401  (reads busy_modes() live)
-        from sdk.sim import draw_device, draw_person
-        from sdk.sim.simulate import SimulatorOptions, simulate_leg
+        from momentsense.sdk.moments.notify import is_good_moment  # noqa: F401  (reads busy_modes() live)
+        from momentsense.sdk.sim import draw_device, draw_person
+        from momentsense.sdk.sim.simulate import SimulatorOptions, simulate_leg
 
         assert mode_names()[-1] == "tram" and "tram" in vehicle_modes() and "tram" in public_modes()
         assert "tram" in busy_modes() and "tram" in drive_continue_modes()
@@ -105,8 +105,8 @@ class TestAddingAMode:
         assert rec.gps is not None and len(rec.gps.t) > 0
 
     def test_simulating_an_unregistered_mode_fails(self):
-        from sdk.sim import draw_device, draw_person
-        from sdk.sim.simulate import simulate_leg
+        from momentsense.sdk.sim import draw_device, draw_person
+        from momentsense.sdk.sim.simulate import simulate_leg
 
         with pytest.raises(InputError, match="mode must be one of"):
             simulate_leg("tram", 60.0, draw_person("p", 1), draw_device("d", 1))

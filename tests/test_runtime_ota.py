@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from sdk.errors import InputError  # noqa: E402
-from sdk.runtime import MomentSDK, SDKConfig  # noqa: E402
-from sdk.sources import SensorChunk  # noqa: E402
+from momentsense.sdk.errors import InputError  # noqa: E402
+from momentsense.sdk.runtime import MomentSDK, SDKConfig  # noqa: E402
+from momentsense.sdk.sources import SensorChunk  # noqa: E402
 from tests.test_ota import NAME, OnlyVersion, options, registry  # noqa: E402,F401  (the registry fixture)
 
 
@@ -44,7 +44,7 @@ def test_update_models_downloads_shadows_on_live_windows_and_promotes(tmp_path, 
         _, decision = sdk.update_models()
         assert decision.action == "promoted" and decision.runs >= 20, decision
     with MomentSDK(config(tmp_path, registry)) as sdk:  # restart: the promoted model is the active one
-        from sdk.ota import ModelUpdater
+        from momentsense.sdk.ota import ModelUpdater
 
         assert ModelUpdater(options(tmp_path, registry)).active()[1].version == "1.1.0"
         sdk.feed(next(chunks(1)))
@@ -75,8 +75,8 @@ def test_a_promoted_model_without_the_heads_it_needs_falls_back_to_the_bundled_o
     import logging
     import shutil
 
-    from edge_models import artifact_dir
-    from sdk.ota import OtaOptions
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.ota import OtaOptions
 
     shipped = artifact_dir() / "transport_cnn.tflite"
     version_dir = tmp_path / "store" / NAME / "versions" / "9.9.9"
@@ -88,11 +88,11 @@ def test_a_promoted_model_without_the_heads_it_needs_falls_back_to_the_bundled_o
     (tmp_path / "store" / NAME / "state.json").write_text(json.dumps({"active": "9.9.9", "candidate": None, "history": []}))
     ota = OtaOptions(name=NAME, bundled_tflite=shipped, store_dir=tmp_path / "store", base_url="http://127.0.0.1:9",
                      api_key="k", hmac_key=b"k" * 32)  # fmt: skip
-    with caplog.at_level(logging.ERROR, logger="sdk.runtime_ota"), MomentSDK(SDKConfig(ota=ota)) as sdk:
+    with caplog.at_level(logging.ERROR, logger="momentsense.sdk.runtime_ota"), MomentSDK(SDKConfig(ota=ota)) as sdk:
         sdk.feed(next(chunks(1)))
     assert "cannot run here" in caplog.text and "context" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="sdk.runtime_ota"):
+    with caplog.at_level(logging.ERROR, logger="momentsense.sdk.runtime_ota"):
         with MomentSDK(SDKConfig(ota=ota, transport_context=False, transport_gps=False)) as sdk:
             sdk.feed(next(chunks(1)))
     assert "cannot run here" not in caplog.text

@@ -42,12 +42,12 @@ def test_importing_every_public_name_loads_no_tensorflow_or_scipy():
 
 
 def test_creating_the_sdk_loads_no_tensorflow():
-    assert "tensorflow" not in _heavy_modules_after("from sdk import MomentSDK, SDKConfig; MomentSDK(SDKConfig()).close()")
+    assert "tensorflow" not in _heavy_modules_after("from momentsense.sdk import MomentSDK, SDKConfig; MomentSDK(SDKConfig()).close()")
 
 
 def test_the_runtime_keeps_its_internals_private():
     """No public attribute hands out the store, the detector or the live stages."""
-    from sdk import MomentSDK, SDKConfig
+    from momentsense.sdk import MomentSDK, SDKConfig
 
     with MomentSDK(SDKConfig()) as m:
         public = {n for n in dir(m) if not n.startswith("_")}

@@ -5,12 +5,12 @@ import threading
 
 import pytest
 
-from sdk.consent import ConsentError, ConsentManager
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
-from sdk.sync.queue import UploadQueue
-from sdk.sync.uploader import filter_day
+from momentsense.sdk.consent import ConsentError, ConsentManager
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
+from momentsense.sdk.sync.queue import UploadQueue
+from momentsense.sdk.sync.uploader import filter_day
 from tests.test_insights import DAY, MONDAY, early_riser_weeks
 
 pytest.importorskip("fastapi")
@@ -19,7 +19,7 @@ pytest.importorskip("uvicorn")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from trainer.server.loopback import LoopbackServer
+    from momentsense.trainer.server.loopback import LoopbackServer
 
     with LoopbackServer(tmp_path_factory.mktemp("server") / "server.db", app_name="tests") as s:
         yield s
@@ -178,8 +178,8 @@ class TestSyncRefusals:
 
 def test_filter_day_keeps_only_what_the_consented_kinds_allow():
     """Visits need location; trips, drives, moments and segments need both kinds."""
-    from sdk.sync.payload import MomentSpan, SyncDay
-    from sdk.timeline.records import DrivingScore, Trip, Visit
+    from momentsense.sdk.sync.payload import MomentSpan, SyncDay
+    from momentsense.sdk.timeline.records import DrivingScore, Trip, Visit
 
     day = SyncDay("2023-11-13", visits=(Visit(MONDAY, MONDAY + 600, "p0", 48.0, 2.0),),
                   trips=(Trip(MONDAY + 600, MONDAY + 900, "p0", "p1", ("walk",), 500.0),),

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from sdk.errors import InputError
-from sdk.sync.corrections import CorrectionLog
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.corrections import CorrectionLog
 
 
 @pytest.fixture

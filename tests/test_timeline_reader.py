@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from sdk.timeline.reader import TimelineReader, open_reader
-from sdk.timeline.records import Place, TransportEvent, Visit
-from sdk.timeline.store import StoreError, TimelineStore
+from momentsense.sdk.timeline.reader import TimelineReader, open_reader
+from momentsense.sdk.timeline.records import Place, TransportEvent, Visit
+from momentsense.sdk.timeline.store import StoreError, TimelineStore
 
 T0 = 1_699_920_000.0  # 2023-11-14 00:00 UTC
 
@@ -55,7 +55,7 @@ class TestOpenReader:
 
 
 def test_an_sdk_readers_close_leaves_the_sdks_store_open():
-    from sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
     with MomentSDK(SDKConfig()) as sdk:
         r = sdk.reader()

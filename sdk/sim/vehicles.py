@@ -13,10 +13,10 @@ from typing import Callable
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.modes import get_mode, vehicle_modes
-from sdk.records import VEHICLE_MODES
-from sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import get_mode, vehicle_modes
+from momentsense.sdk.records import VEHICLE_MODES
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
 
 #: Vehicle profiles of modes added to the registry: mode → (draw(rng) -> VehicleProfile, built-in
 #: mode whose placements, postures and GPS behaviour the rider shares).

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import requests
 
-from sdk.errors import InputError, MomentsenseError
-from sdk.sync.gate import require_sync, sync_kinds
-from sdk.sync.queue import UploadQueue
+from momentsense.sdk.errors import InputError, MomentsenseError
+from momentsense.sdk.sync.gate import require_sync, sync_kinds
+from momentsense.sdk.sync.queue import UploadQueue
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
+    from momentsense.sdk.consent import ConsentManager
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

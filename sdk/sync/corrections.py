@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Kinds of timeline item a correction can refer to, and the consent data kind each derives from.
 ITEM_KINDS = {"event": "motion", "trip": "motion", "visit": "location"}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from sdk.consent import DATA_KINDS, ConsentError
+from momentsense.sdk.consent import DATA_KINDS, ConsentError
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
+    from momentsense.sdk.consent import ConsentManager
 
 #: The consent purpose of uploading.
 SYNC_PURPOSE = "sync"

@@ -16,11 +16,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from sdk.errors import InputError
-from sdk.sync.gate import require_sync
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.gate import require_sync
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
+    from momentsense.sdk.consent import ConsentManager
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,17 +26,17 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
-from sdk.errors import InputError
-from sdk.insights import in_visits
-from sdk.sync.client import ErasureResult, SyncClient, SyncOptions, load_or_create_install
-from sdk.sync.corrections import ITEM_KINDS, CorrectionLog
-from sdk.sync.gate import SYNC_PURPOSE, sync_kinds
-from sdk.sync.payload import PayloadOptions, build_day_payload, event_id, load_or_create_salt, sync_day_from_store
-from sdk.sync.queue import UploadQueue
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.insights import in_visits
+from momentsense.sdk.sync.client import ErasureResult, SyncClient, SyncOptions, load_or_create_install
+from momentsense.sdk.sync.corrections import ITEM_KINDS, CorrectionLog
+from momentsense.sdk.sync.gate import SYNC_PURPOSE, sync_kinds
+from momentsense.sdk.sync.payload import PayloadOptions, build_day_payload, event_id, load_or_create_salt, sync_day_from_store
+from momentsense.sdk.sync.queue import UploadQueue
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
-    from sdk.timeline.store import DayTimeline, TimelineStore
+    from momentsense.sdk.consent import ConsentManager
+    from momentsense.sdk.timeline.store import DayTimeline, TimelineStore
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Optional, Union
 
-from sdk.timeline.records import Place, TransportEvent, Trip, Visit
-from sdk.timeline.store import DayTimeline, StoreError, TimelineStore
+from momentsense.sdk.timeline.records import Place, TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.store import DayTimeline, StoreError, TimelineStore
 
 
 class _ReadOnlyStore(TimelineStore):

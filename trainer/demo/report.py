@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.modes import MODES
-from sdk.records import TRANSPORT_MODES
+from momentsense.sdk.modes import MODES
+from momentsense.sdk.records import TRANSPORT_MODES
 
 DAY_S = 86400.0
 #: Colour of each mode (the mode registry's).

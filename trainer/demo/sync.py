@@ -13,8 +13,8 @@ import gzip
 import json
 from pathlib import Path
 
-from sdk.sync.payload import day_of
-from trainer.server.loopback import LoopbackServer  # noqa: F401  (re-exported: the demo's server)
+from momentsense.sdk.sync.payload import day_of
+from momentsense.trainer.server.loopback import LoopbackServer  # noqa: F401  (re-exported: the demo's server)
 
 
 def day_extras(learned):
@@ -36,9 +36,9 @@ def gzip_bytes(payloads: list) -> int:
 
 def sync_days(sdk, learned, work: Path) -> dict:
     """Build, queue and upload the days of ``sdk``'s timeline; what was sent and what the server holds."""
-    from sdk.consent import ConsentManager
-    from sdk.sync.client import SyncOptions
-    from sdk.sync.uploader import Uploader
+    from momentsense.sdk.consent import ConsentManager
+    from momentsense.sdk.sync.client import SyncOptions
+    from momentsense.sdk.sync.uploader import Uploader
 
     with LoopbackServer(work / "server.db") as server, ConsentManager(work / "consent.sqlite") as consent:
         for kind in ("motion", "location"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from sdk.modes import MODES, public_modes
+from momentsense.sdk.modes import MODES, public_modes
 
 #: Ground-truth persona segments (several per user possible).
 PERSONAS: tuple[str, ...] = (

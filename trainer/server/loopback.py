@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 class LoopbackServer:
@@ -29,11 +29,11 @@ class LoopbackServer:
         try:
             import uvicorn
 
-            from trainer.server.app import ServerSettings, create_app
-            from trainer.server.db import add_app, make_engine
+            from momentsense.trainer.server.app import ServerSettings, create_app
+            from momentsense.trainer.server.db import add_app, make_engine
         except ImportError as exc:
             raise InputError(f"the in-process server needs fastapi, uvicorn and sqlalchemy: pip install -e '.[demo]' ({exc})") from None
-        from trainer.server.testing import free_port
+        from momentsense.trainer.server.testing import free_port
 
         self.db_url = f"sqlite:///{db_path}"
         self.api_key = secrets.token_hex(16)
@@ -72,7 +72,7 @@ class LoopbackServer:
         from sqlalchemy import select
         from sqlalchemy.orm import Session
 
-        from trainer.server.db import Day
+        from momentsense.trainer.server.db import Day
 
         q = select(Day.day)
         if install_id is not None:
@@ -85,7 +85,7 @@ class LoopbackServer:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from trainer.server.db import Feedback
+        from momentsense.trainer.server.db import Feedback
 
         with Session(self.engine) as s:
             return int(s.scalar(select(func.count()).select_from(Feedback)) or 0)

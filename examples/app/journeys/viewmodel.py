@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from sdk.modes import MODES
+from momentsense.sdk.modes import MODES
 
 from journeys.bridge import DAY_S, Consent, ContextView, DayView, day_start_s, local_day
 from journeys.stores import CorrectionStore
