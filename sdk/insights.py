@@ -42,6 +42,33 @@ class Insight:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass(frozen=True)
+class Insights(Sequence):
+    """What a reader (``moments()``, ``segments()``, ``driving()``) says: the insights, in order, and
+    when there are none, why (``reason``: e.g. less than a week of history for segments). Iterates,
+    indexes and has a length like the tuple ``items``.
+
+    Attributes:
+        items: The :class:`Insight` s.
+        reason: Why ``items`` is empty ("" when it is not).
+    """
+
+    items: tuple = ()
+    reason: str = ""
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def to_dict(self) -> dict:
+        return {"items": [i.to_dict() for i in self.items], "reason": self.reason}
+
+
 def place_category(label: str) -> str:
     """A place label as a timeline category (anything the timeline vocabulary lacks is ``other``)."""
     return label if label in PLACE_CATEGORIES else "other"

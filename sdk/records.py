@@ -11,11 +11,14 @@ from typing import Optional
 
 import numpy as np
 
-#: The eight transport modes, in the canonical label order used by simulated data and the shipped model.
-TRANSPORT_MODES: tuple[str, ...] = ("still", "walk", "run", "bike", "car", "bus", "train", "subway")
-#: The modes that ride a vehicle, and those of them that are public transport.
-VEHICLE_MODES: tuple[str, ...] = ("bike", "car", "bus", "train", "subway")
-PUBLIC_MODES: tuple[str, ...] = ("bus", "train", "subway")
+from momentsense.sdk.modes import BUILTIN_NAMES, BUILTIN_PUBLIC, BUILTIN_VEHICLE, MODES, Mode  # noqa: F401  (MODES, Mode re-exported)
+
+#: The eight built-in transport modes, in the canonical label order used by simulated data and the
+#: shipped model (from the mode registry, :mod:`sdk.modes`, which also holds modes added later).
+TRANSPORT_MODES: tuple[str, ...] = BUILTIN_NAMES
+#: The built-in modes that ride a vehicle, and those of them that are public transport.
+VEHICLE_MODES: tuple[str, ...] = BUILTIN_VEHICLE
+PUBLIC_MODES: tuple[str, ...] = BUILTIN_PUBLIC
 
 #: Standard gravity, m/s².
 STANDARD_GRAVITY_MPS2 = 9.80665

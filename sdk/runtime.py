@@ -7,10 +7,14 @@
     sdk.current_context()   # mode, confidence, current place, trip in progress
     sdk.timeline(datetime.date.today())   # DayTimeline: events, visits, trips
     sdk.places()            # labelled places (home, work, other)
-    sdk.driving_scores(day) # per-drive scores (car segments); events in sdk.store
+    sdk.driving_scores(day) # per-drive scores (car segments); driving_events(day) the events
+    sdk.segments()          # Insights: fired segments, or empty with the reason
     sdk.weekly_segments()   # segments recomputed once a week from the local timeline
-    sdk.segment_upload()    # what of them the aggregated upload carries (labels; embedding if allowed)
+    sdk.reader()            # read-only view of the local timeline (for the UI)
+    sdk.sync()              # upload the aggregated days and corrections (needs ``sync`` consent)
     sdk.close()             # stop and close the timeline store
+
+The app guide is ``docs/sdk.md``.
 
 Data flow in the pipeline thread, per chunk of sensor data: IMU → :class:`TransportDetector` →
 transport events; GPS fixes → :class:`~sdk.timeline.live.LiveTimeline` (stay points → visits at
@@ -18,9 +22,10 @@ places, home/work labels, trips between visits with the detected modes); while t
 ``car``, the same IMU samples and GPS fixes → :class:`~sdk.driving.live.LiveDriving` (harsh events,
 speeding, phone handling, crashes, a score per drive); everything is written to the local
 :class:`~sdk.timeline.store.TimelineStore` (SQLite, WAL), which ``timeline(day)`` and ``places()`` read.
-Once per day of data the pipeline also asks the weekly segment job
-(:class:`~sdk.segments.weekly.WeeklySegments`) whether a week has passed; if so it recomputes the
-segments from the last six weeks of the local timeline (rules, and the shipped encoder's heads).
+Once per day of data the pipeline also wakes the weekly segment job
+(:class:`~sdk.runtime_segments.SegmentJobRunner`) on its own thread; if a week has passed it
+recomputes the segments from the last six weeks of the local timeline (rules, and the shipped
+encoder's heads) while sensing goes on, so ``feed()`` never waits for it.
 
 Callbacks receive :class:`~sdk.timeline.records.TransportEvent` objects and, for drives,
 :class:`~sdk.timeline.records.DrivingEvent` (a crash as soon as it is confirmed, 10 s after the
@@ -38,52 +43,79 @@ logged and counted, never raised into the pipeline). All public methods are thre
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
 import queue
 import threading
 from typing import TYPE_CHECKING, Callable, Optional
 
 from momentsense.sdk.driving.live import LiveDriving
-from momentsense.sdk.errors import InputError, ModelError
-from momentsense.sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, RunningMode, SDKConfig
+from momentsense.sdk.runtime_readers import ReaderAPI
+from momentsense.sdk.runtime_segments import SegmentJobRunner
+from momentsense.sdk.runtime_sync import SyncAPI
 from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
 from momentsense.sdk.timeline.live import LiveTimeline
-from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
-from momentsense.sdk.timeline.store import DAY_S, DayTimeline, Record, TimelineStore, day_bounds
+from momentsense.sdk.timeline.records import GpsFix, TransportEvent
+from momentsense.sdk.timeline.store import Record, TimelineStore
 from momentsense.sdk.transport_detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
     from momentsense.sdk.consent import ConsentManager
-    from momentsense.sdk.segments.weekly import WeeklySegments
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AT_PLACE_MAX_FIX_AGE_S", "Context", "MomentSDK", "SDKConfig"]
+__all__ = ["AT_PLACE_MAX_FIX_AGE_S", "Context", "MomentSDK", "RunningMode", "SDKConfig"]
 
 
-class MomentSDK:
-    """The on-device runtime: sensors → pipeline → transport events, places, trips → callbacks and timeline."""
+def _as_fix(fix, i: int) -> GpsFix:
+    """A :class:`GpsFix`, or a ``(t, lat, lon[, accuracy_m[, speed_mps]])`` tuple converted to one."""
+    if isinstance(fix, GpsFix):
+        return fix
+    if isinstance(fix, (tuple, list)) and 3 <= len(fix) <= 5:
+        try:
+            return GpsFix(*(float(x) for x in fix))
+        except (TypeError, ValueError):
+            pass
+    raise InputError(f"chunk.gps[{i}] must be a GpsFix or a (t, lat, lon[, accuracy_m[, speed_mps]]) tuple of "
+                     f"numbers (unix s, degrees, m, m/s), got {fix!r}")
+
+
+class MomentSDK(ReaderAPI, SyncAPI):
+    """The on-device runtime: sensors → pipeline → transport events, places, trips → callbacks and timeline.
+
+    Read-only attributes: ``config``, ``consent``, ``error`` (why a started pipeline stopped, or
+    None). The store, the detector and the live stages are internal: read the timeline through the
+    methods below or :meth:`reader`.
+    """
 
     def __init__(self, config: Optional[SDKConfig] = None, consent: Optional["ConsentManager"] = None):
         """``consent``: the app's :class:`~sdk.consent.ConsentManager`. Required for the phone's
         sensors (``source="phone"``); with it, sensing needs ``motion``/``sensing`` consent, GPS is
         used only with ``location``/``sensing``, and revoking either stops that kind of sensing
         within a second and erases its local data (hooks registered here)."""
-        self.config = config or SDKConfig()
-        self.consent = consent
-        self.detector = TransportDetector.create_from_options(
-            TransportDetectorOptions(model=self.config.model, duty_cycle=self.config.duty_cycle,
-                                     use_context=self.config.transport_context,
-                                     use_lagged_context=self.config.transport_lagged_context,
-                                     use_gps=self.config.transport_gps)
-        )
-        #: The local timeline store (:meth:`TimelineStore.delete_all` erases by consent category).
-        self.store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
-        self.live = LiveTimeline(self.store, self.config.timeline, self.config.tz_offset_s)
-        #: Driving behaviour during car segments (None when ``driving_enabled`` is False); :meth:`driving` reads its results.
-        self.live_driving: Optional[LiveDriving] = (
-            LiveDriving(self.store, self.config.driving, self.config.drive_segments) if self.config.driving_enabled else None)
+        self._config = config or SDKConfig()
+        self._consent = consent
+        def detector(model) -> TransportDetector:
+            return TransportDetector.create_from_options(
+                TransportDetectorOptions(model=model, duty_cycle=self.config.duty_cycle,
+                                         use_context=self.config.transport_context,
+                                         use_lagged_context=self.config.transport_lagged_context,
+                                         use_gps=self.config.transport_gps))
+
+        self._ota = None
+        if self.config.ota is not None:  # the updater's active model, shadowed by its candidate
+            from momentsense.sdk.runtime_ota import OtaRunner
+
+            self._ota = OtaRunner(self.config.ota)
+            self._detector = self._ota.create_detector(detector, self.config.model)
+        else:
+            self._detector = detector(self.config.model)
+        self._store = TimelineStore(self.config.store_path or ":memory:", retention_days=self.config.retention_days)
+        self._live = LiveTimeline(self._store, self.config.timeline, self.config.tz_offset_s)
+        # Driving behaviour during car segments (None when ``driving_enabled`` is False).
+        self._live_driving: Optional[LiveDriving] = (
+            LiveDriving(self._store, self.config.driving, self.config.drive_segments) if self.config.driving_enabled else None)
         self._lock = threading.RLock()
         self._callbacks: list[Callable[[Record], None]] = []
         self._events: list[TransportEvent] = []
@@ -94,15 +126,27 @@ class MomentSDK:
         self._dispatcher: Optional[threading.Thread] = None
         self._source: Optional[SensorSource] = None
         self._finished = True
-        self.callback_errors = 0
-        self.error: Optional[BaseException] = None
-        #: The weekly segment job (created at its first run; :meth:`weekly_segments` reads its result).
-        self.segment_job: Optional["WeeklySegments"] = None
-        #: Why the job computes rule segments only ("" when the shipped encoder loaded).
-        self.segment_job_note = ""
-        self._next_segment_check: Optional[float] = None
+        self._callback_errors = 0
+        self._error: Optional[BaseException] = None
+        self._segments = SegmentJobRunner(self._segment_inputs)
+        self._init_sync()
         if consent is not None:
             consent.add_revoke_hook(self._on_revoke)
+
+    @property
+    def config(self) -> SDKConfig:
+        """The options this SDK was created with."""
+        return self._config
+
+    @property
+    def consent(self) -> Optional["ConsentManager"]:
+        """The app's consent manager, or None."""
+        return self._consent
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """Why the started pipeline stopped (an exception from the source or a stage), or None."""
+        return self._error
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -148,12 +192,12 @@ class MomentSDK:
             self.stop(timeout_s=1.0)
             with self._lock:
                 self._events.clear()
-                self.store.delete_all("motion")
+                self._store.delete_all("motion")
         elif kind == "location":
             with self._lock:
-                self.live.reset()
+                self._live.reset()
                 self._last_fix = None
-                self.store.delete_all("location")
+                self._store.delete_all("location")
         log.info("consent for %s revoked: sensing stopped and local %s data erased", kind, kind)
 
     def start(self) -> None:
@@ -162,6 +206,8 @@ class MomentSDK:
         Raises :class:`~sdk.sources.SensorUnavailableError` when the source cannot run here, and
         :class:`~sdk.consent.ConsentError` without the consent it needs (see :class:`MomentSDK`).
         """
+        if self.config.running_mode is RunningMode.PUSH:
+            raise InputError("start() is the STREAM mode's; this SDK runs in RunningMode.PUSH: call feed(chunk)")
         with self._lock:
             if self._running():
                 return
@@ -186,11 +232,14 @@ class MomentSDK:
             self._dispatcher.join(timeout_s)
 
     def close(self) -> None:
-        """Stop sensing (if on) and close the timeline store (safe to call twice)."""
+        """Stop sensing (if on), the sync schedule and the segment job; close the timeline store (safe twice)."""
         self.stop()
+        self._close_sync()
         with self._lock:
             self.finish()
-            self.store.close()
+        self._segments.close()
+        with self._lock:
+            self._store.close()
 
     def wait(self, timeout_s: Optional[float] = None) -> bool:
         """Block until the source is exhausted (replay/simulation); True if it finished."""
@@ -211,12 +260,21 @@ class MomentSDK:
         """Push one chunk of sensor data (instead of :meth:`start`); returns the transport events it closed.
 
         Runs the whole pipeline on the caller's thread (events also go to the ``on_event`` callbacks
-        on the dispatcher thread, if one runs). Chunks must come in time order. Raises
-        :class:`~sdk.errors.InputError` while a started source is running. Driving events and
-        scores go to the store (:meth:`driving_scores`, :meth:`driving_events`).
+        on the dispatcher thread, if one runs). Chunks must come in time order. GPS fixes are
+        :class:`GpsFix` records or ``(t, lat, lon[, accuracy_m[, speed_mps]])`` tuples (converted).
+        Raises :class:`~sdk.errors.InputError` for anything else and while a started source is
+        running. Driving events and scores go to the store (:meth:`driving_scores`, :meth:`driving_events`).
         """
+        if self.config.running_mode is RunningMode.STREAM:
+            raise InputError("feed() is the PUSH mode's; this SDK runs in RunningMode.STREAM: call start()")
         if not isinstance(chunk, SensorChunk):
             raise InputError(f"chunk must be a SensorChunk, got {type(chunk).__name__}")
+        if chunk.gps is None:
+            chunk = dataclasses.replace(chunk, gps=[])
+        elif not isinstance(chunk.gps, (list, tuple)):
+            raise InputError(f"chunk.gps must be a list of GpsFix, got {type(chunk.gps).__name__}")
+        elif not all(isinstance(f, GpsFix) for f in chunk.gps):
+            chunk = dataclasses.replace(chunk, gps=[_as_fix(f, i) for i, f in enumerate(chunk.gps)])
         if self._running():
             raise InputError("feed() cannot be used while start()ed sensing runs; stop() first")
         self._check_consent()
@@ -232,12 +290,12 @@ class MomentSDK:
             if self._finished:
                 return [], []
             self._finished = True
-            evs = self.detector.flush()
+            evs = self._detector.flush()
             self._events += evs
-            self.live.add_events(evs)
-            self.live.set_open_event(None)
-            self.live.finish()
-            drv = self.live_driving.finish() if self.live_driving is not None else []
+            self._live.add_events(evs)
+            self._live.set_open_event(None)
+            self._live.finish()
+            drv = self._live_driving.finish() if self._live_driving is not None else []
         return evs, drv
 
     def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
@@ -245,45 +303,34 @@ class MomentSDK:
         with self._lock:
             if self._finished:
                 self._finished = False
-                self.live.reset()
-                if self.live_driving is not None:
-                    self.live_driving.reset()
+                self._live.reset()
+                if self._live_driving is not None:
+                    self._live_driving.reset()
             location = self._location_allowed()
             if chunk.gps and not location:
                 chunk = dataclasses.replace(chunk, gps=[])  # no location consent: fixes are never used
-            self.detector.set_at_place(self._at_place(chunk))
+            self._detector.set_at_place(self._at_place(chunk))
             # The GPS head reads a missing fix as no sky: only with consent and a listening receiver.
-            self.detector.set_location(location and chunk.gps_on is True)
-            evs = self.detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro, gps=chunk.gps)
+            self._detector.set_location(location and chunk.gps_on is True)
+            evs = self._detector.process(chunk.acc_t, chunk.acc, gyro_t=chunk.gyro_t, gyro=chunk.gyro, gps=chunk.gps)
             self._events += evs
-            self.live.add_events(evs)
-            self.live.set_open_event(self.detector.open_event())
+            self._live.add_events(evs)
+            self._live.set_open_event(self._detector.open_event())
             if chunk.gps:
                 self._last_fix = chunk.gps[-1]
-                self.live.add_fixes(chunk.gps)
+                self._live.add_fixes(chunk.gps)
             # The live path's mode and changes (the timeline's events may trail by minutes).
-            drv = (self.live_driving.step(chunk, self.detector.current()[0], self.detector.live_events)
-                   if self.live_driving is not None else [])
+            drv = (self._live_driving.step(chunk, self._detector.current()[0], self._detector.live_events)
+                   if self._live_driving is not None else [])
             if self.config.weekly_segments and len(chunk.acc_t):
-                self._segments_tick(float(chunk.acc_t[-1]))
+                self._segments.tick(float(chunk.acc_t[-1]))  # wakes the job's thread once a day of data
         return evs, drv
-
-    def _segments_tick(self, now: float) -> None:
-        """Once per day of data: run the weekly segment job if it is due. A failure is logged, never
-        raised into the pipeline (sensing matters more than a weekly label)."""
-        if self._next_segment_check is not None and now < self._next_segment_check:
-            return
-        self._next_segment_check = now + DAY_S
-        try:
-            self.update_weekly_segments(now)
-        except Exception:
-            log.exception("the weekly segment job failed; sensing continues")
 
     def _at_place(self, chunk: SensorChunk) -> bool:
         """GPS says the person stays at a place: a stay is recognised and the last fix is at most
         ``AT_PLACE_MAX_FIX_AGE_S`` older than this chunk (no limit: without a fix since, the person
         is taken to be still there, as in a deep room; the stay closes when fixes show they left)."""
-        if self._last_fix is None or not self.live.in_stay:
+        if self._last_fix is None or not self._live.in_stay:
             return False
         t = chunk.acc_t[0] if len(chunk.acc_t) else self._last_fix.t
         return float(t) - self._last_fix.t <= AT_PLACE_MAX_FIX_AGE_S
@@ -301,130 +348,22 @@ class MomentSDK:
     def current_context(self) -> Context:
         """Current mode and confidence, last GPS fix, events so far, sensing on, place, trip in progress."""
         with self._lock:
-            mode, conf = self.detector.current()
+            mode, conf = self._detector.current()
             running = self._running()
-            place = self.live.current_place()
-            trip = self.live.trip_in_progress(mode)
-            drive = self.live_driving.current() if self.live_driving is not None else None
+            place = self._live.current_place()
+            trip = self._live.trip_in_progress(mode)
+            drive = self._live_driving.current() if self._live_driving is not None else None
             return Context(mode, conf, self._last_fix, len(self._events), running, place, trip, drive)
 
-    def timeline(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> DayTimeline:
-        """The local day ``day`` from the store: transport events, visits, trips (latest versions).
-
-        Local time = UTC + ``tz_offset_s`` (default ``config.tz_offset_s``). Items overlapping the
-        day are included whole (see :meth:`TimelineStore.timeline`).
-        """
-        return self.store.timeline(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
-
-    def places(self, label: Optional[str] = None) -> list[Place]:
-        """The person's places (latest versions) with their ``home``/``work``/``other`` labels."""
-        return self.store.places(label)
-
-    def driving_scores(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> list[DrivingScore]:
-        """Scores of the drives overlapping the local day ``day`` (as :meth:`timeline`'s ``driving_scores``)."""
-        return list(self.timeline(day, tz_offset_s).driving_scores)
-
-    def driving_events(self, day: datetime.date, tz_offset_s: Optional[float] = None) -> list[DrivingEvent]:
-        """Driving events (harsh, speeding, phone handling, crash) during the local day ``day``, in time order."""
-        a, b = day_bounds(day, self.config.tz_offset_s if tz_offset_s is None else tz_offset_s)
-        return self.store.query("driving_event", a, b)
-
-    def _now(self, now: Optional[float]) -> float:
-        if now is not None:
-            return float(now)
-        last = self.store.last("event")
-        return float(last.end) if last is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
-
-    def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
-        """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
-        transport events outside them): what the moment and segment models read."""
-        from momentsense.sdk.insights import timeline_events
-
-        with self._lock:
-            return timeline_events(self.places(), self.store.visits(start_s, end_s), self.store.events(start_s, end_s))[0]
-
-    def moments(self, now: Optional[float] = None) -> list:
-        """:class:`~sdk.insights.Insight` s: the current moment (when moving), the predicted next
-        event and the best time to notify in the next 3 h. ``now``: unix s (default: the end of the
-        latest event, so replays answer for their own time)."""
-        from momentsense.sdk.insights import moment_insights
-
-        now = self._now(now)
-        return moment_insights(self.timeline_events(now - 21 * 86400.0, now), now, self.config.tz_offset_s)
-
-    def _segment_inputs(self, now: float) -> tuple[list, list]:
-        """The last six weeks' timeline events and driving scores, as the segments read them. Drives
-        that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the scores,
-        as their car events are left out of the timeline."""
-        from momentsense.sdk.insights import SEGMENT_HISTORY_S, in_visits
-
-        with self._lock:
-            visits = self.store.visits(now - SEGMENT_HISTORY_S, now)
-            drives = self.store.query("driving_score", now - SEGMENT_HISTORY_S, now)
-            events = self.timeline_events(now - SEGMENT_HISTORY_S, now)
-        return events, [s.score for s in drives if in_visits(s.trip_start, s.trip_end, visits) <= 0.5]
-
-    def segments(self, now: Optional[float] = None) -> list:
-        """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
-        their evidence, then the shipped embedding heads). InputError with less than a week of data."""
-        from momentsense.sdk.insights import segment_insights
-
-        job = self.segment_job  # its encoder and heads, once loaded, are not loaded again
-        enc, heads = (job.encoder, job.heads) if job is not None else (None, None)
-        return segment_insights(*self._segment_inputs(self._now(now)), encoder=enc, heads=heads)
-
-    def update_weekly_segments(self, now: Optional[float] = None):
-        """Run the weekly segment job if a week has passed since its last run (the pipeline calls this
-        once per day of data; an app may call it too). ``now``: unix s (default: the end of the latest
-        event). Returns the new :class:`~sdk.segments.embedding.SegmentsResult`, or None: not due, or
-        less than a week of history (``segment_job.last_skip_reason`` says which).
-
-        The job loads the shipped timeline encoder and segment heads at its first run; without them
-        (a build that leaves them out, a damaged file) it computes the rule segments only and says so
-        in ``segment_job_note``.
-        """
-        from momentsense.sdk.segments import UserEvents
-        from momentsense.sdk.segments.weekly import WeeklySegments
-
-        now = self._now(now)
-        with self._lock:
-            if self.segment_job is None:
-                try:
-                    self.segment_job = WeeklySegments.create_shipped()
-                    self.segment_job_note = ""
-                except (ModelError, InputError, OSError, ValueError) as exc:
-                    self.segment_job = WeeklySegments()
-                    self.segment_job_note = f"rule segments only: the shipped encoder did not load ({exc})"
-            job = self.segment_job
-            if not job.due(now):
-                return None
-            events, scores = self._segment_inputs(now)
-            if not events:
-                job.last_skip_reason = "no timeline yet: segments need at least 7 days of history"
-                return None
-            return job.maybe_update(UserEvents.from_events(events), now, scores or None)
-
-    def weekly_segments(self):
-        """The latest weekly :class:`~sdk.segments.embedding.SegmentsResult` (rules with evidence,
-        embedding segments, the embedding), or None before a week of history."""
-        with self._lock:
-            return None if self.segment_job is None else self.segment_job.last_result
-
-    def segment_upload(self) -> Optional[dict]:
-        """What the aggregated upload carries of the latest weekly segments: the fired segment names
-        and the encoder version, plus the embedding only with ``SDKConfig.upload_embedding`` (never
-        events, places or times); None before the first weekly result. For the day payloads,
-        :func:`sdk.segments.segment_scores` gives ``name -> score``."""
-        from momentsense.sdk.segments.weekly import upload_payload
-
-        res = self.weekly_segments()
-        return None if res is None else upload_payload(res, include_embedding=self.config.upload_embedding)
-
-    def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
-        """:class:`~sdk.insights.Insight` per scored drive in ``[start_s, end_s)`` (default: all kept)."""
-        from momentsense.sdk.insights import drive_insights
-
-        return drive_insights(self.store.query("driving_score", start_s, end_s), self.config.tz_offset_s)
+    def update_models(self) -> tuple:
+        """Over-the-air model update step (needs ``SDKConfig.ota``): check the registry, download and
+        verify a newer transport model, which then runs in the shadow of the current one on every
+        window; promote or roll back a candidate whose shadow phase is over. Returns the two
+        :class:`~sdk.ota.UpdateReport` s (check/download, decision). A promoted model is used from
+        the next start of the SDK; see :mod:`sdk.runtime_ota`."""
+        if self._ota is None:
+            raise InputError("model updates are not configured: pass SDKConfig(ota=OtaOptions(...))")
+        return self._ota.update()
 
     def events(self) -> list[TransportEvent]:
         """Every transport event of this session (the store keeps them across sessions)."""
@@ -432,17 +371,20 @@ class MomentSDK:
             return list(self._events)
 
     def stats(self) -> dict:
-        """Counters: windows (run, skipped, settled by the GPS head, answered live by the live GPS head), events, GPS fixes used and dropped by reason, timeline
-        records, callback errors, stored items per kind (None once the store is closed), driving
-        counters (None when disabled)."""
+        """Counters: windows (run, skipped, settled by the GPS head, answered live by the live GPS
+        head), events, GPS fixes used and dropped by reason, whether the transport path reads GPS,
+        the interpreter backend and delegate running the model,
+        timeline records, callback errors, stored items per kind (None once the store is closed),
+        driving counters (None when disabled)."""
         with self._lock:
-            d = self.detector.stats
+            d = self._detector.stats
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps,
                     "windows_gps_live": d.windows_gps_live, "events": d.events,
-                    "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
-                    "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
-                    "driving": None if self.live_driving is None else dataclasses.asdict(self.live_driving.stats),
-                    "store": None if self.store.closed else {k: v["items"] for k, v in self.store.counts().items()}}
+                    "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs), "uses_gps": bool(self._detector.uses_gps),
+                    "backend": self._detector.backend, "delegate": self._detector.delegate,
+                    "gps": dataclasses.asdict(self._live.stats), "callback_errors": self._callback_errors,
+                    "driving": None if self._live_driving is None else dataclasses.asdict(self._live_driving.stats),
+                    "store": None if self._store.closed else {k: v["items"] for k, v in self._store.counts().items()}}
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -456,14 +398,14 @@ class MomentSDK:
                     self._queue.put(e)
         except BaseException as exc:  # keep the failure for the app instead of dying silently
             log.exception("momentsense pipeline stopped")
-            self.error = exc
+            self._error = exc
         try:
             evs, drv = self._finish()
             for e in evs + drv:
                 self._queue.put(e)
         except BaseException as exc:
             log.exception("momentsense pipeline could not close the stream")
-            self.error = self.error or exc
+            self._error = self._error or exc
         finally:
             from momentsense.sdk.android import detach_thread
 
@@ -480,5 +422,5 @@ class MomentSDK:
                 try:
                     cb(item)
                 except Exception:
-                    self.callback_errors += 1
+                    self._callback_errors += 1
                     log.exception("an on_event callback raised; sensing continues")

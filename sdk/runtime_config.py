@@ -4,7 +4,8 @@ in, :class:`Context` out of ``current_context()``."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Sequence, Union
+import enum
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from momentsense.sdk.driving.live import DriveInProgress, DriveSegmentOptions
 from momentsense.sdk.driving.options import DrivingOptions
@@ -13,6 +14,11 @@ from momentsense.sdk.sources import SensorSource
 from momentsense.sdk.timeline.live import TimelineOptions, TripInProgress
 from momentsense.sdk.timeline.records import GpsFix, Place
 from momentsense.sdk.transport_detector import ModelOptions
+
+if TYPE_CHECKING:
+    from momentsense.sdk.ota import OtaOptions
+    from momentsense.sdk.sync.client import SyncOptions
+    from momentsense.sdk.sync.payload import PayloadOptions
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)
@@ -23,11 +29,25 @@ from momentsense.sdk.transport_detector import ModelOptions
 AT_PLACE_MAX_FIX_AGE_S = float("inf")
 
 
+class RunningMode(enum.Enum):
+    """How sensor data reaches :class:`MomentSDK`.
+
+    ``STREAM``: :meth:`MomentSDK.start` reads ``SDKConfig.source`` on the SDK's pipeline thread;
+    ``PUSH``: the app calls :meth:`MomentSDK.feed` with its own :class:`~sdk.sources.SensorChunk` s
+    and :meth:`MomentSDK.finish` at the end. A call of the other mode raises
+    :class:`~sdk.errors.InputError`. None (the default) allows both, one at a time.
+    """
+
+    STREAM = "stream"
+    PUSH = "push"
+
+
 @dataclasses.dataclass(frozen=True)
 class SDKConfig:
     """Options of :class:`MomentSDK`. Every field has a sensible default.
 
     Attributes:
+        running_mode: :class:`RunningMode` ``STREAM`` or ``PUSH``, or None (either, one at a time).
         source: ``"simulate"`` (desktop default), ``"replay"`` (needs ``replay_path``), ``"phone"``
             (plyer; Android), or a :class:`~sdk.sources.SensorSource` instance.
         replay_path: ``momentsense-imu-v1`` file for ``source="replay"``.
@@ -70,9 +90,18 @@ class SDKConfig:
             (:meth:`MomentSDK.weekly_segments`; the shipped encoder and heads load at the first run).
         upload_embedding: The app allows the user's timeline embedding (50 numbers) in
             :meth:`MomentSDK.segment_upload`; False (default): segment labels only.
+        sync: Where and how :meth:`MomentSDK.sync` uploads (:class:`~sdk.sync.client.SyncOptions`:
+            server, API key, batching, retries, Wi-Fi/charging policy); None: no uploading.
+        sync_dir: Folder of the uploader's files (queue, salt, install id, corrections); default
+            ``<folder of store_path>/sync``. One of the two is needed with ``sync``.
+        payload: Rounding and the coarse-location opt-in of the day payloads
+            (:class:`~sdk.sync.payload.PayloadOptions`); None: the defaults (15 min, no coordinates).
+        ota: Over-the-air updates of the transport model (:class:`~sdk.ota.OtaOptions`; see
+            :meth:`MomentSDK.update_models`); None: the model in ``model`` only.
     """
 
     source: Union[str, SensorSource] = "simulate"
+    running_mode: Optional[RunningMode] = None
     replay_path: Optional[str] = None
     speed: float = 0.0
     simulate_legs: Optional[Sequence] = None
@@ -92,8 +121,14 @@ class SDKConfig:
     drive_segments: DriveSegmentOptions = DriveSegmentOptions()
     weekly_segments: bool = True
     upload_embedding: bool = False
+    sync: Optional["SyncOptions"] = None
+    sync_dir: Optional[str] = None
+    payload: Optional["PayloadOptions"] = None
+    ota: Optional["OtaOptions"] = None
 
     def __post_init__(self):
+        if self.running_mode is not None and not isinstance(self.running_mode, RunningMode):
+            raise InputError(f"running_mode must be RunningMode.STREAM, RunningMode.PUSH or None, got {self.running_mode!r}")
         if isinstance(self.source, str) and self.source not in ("simulate", "replay", "phone"):
             raise InputError(f"source must be 'simulate', 'replay', 'phone' or a SensorSource, got {self.source!r}")
         if self.source == "replay" and not self.replay_path:
@@ -115,6 +150,23 @@ class SDKConfig:
         for name in ("weekly_segments", "upload_embedding"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.sync is not None:
+            from momentsense.sdk.sync.client import SyncOptions
+
+            if not isinstance(self.sync, SyncOptions):
+                raise InputError(f"sync must be a SyncOptions or None, got {type(self.sync).__name__}")
+            if not self.sync_dir and not self.store_path:
+                raise InputError("sync needs sync_dir (a folder for the upload queue and ids) or a store_path")
+        if self.ota is not None:
+            from momentsense.sdk.ota import OtaOptions
+
+            if not isinstance(self.ota, OtaOptions):
+                raise InputError(f"ota must be an OtaOptions or None, got {type(self.ota).__name__}")
+        if self.payload is not None:
+            from momentsense.sdk.sync.payload import PayloadOptions
+
+            if not isinstance(self.payload, PayloadOptions):
+                raise InputError(f"payload must be a PayloadOptions or None, got {type(self.payload).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,7 +32,7 @@ import dataclasses
 import json
 import time
 from collections import deque
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -143,6 +143,11 @@ class TransportDetector:
     def delegate(self) -> str:
         """Which delegate the interpreter uses (after any fallback)."""
         return getattr(self._model, "delegate", "xnnpack")
+
+    def wrap_model(self, wrap: Callable[[Model], Model]) -> None:
+        """Run windows through ``wrap(model)`` from now on (same input and output), e.g. to shadow-run
+        an over-the-air candidate beside the model (:mod:`sdk.runtime_ota`)."""
+        self._model = wrap(self._model)
 
     def reset(self) -> None:
         """Forget the stream (new recording): pipeline, windows, filter and the open event."""

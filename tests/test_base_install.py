@@ -61,7 +61,7 @@ SCRIPT = textwrap.dedent(
         "finished": finished,
         "error": repr(sdk.error) if getattr(sdk, "error", None) else None,
         "events": [e.to_dict() for e in sdk.events()],
-        "backend": sdk.detector.backend,
+        "backend": sdk.stats()["backend"],
         "imported": sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "h5py")),
         "installed": sorted(m for m in ("tensorflow", "keras", "tf_keras", "h5py") if importlib.util.find_spec(m)),
         "replay_h5_error": replay_error,

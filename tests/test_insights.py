@@ -2,7 +2,6 @@
 
 import pytest
 
-from momentsense.sdk.errors import InputError
 from momentsense.sdk.runtime import MomentSDK, SDKConfig
 from momentsense.sdk.timeline.records import DrivingScore, Place, TransportEvent, Visit
 
@@ -25,7 +24,7 @@ def early_riser_weeks(sdk, days=14, leave_h=6.0):
         recs.append(DrivingScore(leave, leave + 1800, 85.0, 8.3, 12_000.0, {"harsh_braking": 1}))
         start = back + 1800
     recs.append(Visit(start, MONDAY + days * DAY, "p0", home.lat, home.lon))
-    sdk.store.write(recs)
+    sdk.import_records(recs)
     return MONDAY + days * DAY - 3600.0
 
 
@@ -45,11 +44,14 @@ def test_late_risers_are_not_early_risers():
         assert not [s for s in sdk.segments(now) if s.data["segment"] == "early_riser" and s.data["source"] == "rule"]
 
 
-def test_segments_need_a_week():
+def test_segments_with_less_than_a_week_are_empty_with_the_reason():
+    """Three days of history: no segment, no error, and the reason names the week needed."""
     with MomentSDK(SDKConfig()) as sdk:
         now = early_riser_weeks(sdk, days=3)
-        with pytest.raises(InputError):
-            sdk.segments(now)
+        segs = sdk.segments(now)
+        assert len(segs) == 0 and list(segs) == [] and "7 days" in segs.reason
+    with MomentSDK(SDKConfig()) as sdk:  # nothing at all
+        assert len(sdk.segments()) == 0 and "7 days" in sdk.segments().reason
 
 
 def test_moments_predict_and_plan_a_notification():
@@ -76,7 +78,7 @@ def test_harsh_drives_between_places_make_an_aggressive_driver():
         now = early_riser_weeks(sdk)
         harsh = [DrivingScore(MONDAY + d * DAY + 6 * 3600.0, MONDAY + d * DAY + 6.5 * 3600.0, 20.0, 80.0, 12_000.0,
                               {"harsh_braking": 6}) for d in range(5)]  # fmt: skip
-        sdk.store.write(harsh)  # newer versions of the commute scores: median 20 < 60
+        sdk.import_records(harsh)  # newer versions of the commute scores: median 20 < 60
         assert len(_aggressive(sdk.segments(now))) == 1
 
 
@@ -86,7 +88,7 @@ def test_harsh_drives_inside_a_stay_do_not_make_an_aggressive_driver():
         now = early_riser_weeks(sdk)
         phantom = [DrivingScore(MONDAY + d * DAY + h * 3600.0, MONDAY + d * DAY + (h + 0.2) * 3600.0, 5.0, 150.0, 400.0,
                                 {"harsh_braking": 3}) for d in range(14) if d % 7 < 5 for h in (10, 11)]  # fmt: skip
-        sdk.store.write(phantom)  # 20 phantom drives at work against 10 real ones: they would set the median
+        sdk.import_records(phantom)  # 20 phantom drives at work against 10 real ones: they would set the median
         assert not _aggressive(sdk.segments(now))
         assert len(sdk.driving()) == 30  # still listed as drives; only the segment rule leaves them out
 

@@ -47,7 +47,7 @@ def test_a_failing_callback_does_not_stop_sensing():
     sdk.start()
     sdk.wait(60)
     sdk.stop()
-    assert ok and sdk.callback_errors == len(ok) and sdk.error is None
+    assert ok and sdk.stats()["callback_errors"] == len(ok) and sdk.error is None
 
 
 def test_stop_is_prompt_and_idempotent():
@@ -153,13 +153,13 @@ def near(place, name, tol_m=60.0) -> bool:
 
 
 def inject_bad_fixes(fixes: list) -> tuple[list, dict]:
-    """Bad GPS in the middle of a day: NaN, out of range, not a fix, huge accuracy, going back in
+    """Bad GPS in the middle of a day: NaN, out of range, negative accuracy, huge accuracy, going back in
     time, isolated teleports 50 km away. Returns the fixes and how many of each were added."""
     out = list(fixes)
     mid = len(out) // 2
     t = out[mid].t
     lat, lon = out[mid].lat, out[mid].lon
-    bad = [GpsFix(t + 0.1, math.nan, lon), GpsFix(t + 0.2, lat, math.inf), GpsFix(t + 0.3, 95.0, lon), ("not", "a fix"),
+    bad = [GpsFix(t + 0.1, math.nan, lon), GpsFix(t + 0.2, lat, math.inf), GpsFix(t + 0.3, 95.0, lon), GpsFix(t + 0.35, lat, lon, -1.0),
            GpsFix(t + 0.4, lat, lon, 5000.0), GpsFix(t + 0.5, lat, lon, 1e9)]
     back = [GpsFix(t - 30.0, lat, lon, 10.0), GpsFix(t - 20.0, lat, lon, 10.0)]
     out[mid + 1:mid + 1] = bad + back
@@ -310,17 +310,17 @@ class TestPlacesAndTrips:
             seen = []
             for chunk in gps_chunks(fixes):
                 sdk.feed(chunk)
-                seen.append(sdk.detector._at_place)
+                seen.append(sdk._detector._at_place)
             assert not seen[0] and seen[-1] and sdk.current_context().place is not None
             t = MONDAY_LOCAL + 419 + 3600
             sdk.feed(SensorChunk(np.array([t]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
-            assert sdk.detector._at_place, "no fix since: still at the place"
+            assert sdk._detector._at_place, "no fix since: still at the place"
             far_lat, far_lon = from_local_m(np.full(300, 3000.0), np.zeros(300), LAT0, LON0)
             away = [GpsFix(t + 1 + i, a, b, 10.0) for i, (a, b) in enumerate(zip(far_lat, far_lon))]
             for chunk in gps_chunks(away):
                 sdk.feed(chunk)
             sdk.feed(SensorChunk(np.array([t + 302]), np.array([[0, 0, 9.81]], np.float32), np.zeros(0), e, []))
-            assert not sdk.detector._at_place, "fixes elsewhere: left the place"
+            assert not sdk._detector._at_place, "fixes elsewhere: left the place"
 
     def test_commuter_day_through_the_simulator(self):
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)
@@ -333,7 +333,7 @@ class TestPlacesAndTrips:
         with MomentSDK(cfg) as sdk:
             sdk.start()
             assert sdk.wait(120) and sdk.error is None
-            places, visits, trips = sdk.places(), sdk.store.visits(), sdk.store.trips()
+            places, visits, trips = sdk.places(), sdk.reader().visits(), sdk.reader().trips()
             tl = sdk.timeline(datetime.date(2023, 11, 15))
             stats = sdk.stats()
         assert len(places) >= 2 and [p.label for p in places].count("home") == 1
@@ -390,7 +390,46 @@ def test_the_context_head_runs_by_default_and_can_be_switched_off():
     on = MomentSDK(SDKConfig())
     off = MomentSDK(SDKConfig(transport_context=False))
     try:
-        assert on.detector.context is not None and off.detector.context is None
+        assert on._detector.context is not None and off._detector.context is None
     finally:
         on.close()
         off.close()
+
+
+class TestGpsInput:
+    def _chunk(self, gps):
+        t = 1_700_000_000.0 + np.arange(250) / 25.0
+        acc = np.tile([0.0, 0.0, 9.81], (250, 1))
+        return SensorChunk(t, acc, None, np.zeros((250, 3)), gps, gps_on=True)
+
+    def test_feed_converts_fixes_given_as_tuples(self):
+        """``(t, lat, lon[, accuracy_m[, speed_mps]])`` tuples are used like GpsFix records, not dropped."""
+        t0 = 1_700_000_000.0
+        with MomentSDK(SDKConfig()) as sdk:
+            sdk.feed(self._chunk([(t0 + 1.0, 48.85, 2.35), (t0 + 2.0, 48.85, 2.35, 8.0, 0.0)]))
+            ctx = sdk.current_context()
+            assert ctx.last_fix == GpsFix(t0 + 2.0, 48.85, 2.35, 8.0, 0.0)
+            assert sdk.stats()["gps"]["dropped_invalid"] == 0
+
+    @pytest.mark.parametrize("bad", [("not", "a fix"), (1.0, 2.0), {"t": 1.0}, None])
+    def test_feed_fails_with_a_fix_that_is_neither_a_gpsfix_nor_a_tuple_of_numbers(self, bad):
+        with MomentSDK(SDKConfig()) as sdk, pytest.raises(InputError, match=r"chunk.gps\[0\]"):
+            sdk.feed(self._chunk([bad]))
+
+
+class TestRunningMode:
+    def test_feed_fails_in_stream_mode(self):
+        from momentsense.sdk.runtime_config import RunningMode
+
+        with MomentSDK(SDKConfig(running_mode=RunningMode.STREAM)) as sdk, pytest.raises(InputError, match="STREAM"):
+            sdk.feed(TestGpsInput()._chunk([]))
+
+    def test_start_fails_in_push_mode(self):
+        from momentsense.sdk.runtime_config import RunningMode
+
+        with MomentSDK(SDKConfig(running_mode=RunningMode.PUSH)) as sdk, pytest.raises(InputError, match="PUSH"):
+            sdk.start()
+
+    def test_config_fails_with_a_running_mode_given_as_a_string(self):
+        with pytest.raises(InputError, match="running_mode"):
+            SDKConfig(running_mode="push")

@@ -27,7 +27,7 @@ def test_nothing_runs_or_is_stored_before_motion_consent(consent):
     sdk = MomentSDK(SDKConfig(simulate_legs=LEGS, seed=1), consent=consent)
     with pytest.raises(ConsentError, match="motion"):
         sdk.start()
-    assert not sdk.current_context().running and sdk.store.counts()["event"]["items"] == 0
+    assert not sdk.current_context().running and sdk.reader().counts()["event"]["items"] == 0
 
 
 def test_without_location_consent_gps_is_never_used(consent):
@@ -35,7 +35,7 @@ def test_without_location_consent_gps_is_never_used(consent):
     with MomentSDK(SDKConfig(simulate_legs=LEGS, seed=1), consent=consent) as sdk:
         sdk.start()
         assert sdk.wait(60)
-        counts = sdk.store.counts()
+        counts = sdk.reader().counts()
         assert counts["event"]["items"] > 0
         assert counts["visit"]["items"] == counts["place"]["items"] == counts["trip"]["items"] == 0
         assert sdk.current_context().last_fix is None
@@ -46,7 +46,7 @@ def test_with_both_consents_places_are_stored(consent):
     with MomentSDK(SDKConfig(simulate_legs=LEGS, seed=1), consent=consent) as sdk:
         sdk.start()
         assert sdk.wait(60)
-        assert sdk.store.counts()["place"]["items"] >= 1
+        assert sdk.reader().counts()["place"]["items"] >= 1
 
 
 def test_revoking_location_erases_places_and_keeps_motion(consent):
@@ -54,10 +54,10 @@ def test_revoking_location_erases_places_and_keeps_motion(consent):
     with MomentSDK(SDKConfig(simulate_legs=LEGS, seed=1), consent=consent) as sdk:
         sdk.start()
         assert sdk.wait(60)
-        n_events = sdk.store.counts()["event"]["items"]
+        n_events = sdk.reader().counts()["event"]["items"]
         res = consent.revoke("location")
         assert not res.hook_errors
-        counts = sdk.store.counts()
+        counts = sdk.reader().counts()
         assert counts["place"]["items"] == counts["visit"]["items"] == counts["trip"]["items"] == 0
         assert counts["event"]["items"] == n_events > 0
     assert [r.action for r in consent.history("location")][-1] == "revoke"
@@ -74,7 +74,7 @@ def test_revoking_motion_stops_sensing_within_a_second_and_erases_it(consent):
     took = time.perf_counter() - t0
     assert not res.hook_errors and took < 1.0, took
     assert not sdk.current_context().running
-    assert sdk.store.counts()["event"]["items"] == 0 and sdk.events() == []
+    assert sdk.reader().counts()["event"]["items"] == 0 and sdk.events() == []
     with pytest.raises(ConsentError):
         sdk.start()  # and it stays off until consent is granted again
     sdk.close()

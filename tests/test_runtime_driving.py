@@ -92,11 +92,11 @@ class TestCarSegment:
         """walk → car → walk gives one DrivingScore spanning the car leg, with its GPS distance."""
         w1, d, w2, truth, (t1, t2) = trip7
         sdk, _ = fed7
-        scores = sdk.store.query("driving_score")
+        scores = sdk.reader().query("driving_score")
         assert len(scores) == 1
         s = scores[0]
         assert abs(s.trip_start - t1) < 20 and abs(s.trip_end - t2) < 20
-        ld = sdk.live_driving.last_drive  # the pre-roll: data from before the car was reported was fed
+        ld = sdk._live_driving.last_drive  # white-box; the pre-roll: data from before the car was reported was fed
         assert ld.fed_start == pytest.approx(s.trip_start - sdk.config.drive_segments.lead_s, abs=0.05)
         true_m = sum(f.speed_mps for c in d for f in c.gps)  # 1 Hz fixes: Σ v·1 s
         assert s.distance_m > 0 and abs(s.distance_m - true_m) < 0.05 * true_m
@@ -108,22 +108,22 @@ class TestCarSegment:
         """Each planted harsh event (braking included, 33 s into the drive) is stored once."""
         _, _, _, truth, _ = trip7
         sdk, _ = fed7
-        stored = sdk.store.query("driving_event")
+        stored = sdk.reader().query("driving_event")
         planted = [x for x in truth if x["kind"].startswith("harsh_")]
         assert any(x["kind"] == "harsh_braking" for x in planted)
         for x in planted:
             hits = [e for e in stored if e.kind == x["kind"] and x["start"] - 2 <= e.t <= x["end"] + 2]
             assert len(hits) == 1, (x, stored)
-        assert sdk.store.counts()["driving_score"]["items"] == 1
-        assert sdk.store.query("driving_score")[0].counts["harsh_braking"] >= 1
+        assert sdk.reader().counts()["driving_score"]["items"] == 1
+        assert sdk.reader().query("driving_score")[0].counts["harsh_braking"] >= 1
 
     def test_runtime_events_equal_batch_analysis_of_the_same_samples(self, trip7, fed7):
         """analyse_drive on the samples the runtime fed finds the same events inside the drive."""
         w1, d, w2, _, _ = trip7
         sdk, _ = fed7
-        ld = sdk.live_driving.last_drive
+        ld = sdk._live_driving.last_drive  # white-box: the drive stage's own record
         batch, _ = analyse_drive(*_arrays(w1 + d + w2, ld.fed_start, ld.fed_end))
-        live = sdk.store.query("driving_event")
+        live = sdk.reader().query("driving_event")
         inner = [e for e in batch if ld.start <= e.t <= ld.end - 10]
         assert len(inner) >= 3
         assert [(e.kind, round(e.t, 2)) for e in live if e.t <= ld.end - 10] == [(e.kind, round(e.t, 2)) for e in inner]
@@ -167,8 +167,8 @@ def test_a_crash_reaches_the_callback_before_the_stream_ends():
         kinds = [type(r) for r in seen]
         assert DrivingScore in kinds and kinds.index(DrivingScore) > seen.index(crashes[0])
         assert TransportEvent in kinds
-        assert sdk.store.query("driving_event", ref="crash") == crashes
-        assert sdk.store.query("driving_score")[0].counts["crash"] == 1
+        assert sdk.reader().query("driving_event", ref="crash") == crashes
+        assert sdk.reader().query("driving_score")[0].counts["crash"] == 1
 
 
 class TestSegmentBoundaries:
@@ -250,9 +250,9 @@ def test_driving_disabled_stores_nothing(trip7):
         if i == len(w1) + len(d) // 2:
             assert sdk.current_context().drive is None
     sdk.finish()
-    counts = sdk.store.counts()
+    counts = sdk.reader().counts()
     assert counts["driving_event"]["rows"] == 0 and counts["driving_score"]["rows"] == 0
-    assert counts["event"]["items"] > 0 and sdk.live_driving is None and sdk.stats()["driving"] is None
+    assert counts["event"]["items"] > 0 and sdk.stats()["driving"] is None
     sdk.close()
 
 

@@ -26,17 +26,17 @@ def test_runs_once_a_week_and_keeps_its_result():
         assert res is not None and "early_riser" in res.labels
         assert sdk.weekly_segments() is res
         assert sdk.update_weekly_segments(now + 3 * DAY) is None  # not due: the result stays
-        assert sdk.weekly_segments() is res and sdk.segment_job.last_run == now
+        assert sdk.weekly_segments() is res and sdk.segments_status().last_run == now
         again = sdk.update_weekly_segments(now + 7 * DAY)
-        assert again is not None and again is not res and sdk.segment_job.last_run == now + 7 * DAY
+        assert again is not None and again is not res and sdk.segments_status().last_run == now + 7 * DAY
 
 
 def test_too_little_history_is_skipped_with_a_reason():
     with MomentSDK(SDKConfig()) as sdk:
         assert sdk.update_weekly_segments(1_700_000_000.0) is None
-        assert "7 days" in sdk.segment_job.last_skip_reason
+        assert "7 days" in sdk.segments_status().last_skip_reason
         now = early_riser_weeks(sdk, days=3)
-        assert sdk.update_weekly_segments(now) is None and sdk.segment_job.last_skip_reason
+        assert sdk.update_weekly_segments(now) is None and sdk.segments_status().last_skip_reason
         assert sdk.weekly_segments() is None and sdk.segment_upload() is None
 
 
@@ -48,7 +48,7 @@ def test_upload_carries_labels_and_the_embedding_only_when_allowed():
             assert up["segments"] == list(res.labels) and "early_riser" in up["segments"]
             assert set(up) == ({"segments", "encoder_version", "embedding"} if allow else {"segments", "encoder_version"})
             if allow:  # the shipped encoder loaded: 50 numbers, no events, places or times
-                assert sdk.segment_job_note == "" and len(up["embedding"]) == 50
+                assert sdk.segments_status().note == "" and len(up["embedding"]) == 50
 
 
 def test_segment_scores_for_the_day_payloads():
@@ -64,28 +64,59 @@ def test_the_pipeline_runs_the_job_once_per_day_of_data():
     with MomentSDK(SDKConfig()) as sdk:
         now = early_riser_weeks(sdk)
         sdk.feed(_still_chunk(now))
+        status = sdk.segments_status(wait_s=60.0)  # the job runs on its own thread
         first = sdk.weekly_segments()
-        assert first is not None and sdk.segment_job.last_run == pytest.approx(now + 10.0, abs=0.1)
+        assert first is not None and status.last_run == pytest.approx(now + 10.0, abs=0.1)
         sdk.feed(_still_chunk(now + 10.0))
+        assert sdk.segments_status(wait_s=60.0).last_run == status.last_run
         assert sdk.weekly_segments() is first  # checked again only a day of data later
+
+
+def test_feed_does_not_wait_for_the_weekly_job(monkeypatch):
+    """A slow weekly job runs on its own thread: ``feed()`` returns while it is still busy."""
+    import threading
+
+    from momentsense.sdk.segments.weekly import WeeklySegments
+
+    release, started = threading.Event(), threading.Event()
+    real = WeeklySegments.maybe_update
+
+    def slow(self, *a, **k):
+        started.set()
+        release.wait(30.0)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(WeeklySegments, "maybe_update", slow)
+    with MomentSDK(SDKConfig()) as sdk:
+        now = early_riser_weeks(sdk)
+        sdk.feed(_still_chunk(now))
+        assert started.wait(30.0)  # the job is running now, and feed() has already returned
+        sdk.feed(_still_chunk(now + 10.0))  # sensing goes on meanwhile
+        assert sdk.weekly_segments() is None
+        release.set()
+        assert sdk.segments_status(wait_s=60.0).last_run == pytest.approx(now + 10.0, abs=0.1)
+        assert sdk.weekly_segments() is not None
 
 
 def test_the_pipeline_can_leave_it_off():
     with MomentSDK(SDKConfig(weekly_segments=False)) as sdk:
         sdk.feed(_still_chunk(early_riser_weeks(sdk)))
-        assert sdk.segment_job is None and sdk.weekly_segments() is None
+        assert sdk.segments_status().last_run is None and sdk.weekly_segments() is None
 
 
 def test_a_failing_job_does_not_stop_sensing(monkeypatch, caplog):
     with MomentSDK(SDKConfig()) as sdk:
         now = early_riser_weeks(sdk)
 
-        def broken(now=None):
+        def broken(self, *a, **k):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(sdk, "update_weekly_segments", broken)
-        with caplog.at_level(logging.ERROR, logger="momentsense.sdk.runtime"):
+        from momentsense.sdk.segments.weekly import WeeklySegments
+
+        monkeypatch.setattr(WeeklySegments, "maybe_update", broken)
+        with caplog.at_level(logging.ERROR, logger="momentsense.sdk.runtime_segments"):
             sdk.feed(_still_chunk(now))
+            assert sdk.segments_status(wait_s=60.0).failures == 1
         assert "weekly segment job failed" in caplog.text
         sdk.feed(_still_chunk(now + 10.0))  # still sensing
 
@@ -101,7 +132,7 @@ def test_without_the_shipped_encoder_rules_still_run(monkeypatch):
     with MomentSDK(SDKConfig(upload_embedding=True)) as sdk:
         res = sdk.update_weekly_segments(early_riser_weeks(sdk))
         assert "early_riser" in res.labels and res.embedding is None
-        assert "rule segments only" in sdk.segment_job_note and "embedding" not in sdk.segment_upload()
+        assert "rule segments only" in sdk.segments_status().note and "embedding" not in sdk.segment_upload()
 
 
 @pytest.mark.parametrize("field", ["weekly_segments", "upload_embedding"])
@@ -119,7 +150,7 @@ def test_segments_reuse_the_weekly_jobs_encoder(monkeypatch):
         now = early_riser_weeks(sdk)
         fresh = sdk.segments(now)  # no job yet: loads the shipped files
         sdk.update_weekly_segments(now)
-        assert sdk.segment_job.encoder is not None
+        assert sdk.segments_status().encoder_loaded
 
         def refuse(*a, **k):
             raise AssertionError("loaded again")

@@ -284,21 +284,21 @@ class TestRuntimeLocation:
             consent.grant("motion", "sensing")
             consent.grant("location", "sensing")
             with MomentSDK(SDKConfig(), consent=consent) as sdk:
-                det = sdk.detector
+                det = sdk._detector  # white-box: which heads the detector loaded
                 assert det.lagged_gps is not None  # the shipped model names one, with the HMM tuned for it
                 assert det.hmm_gps is not det.hmm_timeline and det.hmm_gps.to_dict() == det.lagged_gps.hmm
                 assert det.context_gps is not None and det.hmm_live_gps.to_dict() == det.context_gps.hmm
                 sdk.feed(chunks[0])
-                assert sdk.detector.uses_gps
+                assert sdk.stats()["uses_gps"]
                 sdk.feed(dataclasses_replace(chunks[1], gps_on=None))  # a source that does not say
-                assert not sdk.detector.uses_gps
+                assert not sdk.stats()["uses_gps"]
                 sdk.feed(chunks[2])
-                assert sdk.detector.uses_gps
+                assert sdk.stats()["uses_gps"]
                 consent.revoke("location", "sensing")
                 sdk.feed(chunks[3])
-                assert not sdk.detector.uses_gps
+                assert not sdk.stats()["uses_gps"]
             with MomentSDK(SDKConfig(transport_gps=False), consent=consent) as sdk:
-                assert sdk.detector.lagged_gps is None and sdk.detector.context_gps is None
+                assert sdk._detector.lagged_gps is None and sdk._detector.context_gps is None
 
 
 def dataclasses_replace(obj, **kw):

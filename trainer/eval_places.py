@@ -29,6 +29,7 @@ from typing import Optional
 
 import numpy as np
 
+from momentsense.sdk.modes import typical_speed_mps
 from momentsense.sdk.sim.devices import draw_device
 from momentsense.sdk.sim.gps import local_to_wgs84
 from momentsense.sdk.sim.person import draw_person
@@ -97,7 +98,7 @@ class _Walker:
     def travel(self, dest, mode: str, rng: np.random.Generator):
         """Ride ``mode`` towards ``dest`` (m), then walk the rest until within 15 m."""
         dest = np.asarray(dest, float)
-        speed = {"car": 11.0, "bus": 7.0, "bike": 4.5, "walk": 1.3}[mode]
+        speed = typical_speed_mps(mode)
         if mode != "walk":
             self.leg("walk", rng.uniform(40, 120), dest)
         for _ in range(6):

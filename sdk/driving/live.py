@@ -59,6 +59,7 @@ from momentsense.sdk.driving.score import score_drive
 from momentsense.sdk.driving.state import KINDS
 from momentsense.sdk.driving.live_input import Cursor, Piece, chunk_span, distance_m, piece_from_chunk
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import drive_continue_modes
 from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, TransportEvent
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class DriveSegmentOptions:
     """
 
     modes: tuple = ("car",)
-    continue_modes: tuple = ("bus", "train", "subway")
+    continue_modes: tuple = dataclasses.field(default_factory=drive_continue_modes)
     grace_s: float = 60.0
     still_grace_s: float = 180.0
     pre_roll_s: float = 30.0

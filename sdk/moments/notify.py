@@ -20,11 +20,13 @@ from typing import Optional
 import numpy as np
 
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import busy_modes
 from momentsense.sdk.moments.predictor import NextEventPredictor
 from momentsense.sdk.timeline_file import PLACE_CATEGORIES
 
-#: Modes during which the person must not be disturbed.
-BUSY_MODES = frozenset({"car", "bus", "train", "subway", "bike", "run"})
+#: Built-in modes during which the person must not be disturbed (the registry's ``busy`` flag;
+#: the checks below ask the registry, so registered modes count too).
+BUSY_MODES = busy_modes()
 #: How long before an expected departure a notification is suggested, seconds.
 LEAD_S = 600.0
 #: Past stays needed before the person's own habits are trusted over the LSTM's forecast.
@@ -39,7 +41,7 @@ _DAY_S = 86400.0
 def is_good_moment(predictor: NextEventPredictor) -> bool:
     """False while the latest event is driving, riding, running or in transit (or nothing is known yet)."""
     cur = predictor.current()
-    return cur is not None and cur[1] not in BUSY_MODES
+    return cur is not None and cur[1] not in busy_modes()
 
 
 def expected_departure(predictor: NextEventPredictor, now: float) -> Optional[float]:
@@ -123,7 +125,7 @@ def best_time_to_notify(predictor: NextEventPredictor, window_start: float, wind
             if window_start <= t <= window_end:
                 return float(t)
         return float(window_start)
-    if cur[1] not in BUSY_MODES:
+    if cur[1] not in busy_modes():
         return float(window_start)
     arrive = max(predictor.predict().next_start, window_start)
     return float(arrive) + 60.0 if arrive + 60.0 <= window_end else None

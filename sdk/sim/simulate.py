@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import mode_names
 from momentsense.sdk.records import TRANSPORT_MODES, GpsTrack, ImuDataset, ImuRecording
 from momentsense.sdk.sim.devices import DeviceProfile, draw_device, sample_device
 from momentsense.sdk.sim.gps import GpsState, local_to_wgs84, lose_fixes, merge_fixes, network_fixes, side_rng, simulate_gps
@@ -31,7 +32,7 @@ from momentsense.sdk.sim.placement import (
     vibration_coupling,
 )
 from momentsense.sdk.sim.signals import IMU_RATE_HZ, child_rng, rotate
-from momentsense.sdk.sim.vehicles import draw_vehicle
+from momentsense.sdk.sim.vehicles import carried_like, draw_vehicle
 
 SIMULATOR_VERSION = "momentsense-sensor-sim 1.1"
 
@@ -166,8 +167,10 @@ def simulate_leg(
         frame, ``gyro`` float32 ``(N, 3)`` rad/s, ``label`` int16 ``(N,)`` (the mode's index), and
         ``gps`` (None when there is no fix or GPS is off).
     """
-    if mode not in TRANSPORT_MODES:
-        raise InputError(f"mode must be one of {TRANSPORT_MODES}, got {mode!r}")
+    if mode not in mode_names():
+        raise InputError(f"mode must be one of {mode_names()}, got {mode!r}")
+    label_index, vehicle_kind = mode_names().index(mode), mode
+    mode = carried_like(mode)  # an added vehicle is carried as the built-in mode it was registered like
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise InputError(f"duration_s must be a positive number of seconds, got {duration_s!r}")
     if placement is not None and placement not in MODE_PLACEMENTS[mode]:
@@ -193,7 +196,7 @@ def simulate_leg(
     elif mode in ("walk", "run"):
         carrier = gait_motion(mode, n, person, rng, fs)
     else:
-        vehicle = draw_vehicle(mode, rng, cruise_mps=person.bike_speed_mps if mode == "bike" else None,
+        vehicle = draw_vehicle(vehicle_kind, rng, cruise_mps=person.bike_speed_mps if mode == "bike" else None,
                                aggressive=person.aggressive_driver and mode == "car")  # fmt: skip
         carrier = vehicle_motion(vehicle, n, posture, rng, device.alias_gain, person, fs)
     phone = phone_motion(placement, posture, mode, n, rng, person, carrier.limb_phase_rad, carrier.limb_amp_rad, fs)
@@ -214,7 +217,7 @@ def simulate_leg(
     else:
         t = t_start + np.arange(n) / fs
         acc, gyro, next_t = acc_dev.astype(np.float32), gyro_dev.astype(np.float32), t_start + n / fs
-    label = np.full(len(t), TRANSPORT_MODES.index(mode), dtype=np.int16)
+    label = np.full(len(t), label_index, dtype=np.int16)
 
     heading0 = state.heading_rad if heading_rad is None else float(heading_rad)
     heading = heading0 + np.cumsum(carrier.yaw_rate_rad_s) / fs

@@ -9,11 +9,40 @@ levels, body-mode frequencies, roll sway, engine lines, rail joints.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import get_mode, vehicle_modes
 from momentsense.sdk.records import VEHICLE_MODES
 from momentsense.sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
+
+#: Vehicle profiles of modes added to the registry: mode → (draw(rng) -> VehicleProfile, built-in
+#: mode whose placements, postures and GPS behaviour the rider shares).
+_ADDED_PROFILES: dict[str, tuple[Callable[[np.random.Generator], "VehicleProfile"], str]] = {}
+
+
+def register_vehicle_profile(mode: str, draw: Callable[[np.random.Generator], "VehicleProfile"],
+                             carried_like: str = "bus") -> None:  # fmt: skip
+    """Simulate ``mode`` (registered with :func:`sdk.modes.register_mode` as a vehicle) with rides
+    drawn by ``draw(rng)``; the phone is carried as on the built-in ``carried_like`` mode."""
+    if not get_mode(mode).vehicle:
+        raise InputError(f"mode {mode!r} is not registered as a vehicle")
+    if carried_like not in VEHICLE_MODES:
+        raise InputError(f"carried_like must be one of {VEHICLE_MODES}, got {carried_like!r}")
+    _ADDED_PROFILES[mode] = (draw, carried_like)
+
+
+def unregister_vehicle_profile(mode: str) -> None:
+    """Forget the profile :func:`register_vehicle_profile` added for ``mode`` (no-op if none)."""
+    _ADDED_PROFILES.pop(mode, None)
+
+
+def carried_like(mode: str) -> str:
+    """The built-in mode whose carrying (placements, posture, GPS) a leg of ``mode`` uses: itself for
+    a built-in mode, the registered one for an added vehicle."""
+    return _ADDED_PROFILES[mode][1] if mode in _ADDED_PROFILES else mode
 
 
 
@@ -99,8 +128,10 @@ def draw_vehicle(
     same number of random numbers, so the rest of a simulation does not shift.
     """
     u = rng.uniform
+    if kind in _ADDED_PROFILES:
+        return _ADDED_PROFILES[kind][0](rng)
     if kind not in VEHICLE_MODES:
-        raise ValueError(f"vehicle kind must be one of {VEHICLE_MODES}, got {kind!r}")
+        raise ValueError(f"vehicle kind must be one of {vehicle_modes()}, got {kind!r}")
     res = tuple((float(u(2.5, 11.5)), float(u(2.0, 8.0)), float(u(0.2, 1.0))) for _ in range(rng.integers(1, 4)))
     common = dict(resonances=res, lateral_ratio=float(u(0.3, 0.8)))
     if kind == "bike":

@@ -27,12 +27,16 @@ import secrets
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import requests
 
 from momentsense.sdk.errors import InputError, MomentsenseError
+from momentsense.sdk.sync.gate import require_sync, sync_kinds
 from momentsense.sdk.sync.queue import UploadQueue
+
+if TYPE_CHECKING:
+    from momentsense.sdk.consent import ConsentManager
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -75,7 +79,8 @@ class SyncOptions:
     Attributes:
         base_url: Server root, e.g. ``https://sync.example.com``.
         api_key: The app's API key.
-        install: This install's identity (:func:`load_or_create_install`).
+        install: This install's identity (:func:`load_or_create_install`); None: the SDK's uploader
+            loads or creates it in its state folder (a :class:`SyncClient` needs one).
         days_per_batch: Day payloads per upload request.
         timeout_s: Connect and read timeout per request, s.
         max_attempts: Tries per batch within one :meth:`SyncClient.flush` before giving up until later.
@@ -87,7 +92,7 @@ class SyncOptions:
 
     base_url: str
     api_key: str
-    install: InstallIdentity
+    install: Optional[InstallIdentity] = None
     days_per_batch: int = 7
     timeout_s: float = 10.0
     max_attempts: int = 6
@@ -102,6 +107,8 @@ class SyncOptions:
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise InputError(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        if self.install is not None and not isinstance(self.install, InstallIdentity):
+            raise InputError(f"install must be an InstallIdentity or None, got {type(self.install).__name__}")
         if not self.api_key:
             raise InputError("api_key must not be empty")
         if self.days_per_batch < 1 or self.max_attempts < 1 or self.timeout_s <= 0:
@@ -120,7 +127,7 @@ class FlushResult:
         rejected: Keys refused for good (4xx), with the reason in the queue.
         remaining: Batches still queued.
         deferred: Why the flush stopped early (``wifi``, ``charging``, ``unreachable``, ``auth``,
-            ``rate_limited``) or None.
+            ``rate_limited``, ``consent``: no ``sync`` consent, queued batches dropped) or None.
         attempts: HTTP requests made.
         errors: One line per failed request.
         responses: The server's JSON answers for the accepted batches.
@@ -169,11 +176,19 @@ class SyncClient:
         ``sleep(seconds)``; tests pass a fake.
     rng : random.Random, optional
         Jitter source (seeded in tests).
+    consent : ConsentManager, optional
+        When given, every send asks it first: while no data kind has ``sync`` consent, :meth:`flush`
+        drops the queued batches and sends nothing (``deferred="consent"``) and
+        :meth:`send_feedback` raises :class:`~sdk.consent.ConsentError`. Erasure is always sent.
     """
 
     def __init__(self, options: SyncOptions, queue: UploadQueue, session: Optional[requests.Session] = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: Optional[random.Random] = None):  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep, rng: Optional[random.Random] = None,
+                 consent: Optional["ConsentManager"] = None):  # fmt: skip
+        if options.install is None:
+            raise InputError("SyncClient needs SyncOptions.install (load_or_create_install(path))")
         self.options = options
+        self.consent = consent
         self.queue = queue
         self.session = session or requests.Session()
         self._sleep = sleep
@@ -266,8 +281,16 @@ class SyncClient:
                 res.deferred = "erasure_pending"
                 res.remaining = len(self.queue)
                 return res
+        if not sync_kinds(self.consent):
+            self.queue.clear()
+            res.deferred = "consent"
+            return res
         for i, batch in enumerate(self.queue.pending()):
             if max_batches is not None and i >= max_batches:
+                break
+            if not sync_kinds(self.consent):  # asked before every batch: a revoke mid-flush stops it
+                self.queue.clear()
+                res.deferred = "consent"
                 break
             resp, outcome = self._request(
                 "POST", "/v1/ingest", res, data=batch.body,
@@ -299,6 +322,7 @@ class SyncClient:
     # -- other calls -------------------------------------------------------------------------
     def send_feedback(self, items: Sequence[dict]) -> dict:
         """Post label corrections ``[{"event_id", "field": "mode"|"category", "value"}]``; returns the answer."""
+        require_sync(self.consent)
         res = FlushResult()
         resp, outcome = self._request("POST", "/v1/feedback", res, json={"items": list(items)}, headers=self._headers())
         if outcome != "ok":

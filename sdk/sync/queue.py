@@ -14,9 +14,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.gate import require_sync
+
+if TYPE_CHECKING:
+    from momentsense.sdk.consent import ConsentManager
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +55,15 @@ class UploadQueue:
         SQLite file (created with its folder).
     clock : callable
         Unix seconds, default :func:`time.time`.
+    consent : ConsentManager, optional
+        When given, :meth:`put` refuses (:class:`~sdk.consent.ConsentError`) while no data kind has
+        ``sync`` consent; the SDK's uploader clears the queue when ``sync`` is revoked.
     """
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time,
+                 consent: Optional["ConsentManager"] = None):  # fmt: skip
         self.path = Path(path)
+        self.consent = consent
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
@@ -71,6 +80,7 @@ class UploadQueue:
 
     def put(self, body: bytes, n_days: int, key: Optional[str] = None) -> str:
         """Queue a gzipped batch; returns its idempotency key."""
+        require_sync(self.consent)
         if not isinstance(body, (bytes, bytearray)) or not body:
             raise InputError("queued body must be non-empty bytes")
         key = key or uuid.uuid4().hex

@@ -162,3 +162,7 @@ class DrivingScore(_Record):
     events_per_100km: float
     distance_m: float
     counts: Optional[dict] = None
+
+
+#: A drive as the readers return it: its score, distance and driving events per kind (one per car segment).
+Drive = DrivingScore

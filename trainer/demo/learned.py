@@ -51,7 +51,7 @@ def _hhmm(t: float) -> str:
 def timeline_events(sdk: MomentSDK, t0: float, t1: float) -> tuple:
     """The person's timeline between ``t0`` and ``t1`` (see :func:`sdk.insights.timeline_events`) and
     how many transport events were dropped as lying inside a GPS stay."""
-    return _timeline_events(sdk.places(), sdk.store.visits(t0, t1), sdk.events())
+    return _timeline_events(sdk.places(), sdk.reader().visits(t0, t1), sdk.events())
 
 
 def assign_moments(events: list, trips: list) -> list:
@@ -125,8 +125,8 @@ def learn(sdk: MomentSDK, t0: float, t_end: float, day0: float) -> Learned:
     places = sdk.places()
     label = {p.place_id: p.label for p in places}
     events, dropped = timeline_events(sdk, t0, t_end)
-    visits = sdk.store.visits(t0, t_end)
-    all_trips = sdk.store.trips(t0, t_end)
+    visits = sdk.reader().visits(t0, t_end)
+    all_trips = sdk.reader().trips(t0, t_end)
     live = assign_moments(events, all_trips)
     moments = retrospective_moments(all_trips, label)
     moment_at = {round(m.start, 3): m.moment for m in moments}

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import typical_speed_mps
 from momentsense.sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
 
 HOUR_S = 3600.0
@@ -33,7 +34,6 @@ PLACES_XY_M: dict[str, tuple[float, float]] = {
 #: Planted place → place category of :data:`sdk.timeline_file.PLACE_CATEGORIES` (the moments' truth).
 CATEGORY = {"home": "home", "work": "work", "cafe": "restaurant", "shop": "shop", "gym": "gym", "school": "school",
             "bar": "bar", "park": "park"}  # fmt: skip
-_SPEED_MPS = {"car": 11.0, "bus": 7.0, "train": 14.0, "subway": 10.0, "bike": 4.5, "walk": 1.3, "run": 2.8}
 
 
 class SimulationDone(Exception):
@@ -94,7 +94,7 @@ class StreamingWalker:
             left = float(np.hypot(*(dest - self.state.xy_m)))
             if left < 250.0 or mode == "walk":
                 break
-            self.leg(mode, max(30.0, 0.8 * left / _SPEED_MPS[mode]), tuple(dest))
+            self.leg(mode, max(30.0, 0.8 * left / typical_speed_mps(mode)), tuple(dest))
         for _ in range(8):
             left = float(np.hypot(*(dest - self.state.xy_m)))
             if left < 15.0:
@@ -123,7 +123,7 @@ class StreamingWalker:
             left = float(np.hypot(*(dest - self.state.xy_m)))
             if left < 150.0:
                 break
-            self.leg("run", max(30.0, 0.85 * left / _SPEED_MPS["run"]), tuple(dest))
+            self.leg("run", max(30.0, 0.85 * left / typical_speed_mps("run")), tuple(dest))
         self.travel("home", "walk", rng)
 
 

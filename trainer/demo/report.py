@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from momentsense.sdk.modes import MODES
 from momentsense.sdk.records import TRANSPORT_MODES
 
 DAY_S = 86400.0
-COLORS = {"still": "#d9d9d9", "walk": "#4daf4a", "run": "#a65628", "bike": "#984ea3", "car": "#e41a1c",
-          "bus": "#ff7f00", "train": "#377eb8", "subway": "#17becf"}  # fmt: skip
+#: Colour of each mode (the mode registry's).
+COLORS = {m.name: m.colour for m in MODES.values()}
 
 
 def _plt():

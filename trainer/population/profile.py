@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import random
 
+from momentsense.sdk.modes import MODES, public_modes
+
 #: Ground-truth persona segments (several per user possible).
 PERSONAS: tuple[str, ...] = (
     "parent", "workaholic", "early_riser", "night_owl", "shopaholic", "sporty", "public_transport",
     "aggressive_driver", "student", "shift_worker",
 )  # fmt: skip
 
-#: Cruise speed of each mode, km/h (door-to-door time adds a small overhead).
-SPEED_KMH = {"walk": 4.8, "run": 10.0, "bike": 15.0, "car": 32.0, "bus": 17.0, "train": 45.0, "subway": 28.0}
+#: Door-to-door speed of each mode, km/h (the mode registry's ``trip_speed_kmh``).
+SPEED_KMH = {m.name: m.trip_speed_kmh for m in MODES.values() if m.name != "still"}
 HOUR = 3600.0
 
 
@@ -137,13 +139,13 @@ def sample_profile(user: str, rng: random.Random) -> Profile:
     elif has_bike and work_dist < 8 and rng.random() < 0.5:
         commute = ["bike"]
     else:
-        commute = [rng.choice(["bus", "train", "subway"]) if work_dist > 4 else "bus"]
+        commute = [rng.choice(list(public_modes())) if work_dist > 4 else "bus"]
     alt_p = 0.0
     if rng.random() < 0.2:  # a second commute mode on some days
         alt = "bike" if commute[0] != "bike" and work_dist < 10 else ("bus" if commute[0] != "bus" else "car")
         commute.append(alt)
         alt_p = rng.uniform(0.15, 0.4)
-    if any(m in ("bus", "train", "subway") for m in commute[:1]):
+    if any(m in public_modes() for m in commute[:1]):
         segments.append("public_transport")
     aggressive = has_car and rng.random() < 0.2
     if aggressive:

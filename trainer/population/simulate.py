@@ -22,6 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from momentsense.sdk.errors import InputError
+from momentsense.sdk.modes import public_modes
 from momentsense.sdk.timeline_file import KINDS, LABELS, MOMENTS, Timeline
 from momentsense.trainer.population.days import DayContext, Stop, plan_day
 from momentsense.trainer.population.profile import HOUR, SPEED_KMH, Profile, sample_profile
@@ -30,7 +31,7 @@ SIMULATOR_VERSION = "population-sim 1.0"
 #: Monday 2026-01-05 00:00 UTC.
 DEFAULT_START = 1767571200.0
 DAY = 86400.0
-PUBLIC = ("bus", "train", "subway")
+PUBLIC = public_modes()  # the mode registry's public transport modes
 _LABEL = {lab: i for i, lab in enumerate(LABELS)}
 _MOMENT = {m: i for i, m in enumerate(MOMENTS)}
 

@@ -232,9 +232,8 @@ class LiveBackend:
     def close(self, erase: bool = False) -> None:
         """Stop sensing and release the store; ``erase``: delete the local timeline first (consent revoked)."""
         self.sdk.stop()
-        store = getattr(self.sdk, "store", None)
-        if erase and store is not None and hasattr(store, "delete_all"):
-            store.delete_all()
+        if erase:
+            self.sdk.erase()
         if hasattr(self.sdk, "close"):
             self.sdk.close()
 

@@ -13,15 +13,13 @@ import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from momentsense.sdk.modes import MODES
+
 from journeys.bridge import DAY_S, Consent, ContextView, DayView, day_start_s, local_day
 from journeys.stores import CorrectionStore
 
-#: Transport modes (the shipped model's labels) and their colours.
-MODE_COLORS = {
-    "still": (0.62, 0.62, 0.62, 1), "walk": (0.30, 0.69, 0.31, 1), "run": (0.55, 0.76, 0.29, 1),
-    "bike": (0.0, 0.59, 0.53, 1), "car": (0.90, 0.22, 0.21, 1), "bus": (1.0, 0.60, 0.0, 1),
-    "train": (0.40, 0.23, 0.72, 1), "subway": (0.25, 0.32, 0.71, 1),
-}  # fmt: skip
+#: Transport modes and their colours (the SDK's mode registry, :mod:`sdk.modes`).
+MODE_COLORS = {m.name: m.rgba for m in MODES.values()}
 #: Place categories (formats.md timeline labels) and their colours.
 PLACE_COLORS = {
     "home": (0.13, 0.59, 0.95, 1), "work": (0.61, 0.15, 0.69, 1), "shop": (1.0, 0.76, 0.03, 1),
@@ -347,9 +345,11 @@ def feature_state(name: str, result) -> ListState:
     title = FEATURE_TITLES[name]
     if result is None:
         return ListState(title, [], FEATURE_HINTS[name])
-    items = list(result.values()) if isinstance(result, dict) else list(result) if isinstance(result, (list, tuple)) else [result]
+    seq = isinstance(result, Sequence) and not isinstance(result, str)  # lists, and the SDK's Insights
+    items = list(result.values()) if isinstance(result, dict) else list(result) if seq else [result]
     rows = [_describe(it) for it in items]
-    return ListState(title, rows, "" if rows else f"Nothing yet: {title.lower()} appear after some days of data.")
+    empty = getattr(result, "reason", "") or f"Nothing yet: {title.lower()} appear after some days of data."
+    return ListState(title, rows, "" if rows else empty)
 
 
 # -- the whole app -----------------------------------------------------------------------------------
