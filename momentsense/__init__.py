@@ -1,6 +1,7 @@
 """momentsense: transport modes, places, moments and segments on the phone.
 
-``import momentsense`` is the face an app needs; it imports neither TensorFlow nor scipy. The
+``import momentsense`` is the face an app needs (``from momentsense import MomentSDK, SDKConfig,
+ConsentManager``; the guide is ``docs/sdk.md``); it imports neither TensorFlow nor scipy. The
 subpackages are :mod:`momentsense.sdk` (the on-device runtime), :mod:`momentsense.edge_models`
 (architectures and shipped models), :mod:`momentsense.trainer` (data, simulation, training,
 evaluation, server) and :mod:`momentsense.quantize` (compression).
@@ -16,5 +17,21 @@ if (_checkout / "setup.py").is_file() and (_checkout / "sdk" / "__init__.py").is
     __path__.append(str(_checkout))  # noqa: F821 (a package's __path__)
 del _Path, _checkout
 
-from momentsense.sdk import *  # noqa: E402,F401,F403  (the face: see momentsense.sdk.__all__)
-from momentsense.sdk import __version__  # noqa: E402,F401
+from momentsense import sdk as _sdk  # noqa: E402  (cheap: its names load on first use)
+
+__version__ = _sdk.__version__
+#: What an app imports: the SDK's face (``docs/sdk.md``), loaded lazily like ``momentsense.sdk``.
+__all__ = list(_sdk.__all__)
+
+
+def __getattr__(name: str):
+    """``momentsense.MomentSDK`` and the other public names, from :mod:`momentsense.sdk` on first use."""
+    if name in _sdk.__all__:
+        value = getattr(_sdk, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'momentsense' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_sdk.__all__))

@@ -56,3 +56,23 @@ def test_the_runtime_keeps_its_internals_private():
             m.config = SDKConfig()  # read-only
         reader = m.reader()
         assert not hasattr(reader, "write") and not hasattr(reader, "delete_all")
+
+
+def test_the_top_level_package_is_the_same_face():
+    """``import momentsense`` gives the SDK's public names (the same objects), loaded lazily, without TensorFlow."""
+    code = ("import sys, json, momentsense\n"
+            "before = sorted(m for m in sys.modules if m.startswith('momentsense.sdk.'))\n"
+            "from momentsense import MomentSDK, SDKConfig, ConsentManager\n"
+            "import momentsense.sdk as s\n"
+            "same = all(getattr(momentsense, n) is getattr(s, n) for n in s.__all__)\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'scipy'))\n"
+            "print(json.dumps([before, same, heavy, sorted(momentsense.__all__) == sorted(s.__all__)]))")
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, same, heavy, all_equal = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == [], f"import momentsense loaded SDK modules eagerly: {before}"
+    assert same and all_equal and heavy == []
