@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+
 class SampleTap:
     """The last ``keep_s`` seconds of raw accelerometer (m/s²) and gyroscope (rad/s) samples; thread-safe."""
 
@@ -23,6 +24,19 @@ class SampleTap:
         self._acc = np.zeros((0, 3))
         self._gyro_t = np.zeros(0)
         self._gyro = np.zeros((0, 3))
+        self._fixes: list = []
+
+    def push_fixes(self, fixes) -> None:
+        """Keep GPS fixes until :meth:`take_fixes` (the backend moves them to the track store)."""
+        if fixes:
+            with self._lock:
+                self._fixes.extend(fixes)
+
+    def take_fixes(self) -> list:
+        """The GPS fixes collected since the last call (and forget them)."""
+        with self._lock:
+            out, self._fixes = self._fixes, []
+        return out
 
     def _append(self, t_old, x_old, t, x):
         t = np.concatenate([t_old, np.asarray(t, float)])
@@ -74,6 +88,7 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
                 if time_shift_s:
                     chunk = _shift(chunk, time_shift_s)
                 tap.push(chunk.acc_t, chunk.acc, chunk.gyro_t, chunk.gyro)
+                tap.push_fixes(chunk.gps)
                 yield chunk
 
         def close(self) -> None:
