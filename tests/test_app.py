@@ -1,9 +1,8 @@
-"""Journeys demo app (examples/app): view-model logic without a window, and a headless UI walk-through.
+"""Journeys demo app (examples/app): stores, the SDK door, the day's cards/strip/map, corrections and
+their sync, the app model, the service loop and the Android glue, all without a window.
 
-The UI test runs the real app in a subprocess under Xvfb (SDL's offscreen driver when Xvfb is absent,
-see platform-notes.md), drives it consent → now → timeline → correct an item → settings (revoke), takes
-a screenshot of each screen into ``ci-artifacts/app-screenshots/`` and checks the widget tree. It is
-skipped only when Kivy is not installed (``pip install -e .[app]``).
+The headless UI walk-through is in ``tests/test_app_ui.py``; the staged Android tree, revoke erasure
+and a correction's way to the server's export in ``tests/test_app_android.py``.
 """
 
 from __future__ import annotations
@@ -26,10 +25,12 @@ APP = ROOT / "examples" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from journeys import bridge, stores, viewmodel  # noqa: E402
+from journeys import bridge, day, daymap, stores, viewmodel  # noqa: E402
+from journeys import sync as jsync  # noqa: E402
 from journeys.bridge import ContextView, DayView, SampleTap, SourceChoice  # noqa: E402
+from journeys.dayvm import DayVM  # noqa: E402
 from journeys.stores import ConsentFile, CorrectionStore, EventStore  # noqa: E402
-from journeys.viewmodel import AppModel, ConsentRequired, TimelineVM, build_bars  # noqa: E402
+from journeys.viewmodel import AppModel, ConsentRequired  # noqa: E402
 from sdk.timeline.records import Place, TransportEvent, Trip, Visit  # noqa: E402
 
 DAY = datetime.date(2026, 3, 2)
@@ -77,6 +78,10 @@ class FakeBackend:
     def feature(self, name):
         return self._places if name == "places" else None
 
+    def pause(self, on, timeout_s=0.0):
+        self.paused = on
+        return True
+
 
 def _day_view():
     events = [TransportEvent(T0 - HOUR, T0 + 7 * HOUR, "still", 0.97),  # starts the day before: clipped
@@ -115,7 +120,8 @@ class TestCorrectionStore:
         assert set(c.to_dict()) == {f.name for f in dataclasses.fields(stores.Correction)}
 
     def test_feedback_items_use_the_sync_payload_ids(self, tmp_path):
-        """Visit/trip corrections refer to the ids the day payload uploads (sdk.sync.payload.event_id)."""
+        """Visit/trip corrections refer to the ids the day payload uploads (sdk.sync.payload.event_id);
+        corrections of single transport events (older app versions) are not sent."""
         payload = pytest.importorskip("sdk.sync.payload", reason="the SDK has no sync payload module")
         s = CorrectionStore(tmp_path / "c.sqlite")
         s.add("visit", 10.0, 20.0, "other", "gym")
@@ -123,7 +129,10 @@ class TestCorrectionStore:
         salt = bytes(range(32))
         items = stores.feedback_items(s.pending(), salt)
         assert items[0] == {"event_id": payload.event_id(salt, "visit", 10.0, 20.0), "field": "category", "value": "gym"}
-        assert items[1]["field"] == "mode" and items[1]["value"] == "run" and items[1]["event_id"].startswith("e_")
+        assert len(items) == 1  # a single transport event has no id the server knows: not sent
+        s.add("trip", 30.0, 40.0, "walk", "run")
+        items = stores.feedback_items(s.pending(), salt)
+        assert items[1] == {"event_id": payload.event_id(salt, "trip", 30.0, 40.0), "field": "mode", "value": "run"}
 
     def test_latest_correction_of_an_item_wins(self, tmp_path):
         s = CorrectionStore(tmp_path / "c.sqlite")
@@ -259,140 +268,269 @@ class TestConsent:
         assert c.granted() and ConsentFile(tmp_path / "consent.json").granted()
 
 
-# -- view model --------------------------------------------------------------------------------------
+# -- the day: cards, strip, legend, map --------------------------------------------------------------
+
+HUMAN_BAD = ("p1", "p2", "{", "p=", "/tmp", "_", "None")
 
 
-class TestBuildBars:
-    def test_every_item_is_a_bar_in_its_lane_clipped_to_the_day(self):
-        bars = build_bars(_day_view(), DAY, 0.0, {}, {"p1": "home", "p2": "work"})
-        assert [b.kind for b in bars].count("event") == 3 and [b.kind for b in bars].count("visit") == 2
-        assert [b.label for b in bars if b.kind == "visit"] == ["home", "work"]
-        still = next(b for b in bars if b.label == "still")
-        assert still.x0 == 0.0 and still.x1 == pytest.approx(7 / 24)
-        trip = next(b for b in bars if b.kind == "trip")
-        assert trip.label == "bus" and ("Distance", "5.2 km") in trip.details
-        assert trip.color == viewmodel.MODE_COLORS["bus"] and bars[0].color == viewmodel.PLACE_COLORS["home"]
-
-    def test_items_of_other_days_are_left_out(self):
-        assert build_bars(_day_view(), DAY + datetime.timedelta(days=1), 0.0) == []
-        late = build_bars(_day_view(), DAY, -7.75 * HOUR)  # local day starts at 07:45 UTC
-        assert sorted((b.kind, b.original_label) for b in late) == [("event", "bus"), ("trip", "bus"), ("visit", "other")]
-
-    def test_a_correction_replaces_the_label_and_colour(self):
-        walk_start = T0 + 7 * HOUR
-        bars = build_bars(_day_view(), DAY, 0.0, {("event", round(walk_start, 3)): "run"})
-        b = next(b for b in bars if b.kind == "event" and b.start == walk_start)
-        assert b.label == "run" and b.original_label == "walk" and b.corrected
-        assert b.color == viewmodel.MODE_COLORS["run"] and ("You said", "run") in b.details
+def _assert_human(texts):
+    for t in texts:
+        for bad in HUMAN_BAD:
+            assert bad not in t, f"{bad!r} shown to the user in {t!r}"
 
 
-class TestTimelineVM:
-    def _vm(self, tmp_path):
-        days = {DAY: _day_view(), DAY - datetime.timedelta(days=1): DayView([], [], [], True, True)}
-        return TimelineVM(FakeBackend(days, PLACES), CorrectionStore(tmp_path / "c.sqlite"), 0.0)
+class TestCards:
+    def test_stays_and_trips_become_cards_newest_first_with_words(self):
+        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
+        assert [c.kind for c in cards] == ["stay", "trip", "stay"]
+        work, trip, home = cards
+        assert (work.title, home.title) == ("Work", "Home") and home.subtitle.startswith("23:00 – 07:00")
+        assert trip.title == "Bus" and trip.subtitle == "07:00 – 08:00 · 1 h 00 min · 5.2 km · Walk → Bus"
+        assert trip.color == day.MODE_COLORS["bus"] and trip.badge == "B" and home.color == day.PLACE_COLORS["home"]
+        _assert_human([t for c in cards for t in (c.title, c.subtitle)])
 
-    def test_refresh_shows_the_newest_day_with_place_labels(self, tmp_path):
+    def test_ongoing_stay_is_on_top_and_headlined(self):
+        ongoing = day.Ongoing("stay", T0 + 17 * HOUR, T0 + 19.5 * HOUR, PLACES[0])
+        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES, ongoing=ongoing)
+        assert cards[0].ongoing and cards[0].title == "Home" and cards[0].subtitle == "since 17:00 · 2 h 30 min so far"
+        assert day.ongoing_headline(cards, 0.0) == "Home since 17:00"
+
+    def test_ongoing_trip_with_no_closed_items_yet(self):
+        """The first minutes of a day are not an empty screen: the trip in progress is a card."""
+        ongoing = day.Ongoing("trip", T0 + 1 * HOUR, T0 + 1.25 * HOUR, None, ("walk", "car"))
+        cards = day.build_cards(DayView([], [], [], True, True), DAY, 0.0, ongoing=ongoing)
+        assert len(cards) == 1 and cards[0].title == "On a trip: Car" and day.ongoing_headline(cards, 0.0) == "On a trip: Car since 01:00"
+
+    def test_unnamed_place_and_user_names(self):
+        visit = Visit(T0 + HOUR, T0 + 2 * HOUR, "p9", 1.0, 2.0)
+        dv = DayView([], [visit], [], True, True)
+        (c,) = day.build_cards(dv, DAY, 0.0)
+        assert c.title == "Other place"
+        (c,) = day.build_cards(dv, DAY, 0.0, names={"p9": "Grandma's"}, categories={"p9": "home"})
+        assert c.title == "Grandma's (home)" and c.label == "home" and c.corrected
+
+    def test_strip_targets_are_48dp_and_the_nearest_wins(self):
+        """A 15-minute trip is 1 % of the day; its tap target still spans 48 dp (here 10 % of the strip)."""
+        trips = [Trip(T0 + 8 * HOUR, T0 + 8.25 * HOUR, "p1", "p2", ("car",), 9000.0),
+                 Trip(T0 + 8.5 * HOUR, T0 + 8.75 * HOUR, "p2", "p1", ("bike",), 2000.0)]  # fmt: skip
+        cards = day.build_cards(DayView([], [], trips, True, True), DAY, 0.0)
+        items = day.strip_items(cards, DAY, 0.0)
+        car = next(s for s in items if s.card.label == "car")
+        assert car.x1 - car.x0 == pytest.approx(0.25 / 24)
+        centre = (car.x0 + car.x1) / 2
+        assert day.hit_test(items, centre - 0.04, "trip", 0.1).card.label == "car"  # 4 % of the day off: still the car
+        assert day.hit_test(items, centre + 0.02, "stay", 0.1) is None
+        assert day.hit_test(items, 0.9, "trip", 0.1) is None
+        bike = next(s for s in items if s.card.label == "bike")
+        assert day.hit_test(items, (bike.x0 + bike.x1) / 2 - 0.005, "trip", 0.1).card.label == "bike"
+
+    def test_legend_lists_what_the_day_uses(self):
+        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
+        assert [n for n, _ in day.legend(cards)] == ["Bus", "Home", "Work"]
+
+
+class TestMap:
+    def test_tracks_from_fixes_or_a_line_between_places_and_focus(self):
+        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
+        st = daymap.build_map(cards, lambda a, b: [], {p.place_id: p for p in PLACES})
+        assert len(st.tracks) == 1 and st.tracks[0].points == ((48.85, 2.35), (48.86, 2.36)) and len(st.markers) == 2
+        track = [(T0 + 7 * HOUR + i * 60, 48.85 + i * 0.001, 2.35) for i in range(10)]
+        st = daymap.build_map(cards, lambda a, b: [f for f in track if a <= f[0] < b], {})
+        assert len(st.tracks[0].points) == 10 and st.tracks[0].color == day.MODE_COLORS["bus"]
+        x, y = st.view.project(st.view.lat, st.view.lon, 400, 300)
+        assert (x, y) == (200, 150)
+        x0, y0 = st.view.project(48.85, 2.35, 400, 300)
+        assert 0 <= x0 <= 400 and 0 <= y0 <= 300, "the whole day is in view"
+        trip = next(c for c in cards if c.kind == "trip")
+        assert daymap.focus(st, trip) and st.focused is trip and abs(st.view.lat - 48.8545) < 1e-9
+
+
+class TestDayVM:
+    def _vm(self, tmp_path, days=None):
+        days = days or {DAY: _day_view(), DAY - datetime.timedelta(days=1): DayView([], [], [], True, True)}
+        return DayVM(FakeBackend(days, PLACES), CorrectionStore(tmp_path / "c.sqlite"), 0.0)
+
+    def test_refresh_swipe_and_headline(self, tmp_path):
         vm = self._vm(tmp_path)
-        assert len(vm.refresh()) == 6 and vm.day == DAY
-        assert "3 mode events · 2 visits · 1 trips" == vm.counts_text
-        assert [b.label for b in vm.bars if b.kind == "visit"] == ["home", "work"]
-
-    def test_swipe_moves_between_days_and_stops_at_the_ends(self, tmp_path):
-        vm = self._vm(tmp_path)
-        vm.refresh()
+        assert len(vm.refresh()) == 3 and vm.day == DAY and vm.headline == "2 stays and 1 trip"
         assert not vm.swipe(+1)
-        assert vm.swipe(-1) and vm.day == DAY - datetime.timedelta(days=1) and vm.bars == []
-        assert not vm.swipe(-1)
-        assert vm.swipe(+1) and vm.day == DAY and len(vm.bars) == 6
+        assert vm.swipe(-1) and vm.cards == [] and vm.headline == "Nothing recorded on this day yet."
+        assert not vm.swipe(-1) and vm.swipe(+1) and len(vm.cards) == 3
 
-    def test_correct_stores_the_correction_and_shows_it(self, tmp_path):
+    def test_change_mode_never_offers_still(self, tmp_path):
         vm = self._vm(tmp_path)
-        bar = next(b for b in vm.refresh() if b.kind == "event" and b.label == "bus")
-        c = vm.correct(bar, "train")
-        assert (c.item_kind, c.item_start, c.original_label, c.corrected_label) == ("event", bar.start, "bus", "train")
-        again = next(b for b in vm.bars if b.key == bar.key)
-        assert again.label == "train" and again.corrected
-        assert CorrectionStore(tmp_path / "c.sqlite").pending() == [c]
+        trip = next(c for c in vm.refresh() if c.kind == "trip")
+        assert "still" not in [v for v, _ in vm.label_options(trip)]
+        with pytest.raises(ValueError, match="choose one of"):
+            vm.change_label(trip, "still")
+        c = vm.change_label(trip, "train")
+        assert (c.item_kind, c.field, c.original_label, c.corrected_label) == ("trip", "mode", "bus", "train")
+        again = next(x for x in vm.cards if x.kind == "trip")
+        assert again.title == "Train" and again.corrected and again.color == day.MODE_COLORS["train"]
 
-    def test_correct_fails_with_a_label_of_the_wrong_kind(self, tmp_path):
+    def test_didnt_happen_adjust_rename_and_undo(self, tmp_path):
         vm = self._vm(tmp_path)
-        visit = next(b for b in vm.refresh() if b.kind == "visit")
-        assert "gym" in vm.options(visit) and "car" not in vm.options(visit)
-        with pytest.raises(ValueError, match="label must be one of"):
-            vm.correct(visit, "car")
+        trip = next(c for c in vm.refresh() if c.kind == "trip")
+        vm.adjust(trip, "start", -15)
+        trip2 = next(c for c in vm.cards if c.kind == "trip")
+        assert trip2.start == trip.start - 900 and trip2.sdk_start == trip.sdk_start and trip2.subtitle.startswith("06:45 – 08:00")
+        vm.not_happened(trip2)
+        assert [c.kind for c in vm.cards] == ["stay", "stay"]
+        assert vm.undo().field == "not_happened" and [c.kind for c in vm.cards] == ["stay", "trip", "stay"]
+        home = next(c for c in vm.cards if c.title == "Home")
+        vm.rename_place(home, "  The   flat ")
+        assert next(c for c in vm.cards if c.place_id == "p1").title == "The flat (home)"
+        with pytest.raises(ValueError, match="must not be empty"):
+            vm.rename_place(home, "   ")
+        work = next(c for c in vm.cards if c.title == "Work")
+        vm.change_label(work, "school")
+        assert next(c for c in vm.cards if c.place_id == "p2").title == "School"
+        assert {c.field for c in vm.corrections.all()} == {"start", "name", "category"}
+        assert [c.field for c in vm.corrections.pending()] == ["start", "category"]  # the name stays on the phone
+
+
+class TestSync:
+    class Client:
+        def __init__(self, fail=False):
+            self.sent, self.fail = [], fail
+
+        def send_feedback(self, items):
+            if self.fail:
+                raise OSError("offline")
+            self.sent.append(list(items))
+            return {"accepted": len(items), "unknown_event_ids": []}
+
+    def _store(self, tmp_path):
+        s = CorrectionStore(tmp_path / "c.sqlite")
+        s.add("trip", 10.0, 20.0, "bus", "train", "mode")
+        s.add("visit", 30.0, 40.0, "work", "school", "category", "p2")
+        s.add("visit", 30.0, 40.0, "", "Grandma's", "name", "p2")
+        return s
+
+    def test_nothing_leaves_without_consent_and_place_names_never(self, tmp_path):
+        s, client = self._store(tmp_path), self.Client()
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=False)
+        assert client.sent == [] and r.waiting == 2 and "Sharing is off" in r.note
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
+        assert r.sent == 2 and r.waiting == 0 and len(s.pending()) == 0
+        assert [i["field"] for i in client.sent[0]] == ["mode", "category"]
+        assert "Grandma" not in json.dumps(client.sent)
+
+    def test_offline_keeps_them_queued_and_new_fields_wait_for_the_server(self, tmp_path):
+        s = self._store(tmp_path)
+        r = jsync.sync_corrections(s, self.Client(fail=True), bytes(32), allowed=True)
+        assert r.sent == 0 and r.waiting == 2 and "stay queued" in r.note
+        s.add("trip", 10.0, 20.0, "false", "true", "not_happened")
+        client = self.Client()
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
+        assert r.sent == 2 and r.waiting == 1 and "wait until the sync service accepts them" in r.note
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=True, fields={"mode", "category", "not_happened"})
+        assert r.sent == 1 and r.waiting == 0 and client.sent[-1][0]["field"] == "not_happened"
+
+    def test_undo_after_sync_sends_the_reverse(self, tmp_path):
+        s = CorrectionStore(tmp_path / "c.sqlite")
+        c = s.add("trip", 10.0, 20.0, "bus", "train", "mode")
+        s.mark_synced([c.correction_id])
+        back = s.undo_last()
+        assert back.corrected_label == "bus" and s.pending() == [back]
+
+    def test_older_correction_files_are_migrated(self, tmp_path):
+        import sqlite3
+
+        con = sqlite3.connect(tmp_path / "c.sqlite")
+        con.execute("CREATE TABLE corrections (correction_id TEXT PRIMARY KEY, created_at REAL NOT NULL, item_kind TEXT NOT NULL, "
+                    "item_start REAL NOT NULL, item_end REAL NOT NULL, original_label TEXT NOT NULL, corrected_label TEXT NOT NULL, "
+                    "synced INTEGER NOT NULL DEFAULT 0)")  # fmt: skip
+        con.execute("INSERT INTO corrections VALUES ('a', 1, 'visit', 1, 2, 'other', 'gym', 0)")
+        con.commit()
+        con.close()
+        (c,) = CorrectionStore(tmp_path / "c.sqlite").all()
+        assert (c.field, c.corrected_label) == ("category", "gym")
 
 
 class TestNowState:
-    def test_mode_confidence_and_traces(self):
+    def test_mode_in_words_and_traces(self):
         st = viewmodel.now_state(ContextView("walk", 0.934, True, 3), {"acc_t": [0.0, 5.0], "acc": [[0, 0, 9.81], [40, -40, 0]]}, "simulate")
-        assert st.mode_text == "Walk · 93 %" and "simulate · sensing · 3 events" in st.status_text
+        assert st.mode_text == "Walk (sure)" and st.status_text == "Sensing on · from a simulated day"
         x = st.acc_lines[0]
         assert x[0] == 0.0 and x[2] == 1.0 and x[3] == 1.0  # newest at the right; 40 m/s² clipped to the top
         assert st.acc_lines[1][3] == 0.0 and st.acc_lines[2][1] == pytest.approx(0.5 + 9.81 / 40)
 
-    def test_place_and_trip_say_not_available_with_an_older_sdk(self):
-        st = viewmodel.now_state(ContextView(None, 0.0, True, 0), {}, "simulate")
-        assert st.mode_text == "Listening…" and "not available yet" in st.place_text and "not available yet" in st.trip_text
-        newer = ContextView("car", 0.8, True, 1, PLACES[0], types.SimpleNamespace(modes=("walk", "car")), None, True, True)
-        st = viewmodel.now_state(newer, {}, "simulate")
-        assert st.place_text == "Place: home" and st.trip_text == "Trip: walk → car"
-        st = viewmodel.now_state(ContextView("car", 0.8, True, 1, None, None, None, True, True), {}, "x")
-        assert st.place_text == "Place: unknown" and st.trip_text == "Trip: none in progress"
+    def test_place_and_trip_in_words(self):
+        newer = ContextView("car", 0.6, True, 1, PLACES[0], types.SimpleNamespace(modes=("walk", "car")), None, True, True)
+        st = viewmodel.now_state(newer, {}, "service")
+        assert st.place_text == "At Home" and st.trip_text == "On a trip: Walk → Car" and st.mode_text == "Car (fairly sure)"
+        st = viewmodel.now_state(ContextView("car", 0.8, True, 1, None, None, None, True, True), {}, "phone", "the sensing service is not responding")
+        assert st.place_text == "Not at a known place" and st.trip_text == "" and "stopped: the sensing service" in st.status_text
 
 
 class TestListStates:
-    def test_places_home_first_or_a_placeholder(self):
-        st = viewmodel.places_state(list(reversed(PLACES)))
-        assert st.rows[0].startswith("Home (p1): 20 visits") and st.rows[1].startswith("Work") and not st.placeholder
+    def test_places_in_words_home_first(self):
+        st = viewmodel.places_state(list(reversed(PLACES)), {"p2": "The office"})
+        assert st.rows == ["Home: 20 visits, 200 h 00 min in all", "The office: 15 visits, 120 h 00 min in all"]
         assert "not available yet" in viewmodel.places_state(None).placeholder
 
-    @pytest.mark.parametrize("name", ["moments", "segments", "driving"])
-    def test_features_the_sdk_lacks_say_not_available_yet(self, name):
-        st = viewmodel.feature_state(name, None)
-        assert st.rows == [] and "not available yet" in st.placeholder
+    def test_insights_without_numbers_behind_them(self):
+        from sdk.insights import Insight
 
-    def test_feature_rows_from_records(self):
-        seg = types.SimpleNamespace(text="early riser: on 9 of the last 10 weekdays you left home before 7:00")
-        assert viewmodel.feature_state("segments", [seg]).rows == [seg.text]
+        seg = Insight("segment", "you may be a early riser (timeline embedding, p=0.91)", {})
+        score = types.SimpleNamespace(trip_start=T0, trip_end=T0 + 600, score=81.4, distance_m=5300.0)
+        assert viewmodel.feature_state("segments", [seg]).rows == ["you may be a early riser"]
+        assert viewmodel.feature_state("driving", [score]).rows == ["Drive: score 81 of 100, 5.3 km"]
+        assert "not available yet" in viewmodel.feature_state("moments", None).placeholder
 
 
 class TestAppModel:
-    def test_nothing_starts_without_consent(self, tmp_path):
+    def test_nothing_starts_without_consent_and_decline_starts_nothing(self, tmp_path):
         m, calls = _model(tmp_path)
         assert m.needs_consent and m.backend is None
         with pytest.raises(ConsentRequired):
             m.start()
-        assert calls == [] and m.now().mode_text == "Waiting for sensor data"
+        m.decline()
+        assert calls == [] and m.declined and m.stored()["rows"] == 0
 
-    def test_accept_starts_and_revoke_stops_and_erases(self, tmp_path):
+    def test_accept_starts_pause_keeps_and_revoke_erases(self, tmp_path):
         backend = FakeBackend({DAY: _day_view()}, PLACES)
         m, calls = _model(tmp_path, backend)
         m.accept()
-        assert calls == [1] and backend.started == 1 and not m.needs_consent
-        assert m.now().mode_text == "Walk · 93 %"
-        bar = m.timeline.refresh()[0]
-        m.timeline.correct(bar, "work")
+        assert calls == [1] and backend.started == 1 and m.now().mode_text == "Walk (sure)"
+        card = m.timeline.refresh()[0]
+        m.timeline.change_label(card, "gym")
+        m.set_paused(True)
+        assert m.paused and "paused" in m.now().status_text and len(m.corrections.all()) == 1
         m.revoke()
         assert m.needs_consent and backend.closed == 1 and backend.erased and m.backend is None
-        assert m.corrections.all() == []
+        assert m.corrections.all() == [] and not m.paused
         assert AppModel(lambda: backend, tmp_path).needs_consent  # remembered across restarts
 
-    def test_a_source_that_cannot_run_here_is_explained(self, tmp_path):
+    def test_failures_offer_retry_or_settings(self, tmp_path):
         from sdk.sources import SensorUnavailableError
 
+        tries = []
+
         def factory():
-            raise SensorUnavailableError("no phone sensors on this platform; use source='simulate'")
+            tries.append(1)
+            if len(tries) == 1:
+                raise SensorUnavailableError("no phone sensors on this platform")
+            return FakeBackend({DAY: _day_view()}, PLACES)
 
         m = AppModel(factory, tmp_path)
         m.consent.grant()
-        assert not m.start() and "simulate" in m.now().status_text
+        assert not m.start() and m.problem().action == "retry" and "no phone sensors" in m.problem().text
+        assert m.retry() and m.problem() is None
+        m.backend.error, m.backend.error_kind = "location permission not granted", "permission"
+        assert m.problem().action == "settings" and "system settings" in m.problem().text
 
-    def test_places_and_placeholders_through_the_model(self, tmp_path):
-        m, _ = _model(tmp_path)
-        assert "not available yet" in m.places().placeholder  # before consent: no backend
+    def test_sync_through_the_model_needs_the_sharing_consent(self, tmp_path):
+        client = TestSync.Client()
+        m = AppModel(lambda: FakeBackend({DAY: _day_view()}, PLACES), tmp_path, 0.0, client)
         m.accept()
-        assert len(m.places().rows) == 2 and "not available yet" in m.feature("moments").placeholder
-
+        trip = next(c for c in m.timeline.refresh() if c.kind == "trip")
+        m.timeline.change_label(trip, "car")
+        assert m.sync().sent == 0 and "1 correction waiting" in m.sync_text
+        m.consent.set_sync(True)
+        assert m.sync().sent == 1 and "0 corrections waiting" in m.sync_text and client.sent
+        assert (tmp_path / "sync" / "salt.bin").exists()
 
 # -- entry points ------------------------------------------------------------------------------------
 
@@ -410,24 +548,65 @@ def test_main_arguments():
 
 
 def test_service_senses_only_with_consent_and_writes_the_store(tmp_path):
-    """The foreground service's loop on a desktop: no consent → nothing; consent → events and context stored."""
+    """The foreground service's loop on a desktop: no consent → nothing; paused → nothing; consent →
+    events, context, the track and its status stored, and the app's backend reads every screen from them."""
     import service
+    from journeys.datafiles import write_state
+    from journeys.service_backend import ServiceBackend
 
-    legs = [("still", 120), ("walk", 240), ("still", 120)]
+    legs = [("still", 400), ("walk", 240), ("car", 900), ("still", 400)]
     assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
     bridge.Consent(tmp_path).grant()
-    n = service.run("simulate", tmp_path, seconds=30, speed=0, period_s=0.05, legs=legs)
+    write_state(tmp_path, paused=True)
+    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
+    write_state(tmp_path, paused=False)
+    n = service.run("simulate", tmp_path, seconds=60, speed=0, period_s=0.05, legs=legs)
     store = EventStore(tmp_path / "journeys-events.sqlite")
     assert n > 0 and len(store.events()) == n and "walk" in [e["mode"] for e in store.events()]
     assert store.get("context")["running"] is False and len(store.get("samples")["acc_t"]) > 0
-    be = bridge.ServiceBackend(store, 0.0, tmp_path / "timeline.db")
-    day = bridge.local_day(store.events()[0]["start"], 0.0)
-    assert len(be.day(day).events) == n and be.context().events == n
-    be._sdk_store() and be._sdk_store().close()
+    assert store.get("status")["state"] == "stopped" and len(store.fixes()) > 10
+    be = ServiceBackend(store, 0.0, tmp_path / "timeline.db", starter=lambda: None)
+    d = bridge.local_day(store.events()[0]["start"], 0.0)
+    assert len(be.day(d).events) == n and be.context().events == n and be.error is None
+    for name in ("moments", "segments", "driving"):
+        rows = viewmodel.feature_state(name, be.feature(name)).rows
+        assert rows and all(isinstance(r, str) and "{" not in r and "=" not in r for r in rows), (name, rows)
+    assert be.feature("places")
+    be.close()
 
 
-def test_android_glue_with_fake_modules(monkeypatch):
-    """Starting/stopping the service and asking permissions, with fake jnius/android modules."""
+def test_service_backend_reports_failures_and_silence(tmp_path):
+    """A failed service and a service that stopped answering are errors the app shows (not "waiting")."""
+    from journeys.service_backend import ServiceBackend
+
+    now = [1000.0]
+    store = EventStore(tmp_path / "e.sqlite")
+    be = ServiceBackend(store, 0.0, None, starter=lambda: None, clock=lambda: now[0])
+    be.start()
+    assert be.error is None
+    now[0] += ServiceBackend.STALE_S + 1
+    assert be.error == "the sensing service is not responding" and be.error_kind == "crash"
+    store.put("status", {"state": "failed", "error": "location permission not granted", "kind": "permission", "t": now[0]})
+    assert be.error == "location permission not granted" and be.error_kind == "permission"
+
+
+def test_service_failure_is_written_for_the_app(tmp_path, monkeypatch):
+    import service
+
+    bridge.Consent(tmp_path).grant()
+
+    def boom(*a, **k):
+        raise PermissionError("ACCESS_FINE_LOCATION denied")
+
+    monkeypatch.setattr(bridge, "LiveBackend", boom)
+    assert service.run("simulate", tmp_path, seconds=1, speed=0) == 0
+    st = EventStore(tmp_path / "journeys-events.sqlite").get("status")
+    assert st["state"] == "failed" and st["kind"] == "permission" and "denied" in st["error"]
+
+
+def test_android_glue_with_fake_modules(monkeypatch, tmp_path):
+    """Permissions are asked after the disclosure and the service starts only from their callback, once
+    location is granted; a refusal starts nothing; the boot marker follows the user's choice."""
     from journeys import android
 
     calls = []
@@ -444,219 +623,45 @@ def test_android_glue_with_fake_modules(monkeypatch):
     activity = object()
     classes = {"org.kivy.android.PythonActivity": types.SimpleNamespace(mActivity=activity), android.SERVICE_CLASS: Service}
     monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
-    granted = set()
-    perms = types.SimpleNamespace(check_permission=lambda p: p in granted,
-                                  request_permissions=lambda ps, cb=None: (calls.append(("ask", tuple(ps))), granted.update(ps), cb and cb(ps, [True] * len(ps))))  # fmt: skip
+    granted, answer = set(), {"yes": True}
+
+    def ask(ps, cb=None):
+        calls.append(("ask", tuple(ps)))
+        if answer["yes"]:
+            granted.update(ps)
+        cb(ps, [answer["yes"]] * len(ps))
+
+    perms = types.SimpleNamespace(check_permission=lambda p: p in granted, request_permissions=ask)
     monkeypatch.setitem(sys.modules, "android", types.SimpleNamespace(permissions=perms))
     monkeypatch.setitem(sys.modules, "android.permissions", perms)
-    android.start_service()
+    results = []
+    answer["yes"] = False
+    android.request_permissions(results.append)
+    assert results == [False] and calls == [("ask", android.FOREGROUND_PERMISSIONS)]
+    answer["yes"] = True
+    android.request_permissions(lambda ok: (results.append(ok), ok and android.start_service()))
+    assert results == [False, True] and calls[-1][0] == "start" and calls[-1][1][0] is activity
+    assert not any("BACKGROUND" in p or "ACTIVITY_RECOGNITION" in p for p in android.FOREGROUND_PERMISSIONS)
     android.stop_service()
-    assert calls[0][0] == "start" and calls[0][1][0] is activity and calls[1] == ("stop", (activity,))
-    android.request_permissions()
-    assert calls[2] == ("ask", android.FOREGROUND_PERMISSIONS) and calls[3] == ("ask", android.BACKGROUND_PERMISSIONS)
+    assert calls[-1] == ("stop", (activity,))
+    android.set_resume_after_boot(True, str(tmp_path))
+    assert (tmp_path / android.BOOT_MARKER).exists()
+    android.set_resume_after_boot(False, str(tmp_path))
+    assert not (tmp_path / android.BOOT_MARKER).exists()
 
 
-# -- headless UI -------------------------------------------------------------------------------------
-
-UI_LEGS = "still:1800,walk:600,bus:1500,walk:300,still:3600,walk:600,car:1200,still:1800"
-SHOTS = ROOT / "ci-artifacts" / "app-screenshots"
-
-
-def _start_xvfb():
-    """Start Xvfb on a free display; returns (process, display) or (None, None) without Xvfb."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        return None, None
-    r, w = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1024x900x24", "-nolisten", "tcp"], pass_fds=(w,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    os.close(w)
-    with os.fdopen(r) as f:
-        num = f.readline().strip()
-    if not num:
-        proc.kill()
-        return None, None
-    return proc, f":{num}"
-
-
-def test_ui_walkthrough_headless(tmp_path):
-    """consent → now → timeline → correct an item → settings/revoke, with screenshots and widget-tree checks."""
-    pytest.importorskip("kivy", reason="Kivy is not installed (pip install -e .[app]); the UI test needs it")
-    env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_HOME=str(tmp_path / "kivy"))
-    xvfb, display = _start_xvfb()
-    if display:
-        env["DISPLAY"] = display
-    else:  # platform-notes.md: SDL2 falls back to an offscreen driver; screenshots are identical
-        env.pop("DISPLAY", None)
-        env["SDL_VIDEODRIVER"] = "offscreen"
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.run([sys.executable, __file__, "--ui-driver", str(SHOTS), str(tmp_path / "data")], env=env,
-                              capture_output=True, text=True, timeout=90)  # fmt: skip
-    finally:
-        if xvfb is not None:
-            xvfb.kill()
-            xvfb.wait()
-    elapsed = time.monotonic() - t0
-    facts_path = SHOTS / "facts.json"
-    assert proc.returncode == 0 and facts_path.exists(), f"UI driver failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    facts = json.loads(facts_path.read_text())
-    assert facts["display"] == ("xvfb" if display else "offscreen")
-    assert facts["start_screen"] == "consent" and facts["backend_before_consent"] is None
-    assert facts["mode_label"]["text"] == facts["mode_label"]["expected"]
-    assert facts["trace_points"] > 20
-    assert facts["n_bars"] == facts["expected_bars"] > 3
-    assert facts["swipe_titles"] == facts["swipe_expected"]
-    assert facts["correction"]["corrected_label"] == facts["chosen_label"] != facts["correction"]["original_label"]
-    assert facts["corrected_bar_label"] == facts["chosen_label"]
-    assert facts["after_revoke"] == {"screen": "consent", "needs_consent": True, "corrections": 0}
-    assert len(facts["screenshots"]) == 7
-    try:
-        from PIL import Image
-    except ImportError:  # Pillow comes with matplotlib (train extra); without it check the files only
-        Image = None
-    for name in facts["screenshots"]:
-        assert (SHOTS / name).stat().st_size > 2000, f"{name} is suspiciously small"
-        if Image is not None:
-            img = Image.open(SHOTS / name).convert("RGB")
-            assert img.size[0] >= 400 and len(img.getcolors(1 << 20) or range(1000)) > 10, f"{name} looks blank"
-    assert elapsed < 40, f"UI test took {elapsed:.1f} s"
-
-
-def _ui_driver(out_dir: str, data_dir: str) -> None:  # noqa: C901 - a script of steps
-    """Run the app and drive it (in a subprocess); write screenshots and facts.json to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def test_phone_backend_starts_the_service_only_after_the_grant(monkeypatch, tmp_path):
+    """main.android_backend: start() asks; the service starts from the callback; a refusal becomes a
+    permission problem with the fix-it action."""
     import main as app_main
+    from journeys import android
 
-    args = app_main.parse_args(["--source", "simulate", "--speed", "0", "--legs", UI_LEGS, "--data-dir", data_dir, "--tz-offset-s", "0",
-                                "--keep-sim-time"])  # the simulator's clock starts 22:13 UTC: the itinerary spans two days
-    from kivy.config import Config
-
-    Config.set("graphics", "width", "480")
-    Config.set("graphics", "height", "860")
-    from kivy.clock import Clock
-    from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
-
-    from journeys.ui import JourneysApp
-
-    app = JourneysApp(app_main.build_model(args))
-    facts = {"screenshots": [], "display": "xvfb" if os.environ.get("DISPLAY") else "offscreen"}
-    state = {"pending_shot": None, "wait_until": 0.0}
-
-    def shot(name):
-        state["pending_shot"] = name
-
-        def on_flip(*_):
-            Window.unbind(on_flip=on_flip)
-            written = Window.screenshot(name=str(out / f"{name}.png"))  # Kivy inserts a counter: name0001.png
-            final = out / f"{name}.png"
-            os.replace(written, final)
-            facts["screenshots"].append(final.name)
-            state["pending_shot"] = None
-
-        Window.bind(on_flip=on_flip)
-        Window.canvas.ask_update()
-
-    def steps():
-        m = app.model
-        yield 0.8  # let the first frames draw
-        facts["start_screen"] = app.sm.current
-        facts["backend_before_consent"] = None if m.backend is None else "started"
-        assert app.nav.disabled
-        shot("1-consent")
-        yield 0.3
-        app.consent_screen.accept_button.dispatch("on_release")
-        assert app.sm.current == "now" and m.backend is not None
-        deadline = time.monotonic() + 20
-        while m.backend.context().mode is None and time.monotonic() < deadline:
-            yield 0.02
-        assert m.backend.pause(True), "the SDK did not wait for the paused source"
-        yield 0.5  # a few refresh ticks while the SDK's context stands still
-        ctx = m.backend.context()
-        assert ctx.mode is not None, "no transport mode within 20 s"
-        facts["mode_label"] = {"text": app.now_screen.mode_label.text, "expected": f"{ctx.mode.capitalize()} · {ctx.confidence * 100:.0f} %"}
-        facts["trace_points"] = app.now_screen.acc_view.n_points
-        shot("2-now")
-        yield 0.3
-        m.backend.pause(False)
-        m.backend.sdk.wait(20)  # the simulated itinerary ends (speed 0)
-        app.nav_buttons["timeline"].dispatch("on_release")
-        yield 0.5
-        sdk_day = m.backend.sdk.timeline(m.timeline.day)
-        expected_bars = len(sdk_day) if isinstance(sdk_day, list) else sum(
-            len(getattr(sdk_day, k, ())) for k in ("events", "visits", "trips"))
-        facts["n_bars"] = len(app.timeline_screen.day_view.bar_widgets)
-        facts["expected_bars"] = expected_bars
-        shot("3-timeline")
-        yield 0.3
-        title = app.timeline_screen.title_label.text
-        dv = app.timeline_screen.day_view
-        for dx in (+200, -200):  # finger to the right: the day before; then back
-            touch = UnitTestTouch(dv.center_x - dx / 2, dv.center_y)
-            touch.touch_down()
-            touch.touch_move(dv.center_x + dx / 2, dv.center_y)
-            touch.touch_up()
-            yield 0.2
-            facts.setdefault("swipe_titles", []).append(app.timeline_screen.title_label.text)
-        facts["swipe_expected"] = [(m.timeline.days[-2]).strftime("%A %d %B %Y"), title]
-        widest = max((w for w in app.timeline_screen.day_view.bar_widgets if w.bar.kind == "event"), key=lambda w: w.width)
-        touch = UnitTestTouch(*widest.center)
-        touch.touch_down()
-        touch.touch_up()
-        yield 0.3
-        popup = app.timeline_screen.popup
-        assert popup is not None and popup.bar.key == widest.bar.key, "tapping a bar did not open its details"
-        chosen = next(o for o in ("bike", "train", "walk") if o != widest.bar.label)
-        popup.spinner.text = chosen
-        facts["chosen_label"] = chosen
-        shot("4-details")
-        yield 0.3
-        popup.save_button.dispatch("on_release")
-        yield 0.3
-        stored = m.corrections.all()
-        facts["correction"] = stored[-1].to_dict() if stored else None
-        facts["corrected_bar_label"] = next(w.bar.label for w in app.timeline_screen.day_view.bar_widgets if w.bar.key == widest.bar.key)
-        shot("5-timeline-corrected")
-        yield 0.3
-        app.nav_buttons["places"].dispatch("on_release")
-        yield 0.3
-        shot("6-places")
-        yield 0.3
-        app.nav_buttons["settings"].dispatch("on_release")
-        yield 0.3
-        shot("7-settings")
-        yield 0.3
-        app.settings_screen.revoke_button.dispatch("on_release")
-        yield 0.3
-        facts["after_revoke"] = {"screen": app.sm.current, "needs_consent": m.needs_consent, "corrections": len(m.corrections.all())}
-        (out / "facts.json").write_text(json.dumps(facts, indent=1, default=str))
-        app.stop()
-
-    gen = steps()
-
-    def tick(_dt):
-        if state["pending_shot"] or time.monotonic() < state["wait_until"]:
-            return
-        try:
-            state["wait_until"] = time.monotonic() + next(gen)
-        except StopIteration:
-            return False
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            app.stop()
-            os._exit(3)
-
-    Clock.schedule_interval(tick, 0.02)
-    Clock.schedule_once(lambda *_: (print("UI driver timed out", file=sys.stderr), os._exit(4)), 60)
-    app.run()
-
-
-if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--ui-driver":
-    sys.path.insert(0, str(ROOT))
-    _ui_driver(sys.argv[2], sys.argv[3])
+    started, answer = [], {"yes": False}
+    monkeypatch.setattr(android, "request_permissions", lambda cb: cb(answer["yes"]))
+    monkeypatch.setattr(android, "start_service", lambda: started.append(1))
+    be = app_main.android_backend(tmp_path, 0.0)
+    be.start()
+    assert started == [] and be.error == "location permission not granted" and be.error_kind == "permission"
+    answer["yes"] = True
+    be.start()
+    assert started == [1]
