@@ -72,15 +72,16 @@ class ServiceBackend:
     STALE_S = 30.0
 
     def __init__(self, store: EventStore, tz_offset_s: float = 0.0, timeline_path: Optional[os.PathLike] = None,
-                 starter: Optional[Callable[[], None]] = None, clock: Callable[[], float] = None):  # fmt: skip
-        """``starter``: starts the service (default: :func:`journeys.android.start_service`; on a phone,
-        :mod:`journeys.android` calls it from the permission callback once the grants are in)."""
+                 starter: Optional[Callable[[], None]] = None, clock: Callable[[], float] = None,
+                 stopper: Optional[Callable[[], None]] = None):  # fmt: skip
+        """``starter``/``stopper``: start and stop the service (default: :mod:`journeys.android`; on a
+        phone ``main.android_backend`` starts it from the permission callback once the grants are in)."""
         import time
 
         self.store, self.tz_offset_s = store, tz_offset_s
         self.timeline_path = Path(timeline_path) if timeline_path else None
         self._timeline = None
-        self._starter = starter
+        self._starter, self._stopper = starter, stopper
         self._clock = clock or time.time
         self._started_at: Optional[float] = None
 
@@ -104,6 +105,9 @@ class ServiceBackend:
             android.start_service()
 
     def stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper()
+            return
         from journeys import android
 
         android.stop_service()
