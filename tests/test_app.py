@@ -285,7 +285,7 @@ class TestCards:
         assert [c.kind for c in cards] == ["stay", "trip", "stay"]
         work, trip, home = cards
         assert (work.title, home.title) == ("Work", "Home") and home.subtitle.startswith("23:00 – 07:00")
-        assert trip.title == "Bus" and trip.subtitle == "07:00 – 08:00 · 1 h 00 min · 5.2 km · Walk → Bus"
+        assert trip.title == "Bus" and trip.subtitle == "07:00 – 08:00 · 1 h 00 min · 5.2 km · Walk + Bus"
         assert trip.color == day.MODE_COLORS["bus"] and trip.badge == "B" and home.color == day.PLACE_COLORS["home"]
         _assert_human([t for c in cards for t in (c.title, c.subtitle)])
 
@@ -423,7 +423,7 @@ class TestSync:
         s.add("trip", 10.0, 20.0, "false", "true", "not_happened")
         client = self.Client()
         r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
-        assert r.sent == 2 and r.waiting == 1 and "wait until the sync service accepts them" in r.note
+        assert r.sent == 2 and r.waiting == 1 and "until the sync service accepts them" in r.note
         r = jsync.sync_corrections(s, client, bytes(32), allowed=True, fields={"mode", "category", "not_happened"})
         assert r.sent == 1 and r.waiting == 0 and client.sent[-1][0]["field"] == "not_happened"
 
@@ -459,7 +459,7 @@ class TestNowState:
     def test_place_and_trip_in_words(self):
         newer = ContextView("car", 0.6, True, 1, PLACES[0], types.SimpleNamespace(modes=("walk", "car")), None, True, True)
         st = viewmodel.now_state(newer, {}, "service")
-        assert st.place_text == "At Home" and st.trip_text == "On a trip: Walk → Car" and st.mode_text == "Car (fairly sure)"
+        assert st.place_text == "At Home" and st.trip_text == "On a trip: Walk + Car" and st.mode_text == "Car (fairly sure)"
         st = viewmodel.now_state(ContextView("car", 0.8, True, 1, None, None, None, True, True), {}, "phone", "the sensing service is not responding")
         assert st.place_text == "Not at a known place" and st.trip_text == "" and "stopped: the sensing service" in st.status_text
 

@@ -41,7 +41,7 @@ def context_dict(ctx, ongoing=None) -> dict:
     if ctx.has_place:
         d["place"] = None if ctx.place is None else str(getattr(ctx.place, "label", ctx.place))
     if ctx.has_trip:
-        d["trip_in_progress"] = None if ctx.trip_in_progress is None else " → ".join(getattr(ctx.trip_in_progress, "modes", ()))
+        d["trip_in_progress"] = None if ctx.trip_in_progress is None else " + ".join(getattr(ctx.trip_in_progress, "modes", ()))
     return d
 
 

@@ -160,7 +160,7 @@ def trip_card(trip, fixes: dict, tz: float, ongoing: bool = False, now: Optional
     if dist > 0:
         parts.append(fmt_distance(dist))
     if len(modes) > 1 and not fixes.get("mode"):
-        parts.append(" → ".join(mode_name(m) for m in modes))
+        parts.append(" + ".join(mode_name(m) for m in modes))
     title = ("On a trip: " if ongoing else "") + mode_name(mode)
     return Card("trip", "trip", float(trip.start), float(getattr(trip, "end", trip.start)), start, end, ongoing, title,
                 " · ".join(parts), mode, sdk_mode, MODE_COLORS.get(mode, UNKNOWN_COLOR), MODE_NAMES.get(mode, "?")[:1],

@@ -65,6 +65,13 @@ class MapState:
     def empty(self) -> bool:
         return not self.tracks and not self.markers
 
+    def refit(self, aspect: float) -> None:
+        """Fit the view again for a widget of another shape (the focused card, or the whole day)."""
+        if self.focused is not None:
+            focus(self, self.focused, aspect)
+        else:
+            self.view = fit([p for t in self.tracks for p in t.points] + [(m.lat, m.lon) for m in self.markers], aspect)
+
 
 def fit(points: Sequence[tuple], aspect: float = 1.0, margin: float = 1.2) -> Optional[View]:
     """The view that shows every ``(lat, lon)`` with a margin; ``aspect`` = width / height of the widget."""

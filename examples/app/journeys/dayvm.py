@@ -167,11 +167,11 @@ class DayVM:
         if card.kind == "trip":
             if card.distance_m > 0:
                 rows.append(("Distance", f"{card.distance_m / 1000:.1f} km"))
-            rows.append(("How", " → ".join(mode_name(m) for m in card.modes)))
+            rows.append(("How", " + ".join(mode_name(m) for m in card.modes)))
             ends = [self.places.get(card.origin_id), self.places.get(card.destination_id)]
             names = self.corrections.place_names()
             words = [names.get(p.place_id) or PLACE_NAMES.get(getattr(p, "label", "other"), "a place") if p else "somewhere" for p in ends]
-            rows.append(("From → to", f"{words[0]} → {words[1]}"))
+            rows.append(("From", f"{words[0]} to {words[1]}"))
         else:
             p = self.places.get(card.place_id)
             if p is not None and getattr(p, "n_visits", 0):

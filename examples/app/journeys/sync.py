@@ -98,7 +98,7 @@ def sync_corrections(store: CorrectionStore, client, salt: bytes, allowed: bool,
         sent += store.mark_synced([c.correction_id for c in batch])
     waiting = len(store.pending())
     if not note and waiting:
-        note = f"{waiting} correction(s) wait until the sync service accepts them."
+        note = f"{waiting} {'correction waits' if waiting == 1 else 'corrections wait'} until the sync service accepts them."
     return SyncResult(sent, waiting, note)
 
 
@@ -106,5 +106,5 @@ def describe(result: Optional[SyncResult]) -> str:
     """One line for Settings."""
     if result is None:
         return ""
-    head = f"Sent {result.sent} correction(s)." if result.sent else "Nothing sent."
+    head = f"Sent {result.sent} {'correction' if result.sent == 1 else 'corrections'}." if result.sent else "Nothing sent."
     return f"{head} {result.note}".strip()

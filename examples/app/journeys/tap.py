@@ -71,7 +71,8 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
     timestamps (IMU and GPS) are shifted by ``time_shift_s`` seconds before the SDK sees it.
 
     The wrapper can also hold the stream: set ``src.paused`` and the SDK's pipeline waits for the next
-    chunk (``src.idle`` is set once it waits), so what the SDK reports stays still (demos, UI tests).
+    chunk (``src.idle`` is set once it waits), so what the SDK reports stays still (demos, UI tests);
+    ``src.hold_at`` (unix s) sets ``paused`` at the first chunk from that time on.
     """
     SensorSource = _source_base()
     paused, idle, closed = threading.Event(), threading.Event(), threading.Event()
@@ -81,6 +82,9 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
 
         def chunks(self) -> Iterator:
             for chunk in inner.chunks():
+                if src.hold_at is not None and len(chunk.acc_t) and chunk.acc_t[0] + time_shift_s >= src.hold_at:
+                    src.hold_at = None
+                    paused.set()
                 while paused.is_set() and not closed.is_set():
                     idle.set()
                     closed.wait(0.01)
@@ -97,6 +101,7 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
 
     src = TappedSource()
     src.inner, src.paused, src.idle = inner, paused, idle
+    src.hold_at = None  # unix s: hold the stream at the first chunk from then on (reproducible screenshots)
     return src
 
 

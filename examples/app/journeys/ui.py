@@ -290,8 +290,11 @@ class SettingsScreen(Screen):
         self.info_label.text = (f"Sensing: {'paused' if m.paused else 'on'}\n"
                                 f"Stored on this phone: {stored['rows']} records, {stored['coordinates']} with a position\n"
                                 f"{m.sync_text}")  # fmt: skip
-        self.share_button.state = "down" if m.consent.sync_granted() else "normal"
-        self.pause_button.state = "down" if m.paused else "normal"
+        share, paused = m.consent.sync_granted(), m.paused
+        self.share_button.state = "down" if share else "normal"
+        self.share_button.text = f"Share corrections to improve the models: {'ON' if share else 'off'}"
+        self.pause_button.state = "down" if paused else "normal"
+        self.pause_button.text = "Sensing paused: tap to resume" if paused else "Pause sensing (keeps your diary)"
 
 
 NAV = (("day", "Day"), ("map", "Map"), ("now", "Now"), ("places", "Places"), ("insights", "Insights"), ("settings", "Settings"))
@@ -308,6 +311,9 @@ class JourneysApp(App):
         self.model = model
         self._tick = 0
         self.revoke_popup = None
+
+    def load_kv(self, filename=None):
+        return True  # journeys.kv is loaded once at import (App would load it again by the app's name)
 
     def build(self):
         root = BoxLayout(orientation="vertical")

@@ -113,7 +113,7 @@ def _describe(obj: Any) -> str:
     if hasattr(obj, "score") and hasattr(obj, "trip_start"):  # a driving score
         return f"Drive: score {obj.score:.0f} of 100, {obj.distance_m / 1000:.1f} km"
     if hasattr(obj, "modes"):
-        return " → ".join(mode_name(m) for m in obj.modes)
+        return " + ".join(mode_name(m) for m in obj.modes)
     label = getattr(obj, "label", None)
     if isinstance(label, str):
         return PLACE_NAMES.get(label, label.capitalize())

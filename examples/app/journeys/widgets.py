@@ -221,8 +221,9 @@ class MapWidget(Widget):
             for j in range(int(self.height / step) + 1):
                 Line(points=[self.x, self.y + j * step, self.right, self.y + j * step], width=1)
             st = self.state
-            if st is None or st.view is None:
+            if st is None or st.empty or not self.height:
                 return
+            st.refit(self.aspect)
             w, h = self.width, self.height
             for t in st.tracks:
                 pts = []
