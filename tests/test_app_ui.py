@@ -279,7 +279,7 @@ def _ui_driver(backend: str, out_dir: str, data_dir: str) -> None:  # noqa: C901
         ds.list_view.scroll_to(card_w, animate=False)
         yield 0.3
         card_w.dispatch("on_release")
-        yield 0.4
+        yield 1.0  # the sheet's fade-in has ended: the same picture on every run
         sheet = ds.sheet
         assert "still" not in [v for v, _ in tl.label_options(sheet.card)] and "Still" not in sheet.spinner.values
         sheet.spinner.text = "Bus"
