@@ -25,10 +25,8 @@ APP = ROOT / "examples" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-from journeys import bridge, day, daymap, stores, viewmodel  # noqa: E402
-from journeys import sync as jsync  # noqa: E402
+from journeys import bridge, stores, viewmodel  # noqa: E402
 from journeys.bridge import ContextView, DayView, SampleTap, SourceChoice  # noqa: E402
-from journeys.dayvm import DayVM  # noqa: E402
 from journeys.stores import ConsentFile, CorrectionStore, EventStore  # noqa: E402
 from journeys.viewmodel import AppModel, ConsentRequired  # noqa: E402
 from sdk.timeline.records import Place, TransportEvent, Trip, Visit  # noqa: E402
@@ -83,7 +81,18 @@ class FakeBackend:
         return True
 
 
-def _day_view():
+class FakeSyncClient:
+    """Records what the app would send to the sync server."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send_feedback(self, items):
+        self.sent.append(list(items))
+        return {"accepted": len(items), "unknown_event_ids": []}
+
+
+def sample_day():
     events = [TransportEvent(T0 - HOUR, T0 + 7 * HOUR, "still", 0.97),  # starts the day before: clipped
               TransportEvent(T0 + 7 * HOUR, T0 + 7.5 * HOUR, "walk", 0.9),
               TransportEvent(T0 + 7.5 * HOUR, T0 + 8 * HOUR, "bus", 0.8)]  # fmt: skip
@@ -100,7 +109,7 @@ def _model(tmp_path, backend=None, calls=None):
 
     def factory():
         calls.append(1)
-        return backend or FakeBackend({DAY: _day_view()}, PLACES)
+        return backend or FakeBackend({DAY: sample_day()}, PLACES)
 
     return AppModel(factory, tmp_path, 0.0), calls
 
@@ -268,186 +277,6 @@ class TestConsent:
         assert c.granted() and ConsentFile(tmp_path / "consent.json").granted()
 
 
-# -- the day: cards, strip, legend, map --------------------------------------------------------------
-
-HUMAN_BAD = ("p1", "p2", "{", "p=", "/tmp", "_", "None")
-
-
-def _assert_human(texts):
-    for t in texts:
-        for bad in HUMAN_BAD:
-            assert bad not in t, f"{bad!r} shown to the user in {t!r}"
-
-
-class TestCards:
-    def test_stays_and_trips_become_cards_newest_first_with_words(self):
-        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
-        assert [c.kind for c in cards] == ["stay", "trip", "stay"]
-        work, trip, home = cards
-        assert (work.title, home.title) == ("Work", "Home") and home.subtitle.startswith("23:00 – 07:00")
-        assert trip.title == "Bus" and trip.subtitle == "07:00 – 08:00 · 1 h 00 min · 5.2 km · Walk + Bus"
-        assert trip.color == day.MODE_COLORS["bus"] and trip.badge == "B" and home.color == day.PLACE_COLORS["home"]
-        _assert_human([t for c in cards for t in (c.title, c.subtitle)])
-
-    def test_ongoing_stay_is_on_top_and_headlined(self):
-        ongoing = day.Ongoing("stay", T0 + 17 * HOUR, T0 + 19.5 * HOUR, PLACES[0])
-        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES, ongoing=ongoing)
-        assert cards[0].ongoing and cards[0].title == "Home" and cards[0].subtitle == "since 17:00 · 2 h 30 min so far"
-        assert day.ongoing_headline(cards, 0.0) == "Home since 17:00"
-
-    def test_ongoing_trip_with_no_closed_items_yet(self):
-        """The first minutes of a day are not an empty screen: the trip in progress is a card."""
-        ongoing = day.Ongoing("trip", T0 + 1 * HOUR, T0 + 1.25 * HOUR, None, ("walk", "car"))
-        cards = day.build_cards(DayView([], [], [], True, True), DAY, 0.0, ongoing=ongoing)
-        assert len(cards) == 1 and cards[0].title == "On a trip: Car" and day.ongoing_headline(cards, 0.0) == "On a trip: Car since 01:00"
-
-    def test_unnamed_place_and_user_names(self):
-        visit = Visit(T0 + HOUR, T0 + 2 * HOUR, "p9", 1.0, 2.0)
-        dv = DayView([], [visit], [], True, True)
-        (c,) = day.build_cards(dv, DAY, 0.0)
-        assert c.title == "Other place"
-        (c,) = day.build_cards(dv, DAY, 0.0, names={"p9": "Grandma's"}, categories={"p9": "home"})
-        assert c.title == "Grandma's (home)" and c.label == "home" and c.corrected
-
-    def test_strip_targets_are_48dp_and_the_nearest_wins(self):
-        """A 15-minute trip is 1 % of the day; its tap target still spans 48 dp (here 10 % of the strip)."""
-        trips = [Trip(T0 + 8 * HOUR, T0 + 8.25 * HOUR, "p1", "p2", ("car",), 9000.0),
-                 Trip(T0 + 8.5 * HOUR, T0 + 8.75 * HOUR, "p2", "p1", ("bike",), 2000.0)]  # fmt: skip
-        cards = day.build_cards(DayView([], [], trips, True, True), DAY, 0.0)
-        items = day.strip_items(cards, DAY, 0.0)
-        car = next(s for s in items if s.card.label == "car")
-        assert car.x1 - car.x0 == pytest.approx(0.25 / 24)
-        centre = (car.x0 + car.x1) / 2
-        assert day.hit_test(items, centre - 0.04, "trip", 0.1).card.label == "car"  # 4 % of the day off: still the car
-        assert day.hit_test(items, centre + 0.02, "stay", 0.1) is None
-        assert day.hit_test(items, 0.9, "trip", 0.1) is None
-        bike = next(s for s in items if s.card.label == "bike")
-        assert day.hit_test(items, (bike.x0 + bike.x1) / 2 - 0.005, "trip", 0.1).card.label == "bike"
-
-    def test_legend_lists_what_the_day_uses(self):
-        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
-        assert [n for n, _ in day.legend(cards)] == ["Bus", "Home", "Work"]
-
-
-class TestMap:
-    def test_tracks_from_fixes_or_a_line_between_places_and_focus(self):
-        cards = day.build_cards(_day_view(), DAY, 0.0, PLACES)
-        st = daymap.build_map(cards, lambda a, b: [], {p.place_id: p for p in PLACES})
-        assert len(st.tracks) == 1 and st.tracks[0].points == ((48.85, 2.35), (48.86, 2.36)) and len(st.markers) == 2
-        track = [(T0 + 7 * HOUR + i * 60, 48.85 + i * 0.001, 2.35) for i in range(10)]
-        st = daymap.build_map(cards, lambda a, b: [f for f in track if a <= f[0] < b], {})
-        assert len(st.tracks[0].points) == 10 and st.tracks[0].color == day.MODE_COLORS["bus"]
-        x, y = st.view.project(st.view.lat, st.view.lon, 400, 300)
-        assert (x, y) == (200, 150)
-        x0, y0 = st.view.project(48.85, 2.35, 400, 300)
-        assert 0 <= x0 <= 400 and 0 <= y0 <= 300, "the whole day is in view"
-        trip = next(c for c in cards if c.kind == "trip")
-        assert daymap.focus(st, trip) and st.focused is trip and abs(st.view.lat - 48.8545) < 1e-9
-
-
-class TestDayVM:
-    def _vm(self, tmp_path, days=None):
-        days = days or {DAY: _day_view(), DAY - datetime.timedelta(days=1): DayView([], [], [], True, True)}
-        return DayVM(FakeBackend(days, PLACES), CorrectionStore(tmp_path / "c.sqlite"), 0.0)
-
-    def test_refresh_swipe_and_headline(self, tmp_path):
-        vm = self._vm(tmp_path)
-        assert len(vm.refresh()) == 3 and vm.day == DAY and vm.headline == "2 stays and 1 trip"
-        assert not vm.swipe(+1)
-        assert vm.swipe(-1) and vm.cards == [] and vm.headline == "Nothing recorded on this day yet."
-        assert not vm.swipe(-1) and vm.swipe(+1) and len(vm.cards) == 3
-
-    def test_change_mode_never_offers_still(self, tmp_path):
-        vm = self._vm(tmp_path)
-        trip = next(c for c in vm.refresh() if c.kind == "trip")
-        assert "still" not in [v for v, _ in vm.label_options(trip)]
-        with pytest.raises(ValueError, match="choose one of"):
-            vm.change_label(trip, "still")
-        c = vm.change_label(trip, "train")
-        assert (c.item_kind, c.field, c.original_label, c.corrected_label) == ("trip", "mode", "bus", "train")
-        again = next(x for x in vm.cards if x.kind == "trip")
-        assert again.title == "Train" and again.corrected and again.color == day.MODE_COLORS["train"]
-
-    def test_didnt_happen_adjust_rename_and_undo(self, tmp_path):
-        vm = self._vm(tmp_path)
-        trip = next(c for c in vm.refresh() if c.kind == "trip")
-        vm.adjust(trip, "start", -15)
-        trip2 = next(c for c in vm.cards if c.kind == "trip")
-        assert trip2.start == trip.start - 900 and trip2.sdk_start == trip.sdk_start and trip2.subtitle.startswith("06:45 – 08:00")
-        vm.not_happened(trip2)
-        assert [c.kind for c in vm.cards] == ["stay", "stay"]
-        assert vm.undo().field == "not_happened" and [c.kind for c in vm.cards] == ["stay", "trip", "stay"]
-        home = next(c for c in vm.cards if c.title == "Home")
-        vm.rename_place(home, "  The   flat ")
-        assert next(c for c in vm.cards if c.place_id == "p1").title == "The flat (home)"
-        with pytest.raises(ValueError, match="must not be empty"):
-            vm.rename_place(home, "   ")
-        work = next(c for c in vm.cards if c.title == "Work")
-        vm.change_label(work, "school")
-        assert next(c for c in vm.cards if c.place_id == "p2").title == "School"
-        assert {c.field for c in vm.corrections.all()} == {"start", "name", "category"}
-        assert [c.field for c in vm.corrections.pending()] == ["start", "category"]  # the name stays on the phone
-
-
-class TestSync:
-    class Client:
-        def __init__(self, fail=False):
-            self.sent, self.fail = [], fail
-
-        def send_feedback(self, items):
-            if self.fail:
-                raise OSError("offline")
-            self.sent.append(list(items))
-            return {"accepted": len(items), "unknown_event_ids": []}
-
-    def _store(self, tmp_path):
-        s = CorrectionStore(tmp_path / "c.sqlite")
-        s.add("trip", 10.0, 20.0, "bus", "train", "mode")
-        s.add("visit", 30.0, 40.0, "work", "school", "category", "p2")
-        s.add("visit", 30.0, 40.0, "", "Grandma's", "name", "p2")
-        return s
-
-    def test_nothing_leaves_without_consent_and_place_names_never(self, tmp_path):
-        s, client = self._store(tmp_path), self.Client()
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=False)
-        assert client.sent == [] and r.waiting == 2 and "Sharing is off" in r.note
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
-        assert r.sent == 2 and r.waiting == 0 and len(s.pending()) == 0
-        assert [i["field"] for i in client.sent[0]] == ["mode", "category"]
-        assert "Grandma" not in json.dumps(client.sent)
-
-    def test_offline_keeps_them_queued_and_new_fields_wait_for_the_server(self, tmp_path):
-        s = self._store(tmp_path)
-        r = jsync.sync_corrections(s, self.Client(fail=True), bytes(32), allowed=True)
-        assert r.sent == 0 and r.waiting == 2 and "stay queued" in r.note
-        s.add("trip", 10.0, 20.0, "false", "true", "not_happened")
-        client = self.Client()
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
-        assert r.sent == 2 and r.waiting == 1 and "until the sync service accepts them" in r.note
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=True, fields={"mode", "category", "not_happened"})
-        assert r.sent == 1 and r.waiting == 0 and client.sent[-1][0]["field"] == "not_happened"
-
-    def test_undo_after_sync_sends_the_reverse(self, tmp_path):
-        s = CorrectionStore(tmp_path / "c.sqlite")
-        c = s.add("trip", 10.0, 20.0, "bus", "train", "mode")
-        s.mark_synced([c.correction_id])
-        back = s.undo_last()
-        assert back.corrected_label == "bus" and s.pending() == [back]
-
-    def test_older_correction_files_are_migrated(self, tmp_path):
-        import sqlite3
-
-        con = sqlite3.connect(tmp_path / "c.sqlite")
-        con.execute("CREATE TABLE corrections (correction_id TEXT PRIMARY KEY, created_at REAL NOT NULL, item_kind TEXT NOT NULL, "
-                    "item_start REAL NOT NULL, item_end REAL NOT NULL, original_label TEXT NOT NULL, corrected_label TEXT NOT NULL, "
-                    "synced INTEGER NOT NULL DEFAULT 0)")  # fmt: skip
-        con.execute("INSERT INTO corrections VALUES ('a', 1, 'visit', 1, 2, 'other', 'gym', 0)")
-        con.commit()
-        con.close()
-        (c,) = CorrectionStore(tmp_path / "c.sqlite").all()
-        assert (c.field, c.corrected_label) == ("category", "gym")
-
-
 class TestNowState:
     def test_mode_in_words_and_traces(self):
         st = viewmodel.now_state(ContextView("walk", 0.934, True, 3), {"acc_t": [0.0, 5.0], "acc": [[0, 0, 9.81], [40, -40, 0]]}, "simulate")
@@ -490,7 +319,7 @@ class TestAppModel:
         assert calls == [] and m.declined and m.stored()["rows"] == 0
 
     def test_accept_starts_pause_keeps_and_revoke_erases(self, tmp_path):
-        backend = FakeBackend({DAY: _day_view()}, PLACES)
+        backend = FakeBackend({DAY: sample_day()}, PLACES)
         m, calls = _model(tmp_path, backend)
         m.accept()
         assert calls == [1] and backend.started == 1 and m.now().mode_text == "Walk (sure)"
@@ -512,7 +341,7 @@ class TestAppModel:
             tries.append(1)
             if len(tries) == 1:
                 raise SensorUnavailableError("no phone sensors on this platform")
-            return FakeBackend({DAY: _day_view()}, PLACES)
+            return FakeBackend({DAY: sample_day()}, PLACES)
 
         m = AppModel(factory, tmp_path)
         m.consent.grant()
@@ -522,8 +351,8 @@ class TestAppModel:
         assert m.problem().action == "settings" and "system settings" in m.problem().text
 
     def test_sync_through_the_model_needs_the_sharing_consent(self, tmp_path):
-        client = TestSync.Client()
-        m = AppModel(lambda: FakeBackend({DAY: _day_view()}, PLACES), tmp_path, 0.0, client)
+        client = FakeSyncClient()
+        m = AppModel(lambda: FakeBackend({DAY: sample_day()}, PLACES), tmp_path, 0.0, client)
         m.accept()
         trip = next(c for c in m.timeline.refresh() if c.kind == "trip")
         m.timeline.change_label(trip, "car")
@@ -545,123 +374,3 @@ def test_main_arguments():
     assert app_main.parse_legs("still:60, walk:30") == [("still", 60.0), ("walk", 30.0)]
     with pytest.raises(SystemExit, match="MODE:SECONDS"):
         app_main.parse_legs("walk")
-
-
-def test_service_senses_only_with_consent_and_writes_the_store(tmp_path):
-    """The foreground service's loop on a desktop: no consent → nothing; paused → nothing; consent →
-    events, context, the track and its status stored, and the app's backend reads every screen from them."""
-    import service
-    from journeys.datafiles import write_state
-    from journeys.service_backend import ServiceBackend
-
-    legs = [("still", 400), ("walk", 240), ("car", 900), ("still", 400)]
-    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
-    bridge.Consent(tmp_path).grant()
-    write_state(tmp_path, paused=True)
-    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
-    write_state(tmp_path, paused=False)
-    n = service.run("simulate", tmp_path, seconds=60, speed=0, period_s=0.05, legs=legs)
-    store = EventStore(tmp_path / "journeys-events.sqlite")
-    assert n > 0 and len(store.events()) == n and "walk" in [e["mode"] for e in store.events()]
-    assert store.get("context")["running"] is False and len(store.get("samples")["acc_t"]) > 0
-    assert store.get("status")["state"] == "stopped" and len(store.fixes()) > 10
-    be = ServiceBackend(store, 0.0, tmp_path / "timeline.db", starter=lambda: None)
-    d = bridge.local_day(store.events()[0]["start"], 0.0)
-    assert len(be.day(d).events) == n and be.context().events == n and be.error is None
-    for name in ("moments", "segments", "driving"):
-        rows = viewmodel.feature_state(name, be.feature(name)).rows
-        assert rows and all(isinstance(r, str) and "{" not in r and "=" not in r for r in rows), (name, rows)
-    assert be.feature("places")
-    be.close()
-
-
-def test_service_backend_reports_failures_and_silence(tmp_path):
-    """A failed service and a service that stopped answering are errors the app shows (not "waiting")."""
-    from journeys.service_backend import ServiceBackend
-
-    now = [1000.0]
-    store = EventStore(tmp_path / "e.sqlite")
-    be = ServiceBackend(store, 0.0, None, starter=lambda: None, clock=lambda: now[0])
-    be.start()
-    assert be.error is None
-    now[0] += ServiceBackend.STALE_S + 1
-    assert be.error == "the sensing service is not responding" and be.error_kind == "crash"
-    store.put("status", {"state": "failed", "error": "location permission not granted", "kind": "permission", "t": now[0]})
-    assert be.error == "location permission not granted" and be.error_kind == "permission"
-
-
-def test_service_failure_is_written_for_the_app(tmp_path, monkeypatch):
-    import service
-
-    bridge.Consent(tmp_path).grant()
-
-    def boom(*a, **k):
-        raise PermissionError("ACCESS_FINE_LOCATION denied")
-
-    monkeypatch.setattr(bridge, "LiveBackend", boom)
-    assert service.run("simulate", tmp_path, seconds=1, speed=0) == 0
-    st = EventStore(tmp_path / "journeys-events.sqlite").get("status")
-    assert st["state"] == "failed" and st["kind"] == "permission" and "denied" in st["error"]
-
-
-def test_android_glue_with_fake_modules(monkeypatch, tmp_path):
-    """Permissions are asked after the disclosure and the service starts only from their callback, once
-    location is granted; a refusal starts nothing; the boot marker follows the user's choice."""
-    from journeys import android
-
-    calls = []
-
-    class Service:
-        @staticmethod
-        def start(*a):
-            calls.append(("start", a))
-
-        @staticmethod
-        def stop(*a):
-            calls.append(("stop", a))
-
-    activity = object()
-    classes = {"org.kivy.android.PythonActivity": types.SimpleNamespace(mActivity=activity), android.SERVICE_CLASS: Service}
-    monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
-    granted, answer = set(), {"yes": True}
-
-    def ask(ps, cb=None):
-        calls.append(("ask", tuple(ps)))
-        if answer["yes"]:
-            granted.update(ps)
-        cb(ps, [answer["yes"]] * len(ps))
-
-    perms = types.SimpleNamespace(check_permission=lambda p: p in granted, request_permissions=ask)
-    monkeypatch.setitem(sys.modules, "android", types.SimpleNamespace(permissions=perms))
-    monkeypatch.setitem(sys.modules, "android.permissions", perms)
-    results = []
-    answer["yes"] = False
-    android.request_permissions(results.append)
-    assert results == [False] and calls == [("ask", android.FOREGROUND_PERMISSIONS)]
-    answer["yes"] = True
-    android.request_permissions(lambda ok: (results.append(ok), ok and android.start_service()))
-    assert results == [False, True] and calls[-1][0] == "start" and calls[-1][1][0] is activity
-    assert not any("BACKGROUND" in p or "ACTIVITY_RECOGNITION" in p for p in android.FOREGROUND_PERMISSIONS)
-    android.stop_service()
-    assert calls[-1] == ("stop", (activity,))
-    android.set_resume_after_boot(True, str(tmp_path))
-    assert (tmp_path / android.BOOT_MARKER).exists()
-    android.set_resume_after_boot(False, str(tmp_path))
-    assert not (tmp_path / android.BOOT_MARKER).exists()
-
-
-def test_phone_backend_starts_the_service_only_after_the_grant(monkeypatch, tmp_path):
-    """main.android_backend: start() asks; the service starts from the callback; a refusal becomes a
-    permission problem with the fix-it action."""
-    import main as app_main
-    from journeys import android
-
-    started, answer = [], {"yes": False}
-    monkeypatch.setattr(android, "request_permissions", lambda cb: cb(answer["yes"]))
-    monkeypatch.setattr(android, "start_service", lambda: started.append(1))
-    be = app_main.android_backend(tmp_path, 0.0)
-    be.start()
-    assert started == [] and be.error == "location permission not granted" and be.error_kind == "permission"
-    answer["yes"] = True
-    be.start()
-    assert started == [1]

@@ -1,6 +1,7 @@
 """Journeys' Android path on a desktop: the staged APK tree starts the SDK without the repository,
-revoking consent erases every store of the app and the service, and a correction travels from the
-app to the server's training export.
+revoking consent erases every store of the app and the service, a correction travels from the app
+to the server's training export, the service's loop and status, and the permission flow (fake
+``jnius``/``android`` modules).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -20,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
+
+from journeys import bridge, viewmodel  # noqa: E402
+from journeys.stores import EventStore  # noqa: E402
 
 LEGS = [("still", 400), ("walk", 240), ("car", 900), ("walk", 200), ("still", 600)]
 
@@ -203,3 +208,126 @@ def test_a_correction_reaches_the_training_export(tmp_path):
     rows = [json.loads(line) for line in out.feedback_path.read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["field"] == "mode" and rows[0]["corrected"] == new_mode and rows[0]["kind"] == "trip"
     model.close()
+
+
+# -- the service loop and the Android glue (fake jnius/android modules) -------------------------------
+
+
+def test_service_senses_only_with_consent_and_writes_the_store(tmp_path):
+    """The foreground service's loop on a desktop: no consent → nothing; paused → nothing; consent →
+    events, context, the track and its status stored, and the app's backend reads every screen from them."""
+    import service
+    from journeys.datafiles import write_state
+    from journeys.service_backend import ServiceBackend
+
+    legs = [("still", 400), ("walk", 240), ("car", 900), ("still", 400)]
+    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
+    bridge.Consent(tmp_path).grant()
+    write_state(tmp_path, paused=True)
+    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
+    write_state(tmp_path, paused=False)
+    n = service.run("simulate", tmp_path, seconds=60, speed=0, period_s=0.05, legs=legs)
+    store = EventStore(tmp_path / "journeys-events.sqlite")
+    assert n > 0 and len(store.events()) == n and "walk" in [e["mode"] for e in store.events()]
+    assert store.get("context")["running"] is False and len(store.get("samples")["acc_t"]) > 0
+    assert store.get("status")["state"] == "stopped" and len(store.fixes()) > 10
+    be = ServiceBackend(store, 0.0, tmp_path / "timeline.db", starter=lambda: None)
+    d = bridge.local_day(store.events()[0]["start"], 0.0)
+    assert len(be.day(d).events) == n and be.context().events == n and be.error is None
+    for name in ("moments", "segments", "driving"):
+        rows = viewmodel.feature_state(name, be.feature(name)).rows
+        assert rows and all(isinstance(r, str) and "{" not in r and "=" not in r for r in rows), (name, rows)
+    assert be.feature("places")
+    be.close()
+
+
+def test_service_backend_reports_failures_and_silence(tmp_path):
+    """A failed service and a service that stopped answering are errors the app shows (not "waiting")."""
+    from journeys.service_backend import ServiceBackend
+
+    now = [1000.0]
+    store = EventStore(tmp_path / "e.sqlite")
+    be = ServiceBackend(store, 0.0, None, starter=lambda: None, clock=lambda: now[0])
+    be.start()
+    assert be.error is None
+    now[0] += ServiceBackend.STALE_S + 1
+    assert be.error == "the sensing service is not responding" and be.error_kind == "crash"
+    store.put("status", {"state": "failed", "error": "location permission not granted", "kind": "permission", "t": now[0]})
+    assert be.error == "location permission not granted" and be.error_kind == "permission"
+
+
+def test_service_failure_is_written_for_the_app(tmp_path, monkeypatch):
+    import service
+
+    bridge.Consent(tmp_path).grant()
+
+    def boom(*a, **k):
+        raise PermissionError("ACCESS_FINE_LOCATION denied")
+
+    monkeypatch.setattr(bridge, "LiveBackend", boom)
+    assert service.run("simulate", tmp_path, seconds=1, speed=0) == 0
+    st = EventStore(tmp_path / "journeys-events.sqlite").get("status")
+    assert st["state"] == "failed" and st["kind"] == "permission" and "denied" in st["error"]
+
+
+def test_android_glue_with_fake_modules(monkeypatch, tmp_path):
+    """Permissions are asked after the disclosure and the service starts only from their callback, once
+    location is granted; a refusal starts nothing; the boot marker follows the user's choice."""
+    from journeys import android
+
+    calls = []
+
+    class Service:
+        @staticmethod
+        def start(*a):
+            calls.append(("start", a))
+
+        @staticmethod
+        def stop(*a):
+            calls.append(("stop", a))
+
+    activity = object()
+    classes = {"org.kivy.android.PythonActivity": types.SimpleNamespace(mActivity=activity), android.SERVICE_CLASS: Service}
+    monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
+    granted, answer = set(), {"yes": True}
+
+    def ask(ps, cb=None):
+        calls.append(("ask", tuple(ps)))
+        if answer["yes"]:
+            granted.update(ps)
+        cb(ps, [answer["yes"]] * len(ps))
+
+    perms = types.SimpleNamespace(check_permission=lambda p: p in granted, request_permissions=ask)
+    monkeypatch.setitem(sys.modules, "android", types.SimpleNamespace(permissions=perms))
+    monkeypatch.setitem(sys.modules, "android.permissions", perms)
+    results = []
+    answer["yes"] = False
+    android.request_permissions(results.append)
+    assert results == [False] and calls == [("ask", android.FOREGROUND_PERMISSIONS)]
+    answer["yes"] = True
+    android.request_permissions(lambda ok: (results.append(ok), ok and android.start_service()))
+    assert results == [False, True] and calls[-1][0] == "start" and calls[-1][1][0] is activity
+    assert not any("BACKGROUND" in p or "ACTIVITY_RECOGNITION" in p for p in android.FOREGROUND_PERMISSIONS)
+    android.stop_service()
+    assert calls[-1] == ("stop", (activity,))
+    android.set_resume_after_boot(True, str(tmp_path))
+    assert (tmp_path / android.BOOT_MARKER).exists()
+    android.set_resume_after_boot(False, str(tmp_path))
+    assert not (tmp_path / android.BOOT_MARKER).exists()
+
+
+def test_phone_backend_starts_the_service_only_after_the_grant(monkeypatch, tmp_path):
+    """main.android_backend: start() asks; the service starts from the callback; a refusal becomes a
+    permission problem with the fix-it action."""
+    import main as app_main
+    from journeys import android
+
+    started, answer = [], {"yes": False}
+    monkeypatch.setattr(android, "request_permissions", lambda cb: cb(answer["yes"]))
+    monkeypatch.setattr(android, "start_service", lambda: started.append(1))
+    be = app_main.android_backend(tmp_path, 0.0)
+    be.start()
+    assert started == [] and be.error == "location permission not granted" and be.error_kind == "permission"
+    answer["yes"] = True
+    be.start()
+    assert started == [1]

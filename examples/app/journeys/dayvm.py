@@ -6,7 +6,7 @@ import datetime
 from typing import Optional
 
 from journeys.bridge import DayView, day_start_s, local_day
-from journeys.day import DAY_S, PLACE_COLORS, PLACE_NAMES, TRIP_MODES, Card, build_cards, fmt_clock, legend, mode_name, ongoing_headline, strip_items
+from journeys.day import DAY_S, PLACE_COLORS, PLACE_NAMES, TRIP_MODES, Card, build_cards, legend, mode_name, ongoing_headline, strip_items
 from journeys.daymap import MapState, build_map, focus
 from journeys.stores import CorrectionStore
 
