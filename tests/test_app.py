@@ -327,8 +327,16 @@ class TestAppModel:
         m.timeline.change_label(card, "gym")
         m.set_paused(True)
         assert m.paused and "paused" in m.now().status_text and len(m.corrections.all()) == 1
+        assert backend.paused and m.problem() is None
+        m.close()
+        again = AppModel(lambda: backend, tmp_path)  # the app opens paused: nothing starts...
+        assert again.start() and backend.started == 1
+        again.set_paused(False)  # ...until the user resumes
+        assert backend.started == 2 and not again.paused
+        again.set_paused(True)
+        m = again
         m.revoke()
-        assert m.needs_consent and backend.closed == 1 and backend.erased and m.backend is None
+        assert m.needs_consent and backend.closed == 2 and backend.erased and m.backend is None
         assert m.corrections.all() == [] and not m.paused
         assert AppModel(lambda: backend, tmp_path).needs_consent  # remembered across restarts
 

@@ -105,6 +105,9 @@ class ServiceBackend:
             android.start_service()
 
     def stop(self) -> None:
+        import time
+
+        self.store.put("status", {"state": "stopped", "t": time.time()})  # not "silent": asked to stop
         if self._stopper is not None:
             self._stopper()
             return

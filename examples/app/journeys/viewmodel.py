@@ -246,6 +246,8 @@ class AppModel:
         self.sync_client = sync_client
         self.last_sync: Optional[SyncResult] = None
         self.declined = False
+        #: Whether the backend's sensing was started in this run of the app (a paused start does not).
+        self.sensing_started = False
 
     @property
     def needs_consent(self) -> bool:
@@ -284,6 +286,7 @@ class AppModel:
         if self.backend is not None:
             self.backend.close(erase=erase)
         self.backend, self.timeline = None, None
+        self.sensing_started = False
 
     def start(self) -> bool:
         """Start sensing if consent is given and not paused; False (and ``start_error`` set) if it cannot run."""
@@ -304,6 +307,7 @@ class AppModel:
             self.start_error = str(exc)
             return False
         self.start_error = None
+        self.sensing_started = True
         return True
 
     def set_paused(self, on: bool) -> None:
@@ -311,7 +315,9 @@ class AppModel:
         write_state(self.data_dir, paused=bool(on))
         if self.backend is None:
             return
-        if hasattr(self.backend, "pause"):
+        if not on and not self.sensing_started:  # the app opened paused: nothing was started yet
+            self.start()
+        elif hasattr(self.backend, "pause"):
             self.backend.pause(on, timeout_s=0.0)
         elif on:
             self.backend.stop()
@@ -322,6 +328,8 @@ class AppModel:
         """Why sensing is not running (start failure or a failed service), with the action to offer."""
         if self.start_error:
             return ServiceProblem(f"Sensing could not start: {self.start_error}", "retry")
+        if self.paused:
+            return None
         err = getattr(self.backend, "error", None) if self.backend is not None else None
         if not err:
             return None
