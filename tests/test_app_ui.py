@@ -92,6 +92,7 @@ def test_ui_walkthrough_headless(tmp_path, backend):
     assert short["target_w_dp"] >= 48 and short["target_h_dp"] >= 48
     assert facts["min_target_dp"] >= 48 and facts["min_card_dp"] >= 48
     assert facts["map"]["tracks"] >= 2 and facts["map"]["markers"] >= 2 and facts["map"]["car_pixels"] > 200
+    assert facts["map"]["tiles"] >= 4 and facts["map"]["attribution"] == "© OpenStreetMap contributors"
     assert facts["focused_title"] == short["title"]
     assert facts["correction"]["field"] == "mode" and facts["correction"]["corrected_label"] == "bus" and facts["corrected_title"] == "Bus"
     assert facts["after_undo_title"] == "Car" and facts["undone"]
@@ -160,6 +161,23 @@ def _make_model(backend: str, data_dir: Path):
         store = EventStore(data_dir / "journeys-events.sqlite")
         model.backend_factory = lambda: ServiceBackend(store, TZ, data_dir / "timeline.db", starter=starter, stopper=lambda: None)
     return model
+
+
+def local_tile(url: str) -> bytes:
+    """A plain 256 px tile drawn here (light ground, a street grid): the map's tile source in tests."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (256, 256), (236, 232, 222))
+    d = ImageDraw.Draw(img)
+    for k in range(0, 256, 64):
+        d.line([(k, 0), (k, 255)], fill=(255, 255, 255), width=5)
+        d.line([(0, k), (255, k)], fill=(255, 255, 255), width=5)
+    d.rectangle([100, 150, 160, 200], fill=(200, 225, 190))  # a park
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 class FakeSyncClient:
@@ -250,10 +268,14 @@ def _ui_driver(backend: str, out_dir: str, data_dir: str) -> None:  # noqa: C901
             facts["short_trip"] = None
         shot("2-day")
         yield 0.3
+        m.map_tiles = True  # the background from a local tile source: no network in tests
+        app.map_screen.map_view.tiles.fetch = local_tile
         app.nav_buttons["map"].dispatch("on_release")
-        yield 0.5
+        yield 1.5  # the tiles arrive from the cache's background thread
         mv = app.map_screen.map_view
-        facts["map"] = {"tracks": mv.drawn_tracks, "markers": mv.drawn_markers}
+        mv._redraw()
+        facts["map"] = {"tracks": mv.drawn_tracks, "markers": mv.drawn_markers, "tiles": mv.drawn_tiles,
+                        "attribution": mv.attribution.text}  # fmt: skip
         shot("3-map")
         yield 0.5
         from PIL import Image

@@ -9,6 +9,7 @@ file                        written by                   holds
 ``journeys-events.sqlite``  the service / desktop backend events, current context, 5 s of raw samples, GPS track
 ``corrections.sqlite``      the app                       the user's corrections and place names
 ``sync/``                   the app's sync                upload queue, per-user salt, install identity
+``tiles/``                  the app's map (if turned on)  cached OpenStreetMap tiles of the areas shown
 ``consent.sqlite``          the app                       the consent decisions (kept: it records the revocation)
 ``state.json``              the app                       whether sensing is paused (no personal data)
 ========================== ============================ ================================================
@@ -28,6 +29,7 @@ TIMELINE = "timeline.db"
 EVENTS = "journeys-events.sqlite"
 CORRECTIONS = "corrections.sqlite"
 SYNC_DIR = "sync"
+TILES_DIR = "tiles"
 CONSENT_FILES = ("consent.sqlite", "consent.json")
 STATE = "state.json"
 #: Tables that describe a file's layout rather than hold data.
@@ -113,6 +115,12 @@ def erase_all(data_dir: os.PathLike) -> dict:
             if p.is_file():
                 p.unlink()
                 out[f"{SYNC_DIR}/{p.name}"] = "deleted"
+    tiles = data_dir / TILES_DIR
+    if tiles.is_dir():  # map tiles tell which area the person was in
+        import shutil
+
+        out[TILES_DIR] = sum(1 for p in tiles.rglob("*.png"))
+        shutil.rmtree(tiles, ignore_errors=True)
     for p in _sqlite_files(data_dir):
         _vacuum(p)
     return out

@@ -1,8 +1,8 @@
 """The day's map: trips as coloured tracks, stays as markers, and the projection (plain Python).
 
 Coordinates stay on the phone: they come from the SDK's store (places, visits) and the app's track
-store, and are only drawn. The projection is equirectangular around the view's centre (x scaled by
-cos(latitude)), exact enough for the few kilometres of a day; the widget draws it on a Kivy canvas.
+store, and are only drawn. The projection is Web Mercator, the one OpenStreetMap's tiles use, so the
+optional background tiles (:mod:`journeys.tiles`) line up with the tracks.
 """
 
 from __future__ import annotations
@@ -13,8 +13,16 @@ from typing import Callable, Optional, Sequence
 
 from journeys.day import Card
 
-#: Smallest half-extent of a view, degrees of latitude (~300 m): a single place still shows its street.
-MIN_SPAN_DEG = 0.003
+#: Smallest half-height of a view, in world units (the whole Web Mercator world is 1 × 1): ~300 m at
+#: mid latitudes, so a single place still shows its street.
+MIN_HALF_WORLD = 0.003 / 360.0
+
+
+def world_xy(lat: float, lon: float) -> tuple[float, float]:
+    """Web Mercator position in world units 0..1 (x east, y south), as map tiles are cut."""
+    lat = max(-85.0511, min(85.0511, lat))
+    y = (1.0 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2.0
+    return (lon + 180.0) / 360.0, y
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,18 +46,31 @@ class Marker:
 
 @dataclasses.dataclass(frozen=True)
 class View:
-    """What part of the world is shown: centre and half the height, degrees of latitude."""
+    """What part of the world is shown: centre and half the height, in Web Mercator world units."""
 
-    lat: float
-    lon: float
-    half_span_deg: float
+    x: float
+    y: float
+    half_h: float
+
+    @property
+    def lat(self) -> float:
+        """Latitude of the centre, degrees."""
+        return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * self.y))))
+
+    @property
+    def lon(self) -> float:
+        """Longitude of the centre, degrees."""
+        return self.x * 360.0 - 180.0
+
+    def scale(self, height: float) -> float:
+        """Pixels per world unit in a widget ``height`` pixels high."""
+        return (height / 2) / self.half_h
 
     def project(self, lat: float, lon: float, width: float, height: float) -> tuple[float, float]:
         """Position of ``(lat, lon)`` in a ``width`` × ``height`` box (origin bottom-left, like Kivy)."""
-        scale = (height / 2) / self.half_span_deg
-        x = width / 2 + (lon - self.lon) * math.cos(math.radians(self.lat)) * scale
-        y = height / 2 + (lat - self.lat) * scale
-        return x, y
+        wx, wy = world_xy(lat, lon)
+        k = self.scale(height)
+        return width / 2 + (wx - self.x) * k, height / 2 - (wy - self.y) * k
 
 
 @dataclasses.dataclass
@@ -75,14 +96,12 @@ class MapState:
 
 def fit(points: Sequence[tuple], aspect: float = 1.0, margin: float = 1.2) -> Optional[View]:
     """The view that shows every ``(lat, lon)`` with a margin; ``aspect`` = width / height of the widget."""
-    pts = [(a, b) for a, b in points if math.isfinite(a) and math.isfinite(b)]
+    pts = [world_xy(a, b) for a, b in points if math.isfinite(a) and math.isfinite(b)]
     if not pts:
         return None
-    lats, lons = [p[0] for p in pts], [p[1] for p in pts]
-    lat0, lon0 = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
-    half_h = (max(lats) - min(lats)) / 2
-    half_w = (max(lons) - min(lons)) / 2 * math.cos(math.radians(lat0)) / max(aspect, 1e-6)
-    return View(lat0, lon0, max(half_h, half_w, MIN_SPAN_DEG) * margin)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    half_h = max((max(ys) - min(ys)) / 2, (max(xs) - min(xs)) / 2 / max(aspect, 1e-6), MIN_HALF_WORLD)
+    return View((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, half_h * margin)
 
 
 def build_map(cards: Sequence[Card], track_of: Callable[[float, float], list], places: dict, aspect: float = 1.0) -> MapState:

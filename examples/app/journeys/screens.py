@@ -144,7 +144,9 @@ class SettingsScreen(Screen):
         self.sync_button.bind(on_release=lambda *_: app.sync_now())
         self.pause_button = Factory.SettingToggle(text="Pause sensing (keeps your diary)")
         self.pause_button.bind(on_release=lambda b: app.set_paused(b.state == "down"))
-        for w in (self.share_button, self.sync_button, self.pause_button):
+        self.tiles_button = Factory.SettingToggle(text="Map background from OpenStreetMap")
+        self.tiles_button.bind(on_release=lambda b: app.set_map_tiles(b.state == "down"))
+        for w in (self.share_button, self.sync_button, self.pause_button, self.tiles_button):
             root.add_widget(w)
         root.add_widget(Widget())
         self.revoke_button = Factory.BigButton(text="Withdraw consent and erase everything", background_color=(0.85, 0.25, 0.25, 1))
@@ -163,3 +165,7 @@ class SettingsScreen(Screen):
         self.share_button.text = f"Share corrections to improve the models: {'ON' if share else 'off'}"
         self.pause_button.state = "down" if paused else "normal"
         self.pause_button.text = "Sensing paused: tap to resume" if paused else "Pause sensing (keeps your diary)"
+        tiles = m.map_tiles
+        self.tiles_button.state = "down" if tiles else "normal"
+        self.tiles_button.text = ("Map background: ON (openstreetmap.org sees the map's area)" if tiles
+                                  else "Map background from OpenStreetMap: off")  # fmt: skip

@@ -118,7 +118,9 @@ class MapScreen(Screen):
         row.add_widget(self.title_label)
         row.add_widget(self.all_button)
         root.add_widget(row)
-        self.map_view = MapWidget()
+        from journeys.tiles import TileCache
+
+        self.map_view = MapWidget(tiles=TileCache(app.model.data_dir / "tiles"))
         root.add_widget(self.map_view)
         self.legend = Legend()
         root.add_widget(self.legend)
@@ -133,6 +135,7 @@ class MapScreen(Screen):
             return
         if focus_card is None:
             tl.refresh()
+        self.map_view.tiles_on = self.app.model.map_tiles
         st = tl.map_state(self.map_view.aspect)
         if focus_card is not None:
             tl.focus(focus_card, self.map_view.aspect)
@@ -233,6 +236,10 @@ class JourneysApp(App):
 
     def set_sharing(self, on: bool) -> None:
         self.model.consent.set_sync(on)
+        self._refresh(force=True)
+
+    def set_map_tiles(self, on: bool) -> None:
+        self.model.map_tiles = on
         self._refresh(force=True)
 
     def set_paused(self, on: bool) -> None:

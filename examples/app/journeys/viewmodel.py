@@ -257,6 +257,15 @@ class AppModel:
     def paused(self) -> bool:
         return bool(read_state(self.data_dir).get("paused"))
 
+    @property
+    def map_tiles(self) -> bool:
+        """Whether the map fetches OpenStreetMap tiles (off until the user turns it on)."""
+        return bool(read_state(self.data_dir).get("map_tiles"))
+
+    @map_tiles.setter
+    def map_tiles(self, on: bool) -> None:
+        write_state(self.data_dir, map_tiles=bool(on))
+
     def accept(self) -> None:
         """The user agreed: remember it and start sensing (on Android: after the permission dialogs)."""
         self.consent.grant()
@@ -273,7 +282,7 @@ class AppModel:
         self.consent.revoke()  # first: the service sees it within a second and stops
         self.close(erase=True)
         erased = erase_all(self.data_dir)
-        write_state(self.data_dir, paused=False)
+        write_state(self.data_dir, paused=False, map_tiles=False)
         return erased
 
     def stored(self) -> dict:

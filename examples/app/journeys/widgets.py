@@ -6,11 +6,12 @@ Kivy's environment is set (creating a widget opens the window).
 
 from __future__ import annotations
 
-from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
+from kivy.graphics import Canvas, Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.metrics import dp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from journeys.day import Card, hit_test
@@ -190,15 +191,40 @@ class Legend(BoxLayout):
             self.add_widget(box)
 
 
-class MapWidget(Widget):
-    """Tracks (lines coloured by mode) and places (dots) of a :class:`journeys.daymap.MapState`."""
+class MapWidget(StencilView):
+    """Tracks (lines coloured by mode) and places (dots) of a :class:`journeys.daymap.MapState`, over
+    OpenStreetMap tiles when ``tiles`` (a :class:`journeys.tiles.TileCache`) is set and ``tiles_on``."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, tiles=None, **kwargs):
         super().__init__(**kwargs)
         self.state = None
-        self.drawn_tracks = 0
-        self.drawn_markers = 0
+        self.tiles, self.tiles_on = tiles, False
+        self._layer = Canvas()  # redrawn from scratch; the attribution label draws above it
+        self.canvas.add(self._layer)
+        self.drawn_tracks = self.drawn_markers = self.drawn_tiles = 0
+        self.attribution = Label(text="", font_size="10sp", color=(0.2, 0.2, 0.2, 1), size_hint=(None, None))
+        self.attribution.bind(texture_size=lambda w, ts: setattr(w, "size", (ts[0] + dp(6), ts[1] + dp(2))))
+        self.add_widget(self.attribution)
         self.bind(pos=self._redraw, size=self._redraw)
+
+    def _draw_tiles(self, st) -> None:
+        from kivy.clock import Clock
+        from kivy.core.image import Image as CoreImage
+
+        from journeys.tiles import tiles_for_view
+
+        places = tiles_for_view(st.view, self.width, self.height)
+        Color(1, 1, 1, 1)
+        for t in places:
+            path = self.tiles.get(t.z, t.x, t.y)
+            if path is not None:
+                try:
+                    tex = CoreImage(str(path)).texture
+                except Exception:  # a damaged file: fetched again later
+                    continue
+                Rectangle(texture=tex, pos=(self.x + t.left, self.y + t.bottom), size=(t.size, t.size))
+                self.drawn_tiles += 1
+        self.tiles.request(places, lambda: Clock.schedule_once(self._redraw))
 
     @property
     def aspect(self) -> float:
@@ -209,9 +235,9 @@ class MapWidget(Widget):
         self._redraw()
 
     def _redraw(self, *_):
-        self.canvas.clear()
-        self.drawn_tracks = self.drawn_markers = 0
-        with self.canvas:
+        self._layer.clear()
+        self.drawn_tracks = self.drawn_markers = self.drawn_tiles = 0
+        with self._layer:
             Color(0.92, 0.92, 0.89, 1)
             Rectangle(pos=self.pos, size=self.size)
             Color(0.84, 0.84, 0.8, 1)
@@ -222,8 +248,11 @@ class MapWidget(Widget):
                 Line(points=[self.x, self.y + j * step, self.right, self.y + j * step], width=1)
             st = self.state
             if st is None or st.empty or not self.height:
+                self.attribution.text = ""
                 return
             st.refit(self.aspect)
+            if self.tiles is not None and self.tiles_on:
+                self._draw_tiles(st)
             w, h = self.width, self.height
             for t in st.tracks:
                 pts = []
@@ -244,3 +273,7 @@ class MapWidget(Widget):
                 Color(*m.color)
                 Ellipse(pos=(self.x + x - r, self.y + y - r), size=(2 * r, 2 * r))
                 self.drawn_markers += 1
+        from journeys.tiles import ATTRIBUTION
+
+        self.attribution.text = ATTRIBUTION if self.drawn_tiles else ""
+        self.attribution.pos = (self.right - self.attribution.width, self.y)
