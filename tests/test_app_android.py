@@ -331,3 +331,21 @@ def test_phone_backend_starts_the_service_only_after_the_grant(monkeypatch, tmp_
     answer["yes"] = True
     be.start()
     assert started == [1]
+
+
+def test_resume_after_restart_follows_the_user_and_withdrawal(monkeypatch, tmp_path):
+    """The boot marker exists only while the user wants it, and withdrawing removes it."""
+    from journeys import android
+    from journeys.viewmodel import AppModel
+
+    files = tmp_path / "files"
+    files.mkdir()
+    monkeypatch.setenv("ANDROID_PRIVATE", str(tmp_path))
+    real = android.set_resume_after_boot
+    monkeypatch.setattr(android, "set_resume_after_boot", lambda on: real(on, str(files)))
+    m = AppModel(lambda: None, tmp_path / "journeys")
+    m.consent.grant()
+    m.resume_after_boot = True
+    assert (files / android.BOOT_MARKER).exists() and m.resume_after_boot
+    m.revoke()
+    assert not (files / android.BOOT_MARKER).exists() and not m.resume_after_boot

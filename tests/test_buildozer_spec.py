@@ -83,7 +83,7 @@ def test_requirements_cover_the_runtime_imports(app):
 import json, sys, importlib.metadata as md
 at_start = set(sys.modules)  # the interpreter's own (site hooks such as setuptools' _distutils_hack)
 sys.path.insert(0, sys.argv[1])
-import main, service, journeys.bridge, journeys.viewmodel, journeys.stores, journeys.android
+import main, service, journeys.bridge, journeys.viewmodel, journeys.stores, journeys.android, journeys.sync, journeys.tiles, journeys.service_backend, journeys.datafiles
 import sdk, sdk.runtime, sdk.sources, edge_models
 for name in ("sdk.consent", "sdk.timeline.store", "sdk.sync", "sdk.interpreter_android", "sdk.android"):
     try:

@@ -146,7 +146,12 @@ class SettingsScreen(Screen):
         self.pause_button.bind(on_release=lambda b: app.set_paused(b.state == "down"))
         self.tiles_button = Factory.SettingToggle(text="Map background from OpenStreetMap")
         self.tiles_button.bind(on_release=lambda b: app.set_map_tiles(b.state == "down"))
-        for w in (self.share_button, self.sync_button, self.pause_button, self.tiles_button):
+        self.boot_button = Factory.SettingToggle(text="After a restart, offer to resume")
+        self.boot_button.bind(on_release=lambda b: app.set_resume_after_boot(b.state == "down"))
+        from journeys.bridge import is_android
+
+        buttons = [self.share_button, self.sync_button, self.pause_button, self.tiles_button]
+        for w in buttons + ([self.boot_button] if is_android() else []):  # a desktop has no restart to resume from
             root.add_widget(w)
         root.add_widget(Widget())
         self.revoke_button = Factory.BigButton(text="Withdraw consent and erase everything", background_color=(0.85, 0.25, 0.25, 1))
@@ -165,6 +170,9 @@ class SettingsScreen(Screen):
         self.share_button.text = f"Share corrections to improve the models: {'ON' if share else 'off'}"
         self.pause_button.state = "down" if paused else "normal"
         self.pause_button.text = "Sensing paused: tap to resume" if paused else "Pause sensing (keeps your diary)"
+        boot = m.resume_after_boot
+        self.boot_button.state = "down" if boot else "normal"
+        self.boot_button.text = f"After a restart, offer to resume: {'ON' if boot else 'off'}"
         tiles = m.map_tiles
         self.tiles_button.state = "down" if tiles else "normal"
         self.tiles_button.text = ("Map background: ON (openstreetmap.org sees the map's area)" if tiles

@@ -238,6 +238,10 @@ class JourneysApp(App):
         self.model.consent.set_sync(on)
         self._refresh(force=True)
 
+    def set_resume_after_boot(self, on: bool) -> None:
+        self.model.resume_after_boot = on
+        self._refresh(force=True)
+
     def set_map_tiles(self, on: bool) -> None:
         self.model.map_tiles = on
         self._refresh(force=True)

@@ -266,6 +266,21 @@ class AppModel:
     def map_tiles(self, on: bool) -> None:
         write_state(self.data_dir, map_tiles=bool(on))
 
+    @property
+    def resume_after_boot(self) -> bool:
+        """Whether, after the phone restarts, a notification offers to resume sensing (Android)."""
+        return bool(read_state(self.data_dir).get("resume_after_boot"))
+
+    @resume_after_boot.setter
+    def resume_after_boot(self, on: bool) -> None:
+        write_state(self.data_dir, resume_after_boot=bool(on))
+        from journeys.bridge import is_android
+
+        if is_android():
+            from journeys import android
+
+            android.set_resume_after_boot(bool(on))
+
     def accept(self) -> None:
         """The user agreed: remember it and start sensing (on Android: after the permission dialogs)."""
         self.consent.grant()
@@ -280,6 +295,7 @@ class AppModel:
         """The user withdrew consent: stop sensing, erase every store of the app and the service
         (:func:`journeys.datafiles.erase_all`), remember the decision; returns what was erased."""
         self.consent.revoke()  # first: the service sees it within a second and stops
+        self.resume_after_boot = False
         self.close(erase=True)
         erased = erase_all(self.data_dir)
         write_state(self.data_dir, paused=False, map_tiles=False)
