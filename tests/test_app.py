@@ -296,7 +296,7 @@ class TestNowState:
 class TestListStates:
     def test_places_in_words_home_first(self):
         st = viewmodel.places_state(list(reversed(PLACES)), {"p2": "The office"})
-        assert st.rows == ["Home: 20 visits, 200 h 00 min in all", "The office: 15 visits, 120 h 00 min in all"]
+        assert st.rows == ["Home: 20 visits, 200 h 00 min in all", "The office (work): 15 visits, 120 h 00 min in all"]
         assert "not available yet" in viewmodel.places_state(None).placeholder
 
     def test_insights_without_numbers_behind_them(self):

@@ -20,7 +20,7 @@ from journeys import sync as jsync  # noqa: E402
 from journeys.bridge import DayView  # noqa: E402
 from journeys.dayvm import DayVM  # noqa: E402
 from journeys.stores import CorrectionStore  # noqa: E402
-from sdk.timeline.records import Trip, Visit  # noqa: E402
+from sdk.timeline.records import Place, Trip, Visit  # noqa: E402
 from test_app import DAY, HOUR, PLACES, T0, FakeBackend, sample_day  # noqa: E402
 
 
@@ -64,6 +64,9 @@ class TestCards:
         assert c.title == "Other place"
         (c,) = day.build_cards(dv, DAY, 0.0, names={"p9": "Grandma's"}, categories={"p9": "home"})
         assert c.title == "Grandma's (home)" and c.label == "home" and c.corrected
+        others = [Place("p8", 1.0, 2.0, 20.0, 3, 7200.0), Place("p9", 1.1, 2.1, 20.0, 1, 3600.0)]
+        two = DayView([], [Visit(T0 + 3 * HOUR, T0 + 4 * HOUR, "p8", 1.0, 2.0), visit], [], True, True)
+        assert [c.title for c in day.build_cards(two, DAY, 0.0, others)] == ["Place 1", "Place 2"]  # never two alike
 
     def test_strip_targets_are_48dp_and_the_nearest_wins(self):
         """A 15-minute trip is 1 % of the day; its tap target still spans 48 dp (here 10 % of the strip)."""

@@ -309,7 +309,7 @@ def _ui_driver(backend: str, out_dir: str, data_dir: str) -> None:  # noqa: C901
         shot("4-correction", screen_texts=False)
         yield 0.4
         sheet.save_button.dispatch("on_release")
-        yield 0.4
+        yield 1.0  # the sheet's fade-out has ended
         stored = m.corrections.all()
         facts["correction"] = stored[-1].to_dict() if stored else None
         facts["corrected_title"] = next(c.title for c in tl.cards if c.key == car.key)

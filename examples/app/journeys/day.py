@@ -35,6 +35,18 @@ PLACE_NAMES = {"home": "Home", "work": "Work", "shop": "Shop", "school": "School
 UNKNOWN_COLOR = (0.45, 0.45, 0.45, 1)
 
 
+def place_title(place_id: str, category: str, names: dict, order: Sequence[str] = ()) -> str:
+    """How a place is called: the user's name (with its category), the category (``Home``), or, for
+    places of no particular kind, ``Place 3`` (its rank in ``order``, the SDK's list of places), so two
+    unnamed places never read the same."""
+    own = names.get(place_id)
+    if own:
+        return f"{own} ({PLACE_NAMES.get(category, category).lower()})"
+    if category == "other" and place_id in order:
+        return f"Place {list(order).index(place_id) + 1}"
+    return PLACE_NAMES.get(category, "Other place")
+
+
 def fmt_clock(t: float, tz_offset_s: float) -> str:
     """``HH:MM`` local time of unix ``t``."""
     return datetime.datetime.fromtimestamp(t + tz_offset_s, datetime.timezone.utc).strftime("%H:%M")
@@ -137,13 +149,12 @@ def stay_card(visit, places: dict, fixes: dict, names: dict, categories: dict, t
     cat = fixes.get("category") or categories.get(pid) or sdk_cat
     start = float(fixes.get("start", visit.start))
     end = float(now if ongoing and now is not None else fixes.get("end", visit.end))
-    own = names.get(pid)
-    title = f"{own} ({PLACE_NAMES.get(cat, cat).lower()})" if own else PLACE_NAMES.get(cat, "Other place")
+    title = place_title(pid, cat, names, list(places))
     sub = _times(start, end, ongoing, tz)
     lat = getattr(place, "lat", getattr(visit, "lat", float("nan")))
     lon = getattr(place, "lon", getattr(visit, "lon", float("nan")))
     return Card("stay", "visit", float(visit.start), float(visit.end), start, end, ongoing, title, sub, cat, sdk_cat,
-                PLACE_COLORS.get(cat, UNKNOWN_COLOR), cat[:1].upper(), bool(fixes) or pid in names, pid, float(lat), float(lon))  # fmt: skip
+                PLACE_COLORS.get(cat, UNKNOWN_COLOR), cat[:1].upper(), bool(fixes) or pid in names or pid in categories, pid, float(lat), float(lon))  # fmt: skip
 
 
 def trip_card(trip, fixes: dict, tz: float, ongoing: bool = False, now: Optional[float] = None) -> Optional[Card]:

@@ -6,7 +6,7 @@ import datetime
 from typing import Optional
 
 from journeys.bridge import DayView, day_start_s, local_day
-from journeys.day import DAY_S, PLACE_COLORS, PLACE_NAMES, TRIP_MODES, Card, build_cards, legend, mode_name, ongoing_headline, strip_items
+from journeys.day import DAY_S, PLACE_COLORS, PLACE_NAMES, TRIP_MODES, Card, build_cards, legend, mode_name, ongoing_headline, place_title, strip_items
 from journeys.daymap import MapState, build_map, focus
 from journeys.stores import CorrectionStore
 
@@ -169,8 +169,9 @@ class DayVM:
                 rows.append(("Distance", f"{card.distance_m / 1000:.1f} km"))
             rows.append(("How", " + ".join(mode_name(m) for m in card.modes)))
             ends = [self.places.get(card.origin_id), self.places.get(card.destination_id)]
-            names = self.corrections.place_names()
-            words = [names.get(p.place_id) or PLACE_NAMES.get(getattr(p, "label", "other"), "a place") if p else "somewhere" for p in ends]
+            names, cats, order = self.corrections.place_names(), self.corrections.place_categories(), list(self.places)
+            words = [place_title(p.place_id, cats.get(p.place_id) or getattr(p, "label", "other"), names, order) if p else "somewhere"
+                     for p in ends]  # fmt: skip
             rows.append(("From", f"{words[0]} to {words[1]}"))
         else:
             p = self.places.get(card.place_id)

@@ -80,6 +80,12 @@ class DayScreen(Screen):
         for w in self.card_widgets:
             self.list_box.add_widget(w)
 
+        def to_top(*_):  # a list shorter than the screen starts at the top, not where the last one was scrolled
+            if self.list_box.height <= self.list_view.height:
+                self.list_view.scroll_y = 1
+
+        Clock.schedule_once(to_top)
+
     def swipe(self, step: int) -> None:
         tl = self.app.model.timeline
         if tl is not None and tl.swipe(step):

@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 from journeys.bridge import Consent, ContextView
 from journeys.datafiles import erase_all, inventory, read_state, total_rows, write_state
-from journeys.day import MODE_COLORS, PLACE_COLORS, PLACE_NAMES, fmt_clock, fmt_duration, mode_name  # noqa: F401  (re-exported)
+from journeys.day import MODE_COLORS, PLACE_COLORS, PLACE_NAMES, fmt_clock, fmt_duration, mode_name, place_title  # noqa: F401  (re-exported)
 from journeys.dayvm import DayVM
 from journeys.stores import CorrectionStore
 from journeys.sync import SyncResult, describe, load_salt, sync_corrections
@@ -180,7 +180,7 @@ def places_state(places, names: Optional[dict] = None, categories: Optional[dict
     rows = []
     for p in sorted(places, key=lambda p: (order.get(cat(p), 2), -getattr(p, "n_visits", 0))):
         n = getattr(p, "n_visits", 0)
-        title = names.get(p.place_id) or PLACE_NAMES.get(cat(p), "Other place")
+        title = place_title(p.place_id, cat(p), names, [q.place_id for q in places])
         rows.append(f"{title}: {n} {'visit' if n == 1 else 'visits'}, {fmt_duration(getattr(p, 'total_dwell_s', 0.0))} in all")
     return ListState("Places", rows, "" if rows else "No places yet: places appear after a few stays.")
 

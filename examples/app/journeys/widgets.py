@@ -179,11 +179,11 @@ class Legend(BoxLayout):
         self.clear_widgets()
         for name, color in entries[:7]:
             box = BoxLayout(orientation="horizontal", spacing=dp(3))
-            sw = Widget(size_hint_x=None, width=dp(12))
+            sw = Widget(size_hint=(None, None), size=(dp(12), dp(12)), pos_hint={"center_y": 0.5})
             with sw.canvas:
                 Color(*color)
-                r = Rectangle()
-            sw.bind(pos=lambda w, *_, r=r: setattr(r, "pos", (w.x, w.center_y - dp(6))), size=lambda w, *_, r=r: setattr(r, "size", (dp(12), dp(12))))
+                r = Rectangle(size=sw.size)
+            sw.bind(pos=lambda w, *_, r=r: setattr(r, "pos", w.pos))
             box.add_widget(sw)
             lbl = Label(text=name, font_size="11sp", halign="left", valign="middle", color=(0.85, 0.85, 0.85, 1))
             lbl.bind(size=lambda w, *_: setattr(w, "text_size", w.size))
