@@ -322,15 +322,20 @@ def test_phone_backend_starts_the_service_only_after_the_grant(monkeypatch, tmp_
     import main as app_main
     from journeys import android
 
-    started, answer = [], {"yes": False}
-    monkeypatch.setattr(android, "request_permissions", lambda cb: cb(answer["yes"]))
+    started, answer, pending = [], {"yes": False}, []
+    monkeypatch.setattr(android, "request_permissions", pending.append)  # the dialog is open until cb runs
     monkeypatch.setattr(android, "start_service", lambda: started.append(1))
     be = app_main.android_backend(tmp_path, 0.0)
     be.start()
+    be._clock = lambda: time.time() + 600  # the person reads the dialog for ten minutes: not an error
+    assert started == [] and be.error is None
+    pending.pop()(False)
     assert started == [] and be.error == "location permission not granted" and be.error_kind == "permission"
-    answer["yes"] = True
     be.start()
-    assert started == [1]
+    pending.pop()(True)
+    assert started == [1] and be.error is not None  # started, but no heartbeat for ten minutes
+    be._clock = time.time
+    assert be.error is None
 
 
 def test_resume_after_restart_follows_the_user_and_withdrawal(monkeypatch, tmp_path):

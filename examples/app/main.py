@@ -91,11 +91,16 @@ def android_backend(data_dir, tz: float):
 
     def on_result(granted: bool) -> None:
         if granted:
+            store.put("status", {"state": "starting", "t": time.time()})  # the heartbeat clock starts now
             android.start_service()
         else:
             store.put("status", {"state": "failed", "kind": "permission", "error": "location permission not granted", "t": time.time()})
 
-    return ServiceBackend(store, tz, data_dir / "timeline.db", starter=lambda: android.request_permissions(on_result))
+    def ask() -> None:
+        store.put("status", {"state": "asking", "t": time.time()})  # the dialogs may stay open: not a silent service
+        android.request_permissions(on_result)
+
+    return ServiceBackend(store, tz, data_dir / "timeline.db", starter=ask)
 
 
 def main(argv=None) -> None:

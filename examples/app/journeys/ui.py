@@ -290,5 +290,11 @@ class JourneysApp(App):
         elif cur == "settings" and (force or self._tick % 10 == 0):
             self.settings_screen.refresh()
 
+    def on_resume(self):
+        """Back from the system settings (or another app): a refused permission may be granted now."""
+        if self.model.problem() is not None:
+            self.model.retry()
+        self._refresh(force=True)
+
     def on_stop(self):
         self.model.close()
