@@ -106,6 +106,7 @@ def feedback_items(corrections: Sequence[Correction], salt: bytes, fields=SERVER
 @contextlib.contextmanager
 def _connect(path: Path):
     con = sqlite3.connect(str(path), timeout=5.0)
+    con.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not just unlinked (consent withdrawal)
     try:
         yield con
         con.commit()
