@@ -23,6 +23,9 @@ class CardSheet:
     """Details of a card and what the user can change: the mode (trips) or the category and name
     (stays), start and end, "didn't happen", and a button to show it on the map."""
 
+    #: Fade in and out (tests turn it off for reproducible screenshots).
+    animate = True
+
     def __init__(self, vm: DayVM, card: Card, on_done: Callable[[bool], None], on_map: Callable[[Card], None]):
         self.vm, self.card, self._on_done, self._on_map = vm, card, on_done, on_map
         self.changed = False
@@ -73,7 +76,7 @@ class CardSheet:
         self.popup.bind(on_dismiss=lambda *_: self._on_done(self.changed))
 
     def open(self) -> None:
-        self.popup.open()
+        self.popup.open(animation=self.animate)
 
     def _apply(self, action) -> None:
         try:
@@ -82,10 +85,10 @@ class CardSheet:
             self.popup.title = str(exc).capitalize()
             return
         self.changed = True
-        self.popup.dismiss()
+        self.popup.dismiss(animation=self.animate)
 
     def _show_map(self) -> None:
-        self.popup.dismiss()
+        self.popup.dismiss(animation=self.animate)
         self._on_map(self.card)
 
 
