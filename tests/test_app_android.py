@@ -310,6 +310,22 @@ def test_android_glue_with_fake_modules(monkeypatch, tmp_path):
     assert not any("BACKGROUND" in p or "ACTIVITY_RECOGNITION" in p for p in android.FOREGROUND_PERMISSIONS)
     android.stop_service()
     assert calls[-1] == ("stop", (activity,))
+    locks = []
+
+    class Lock:
+        def acquire(self):
+            locks.append("on")
+
+        def release(self):
+            locks.append("off")
+
+    pm = types.SimpleNamespace(newWakeLock=lambda kind, tag: (locks.append((kind, tag)), Lock())[1])
+    classes.update({"org.kivy.android.PythonService": types.SimpleNamespace(mService=types.SimpleNamespace(getSystemService=lambda name: pm)),
+                    "android.content.Context": types.SimpleNamespace(POWER_SERVICE="power"),
+                    "android.os.PowerManager": types.SimpleNamespace(PARTIAL_WAKE_LOCK=1)})  # fmt: skip
+    sys.modules["jnius"].cast = lambda cls, obj: obj
+    android.acquire_wake_lock().release()
+    assert locks == [(1, "journeys:sensing"), "on", "off"]
     android.set_resume_after_boot(True, str(tmp_path))
     assert (tmp_path / android.BOOT_MARKER).exists()
     android.set_resume_after_boot(False, str(tmp_path))
