@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from journeys.bridge import Consent, ContextView
 from journeys.datafiles import erase_all, inventory, read_state, total_rows, write_state
-from journeys.day import MODE_COLORS, PLACE_COLORS, PLACE_NAMES, fmt_clock, fmt_duration, mode_name, place_title  # noqa: F401  (re-exported)
+from journeys.day import MODE_COLORS, PLACE_COLORS, PLACE_NAMES, fmt_clock, fmt_duration, mode_name  # noqa: F401  (re-exported)
 from journeys.dayvm import DayVM
+from journeys.lists import NOT_AVAILABLE, ListState, describe_record, feature_state, human, places_state  # noqa: F401  (re-exported)
 from journeys.stores import CorrectionStore
 from journeys.sync import SyncResult, describe, load_salt, sync_corrections
 
-NOT_AVAILABLE = "not available yet"
 
 #: The prominent disclosure, shown before any system permission dialog.
 CONSENT_TEXT = (
@@ -92,34 +91,6 @@ def trace_lines(t: Sequence[float], x: Sequence[Sequence[float]], value_range: f
     return lines
 
 
-_PROB = re.compile(r"\s*\([^()]*p=\d[^()]*\)|,?\s*p=\d+(\.\d+)?")
-
-
-def human(text: str) -> str:
-    """A sentence from the SDK without the numbers behind it (probabilities in brackets)."""
-    return _PROB.sub("", text).strip()
-
-
-def _describe(obj: Any) -> str:
-    """A short human text for a record from any SDK version (never a dict or an id)."""
-    if obj is None:
-        return NOT_AVAILABLE
-    if isinstance(obj, str):
-        return human(obj)
-    for name in ("text", "description", "summary"):
-        v = getattr(obj, name, None)
-        if isinstance(v, str) and v:
-            return human(v)
-    if hasattr(obj, "score") and hasattr(obj, "trip_start"):  # a driving score
-        return f"Drive: score {obj.score:.0f} of 100, {obj.distance_m / 1000:.1f} km"
-    if hasattr(obj, "modes"):
-        return " + ".join(mode_name(m) for m in obj.modes)
-    label = getattr(obj, "label", None)
-    if isinstance(label, str):
-        return PLACE_NAMES.get(label, label.capitalize())
-    return "An item this version of Journeys cannot show yet"
-
-
 SOURCE_WORDS = {"simulate": "a simulated day", "replay": "a recorded day", "phone": "this phone's sensors",
                 "service": "the sensing service"}  # fmt: skip
 
@@ -137,12 +108,12 @@ def now_state(ctx: ContextView, samples: dict, source_name: str, error: Optional
         st.mode_text = "Sensing finished"
     place = ctx.place
     if place is not None:
-        st.place_text = "At " + (_describe(place) if not isinstance(place, str) else PLACE_NAMES.get(place, place.capitalize()))
+        st.place_text = "At " + (describe_record(place) if not isinstance(place, str) else PLACE_NAMES.get(place, place.capitalize()))
     elif ctx.has_place:
         st.place_text = "Not at a known place"
     trip = ctx.trip_in_progress
     if trip:
-        st.trip_text = "On a trip: " + (_describe(trip) if not isinstance(trip, str) else trip)
+        st.trip_text = "On a trip: " + (describe_record(trip) if not isinstance(trip, str) else trip)
     state = "on" if ctx.running else "off"
     st.status_text = f"Sensing {state} · from {SOURCE_WORDS.get(source_name, source_name)}"
     if ctx.running and not ctx.mode:
@@ -152,56 +123,6 @@ def now_state(ctx: ContextView, samples: dict, source_name: str, error: Optional
     st.acc_lines = trace_lines(samples.get("acc_t", []), samples.get("acc", []), ACC_RANGE_MPS2)
     st.gyro_lines = trace_lines(samples.get("gyro_t", []), samples.get("gyro", []), GYRO_RANGE_RAD_S)
     return st
-
-
-# -- Places, Moments, Segments, Driving --------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class ListState:
-    """A simple list screen: a title, rows of text, or a placeholder saying what is missing."""
-
-    title: str
-    rows: list
-    placeholder: str = ""
-
-
-def places_state(places, names: Optional[dict] = None, categories: Optional[dict] = None) -> ListState:
-    """Places as rows: the user's name or the category, visits and time spent (home and work first)."""
-    if places is None:
-        return ListState("Places", [], f"Places are {NOT_AVAILABLE}: this SDK does not find places yet.")
-    names, categories = names or {}, categories or {}
-    places = [p for p in places if hasattr(p, "place_id")]
-    order = {"home": 0, "work": 1}
-
-    def cat(p):
-        return categories.get(p.place_id) or getattr(p, "label", "other")
-
-    rows = []
-    for p in sorted(places, key=lambda p: (order.get(cat(p), 2), -getattr(p, "n_visits", 0))):
-        n = getattr(p, "n_visits", 0)
-        title = place_title(p.place_id, cat(p), names, [q.place_id for q in places])
-        rows.append(f"{title}: {n} {'visit' if n == 1 else 'visits'}, {fmt_duration(getattr(p, 'total_dwell_s', 0.0))} in all")
-    return ListState("Places", rows, "" if rows else "No places yet: places appear after a few stays.")
-
-
-FEATURE_TITLES = {"moments": "Moments", "segments": "Segments", "driving": "Driving"}
-FEATURE_HINTS = {
-    "moments": "Moments (what you are likely to do next, and when to notify) are " + NOT_AVAILABLE + " in this SDK.",
-    "segments": "Segments (e.g. \u201cearly riser: on 9 of the last 10 weekdays you left home before 7:00\u201d) are "
-                + NOT_AVAILABLE + " in this SDK.",  # fmt: skip
-    "driving": "Driving scores and harsh events are " + NOT_AVAILABLE + " in this SDK.",
-}
-
-
-def feature_state(name: str, result) -> ListState:
-    """Rows for Moments/Segments/Driving from whatever the SDK returns, or the placeholder."""
-    title = FEATURE_TITLES[name]
-    if result is None:
-        return ListState(title, [], FEATURE_HINTS[name])
-    items = list(result.values()) if isinstance(result, dict) else list(result) if isinstance(result, (list, tuple)) else [result]
-    rows = [_describe(it) for it in items]
-    return ListState(title, rows, "" if rows else f"Nothing yet: {title.lower()} appear after some days of data.")
 
 
 # -- the whole app -----------------------------------------------------------------------------------
