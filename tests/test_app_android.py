@@ -166,10 +166,10 @@ def test_a_correction_reaches_the_training_export(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
-    from sdk.sync.payload import build_day_payload, sync_day_from_store
-    from trainer.server.app import ServerSettings, create_app
-    from trainer.server.db import add_app
-    from trainer.server.export import export_training
+    from momentsense.sdk.sync.payload import build_day_payload, sync_day_from_store
+    from momentsense.trainer.server.app import ServerSettings, create_app
+    from momentsense.trainer.server.db import add_app
+    from momentsense.trainer.server.export import export_training
 
     from journeys.bridge import LiveBackend, SourceChoice
     from journeys.sync import load_salt, make_client

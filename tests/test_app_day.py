@@ -20,7 +20,7 @@ from journeys import sync as jsync  # noqa: E402
 from journeys.bridge import DayView  # noqa: E402
 from journeys.dayvm import DayVM  # noqa: E402
 from journeys.stores import CorrectionStore  # noqa: E402
-from sdk.timeline.records import Place, Trip, Visit  # noqa: E402
+from momentsense.sdk.timeline.records import Place, Trip, Visit  # noqa: E402
 from test_app import DAY, HOUR, PLACES, T0, FakeBackend, sample_day  # noqa: E402
 
 

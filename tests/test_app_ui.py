@@ -151,7 +151,7 @@ def _make_model(backend: str, data_dir: Path):
                                 "--tz-offset-s", str(TZ), "--keep-sim-time"])  # fmt: skip
     model = app_main.build_model(args)
     if backend == "desktop":
-        from sdk.sim.simulate import SimulatorOptions
+        from momentsense.sdk.sim.simulate import SimulatorOptions
 
         make = model.backend_factory
 

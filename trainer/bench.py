@@ -33,10 +33,10 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     """
     import tempfile
 
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sim import draw_device, draw_person, iter_itinerary
-    from sdk.sim.day import commuter_day, split_legs
-    from sdk.sources import _chunk_recording
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sim import draw_device, draw_person, iter_itinerary
+    from momentsense.sdk.sim.day import commuter_day, split_legs
+    from momentsense.sdk.sources import _chunk_recording
 
     rss_before = peak_rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")

@@ -102,7 +102,7 @@ def erase_all(data_dir: os.PathLike) -> dict:
     if (data_dir / EVENTS).exists():
         out[EVENTS] = sum(EventStore(data_dir / EVENTS).delete_all().values())
     if (data_dir / TIMELINE).exists():
-        from sdk.timeline.store import TimelineStore
+        from momentsense.sdk.timeline.store import TimelineStore
 
         ts = TimelineStore(data_dir / TIMELINE)
         try:

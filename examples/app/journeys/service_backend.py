@@ -32,8 +32,8 @@ def ongoing_from_dict(d: Optional[dict]):
 def store_feature(ts, name: str, tz_offset_s: float):
     """Places, moments, segments or driving computed from a timeline store the way ``MomentSDK`` does
     (the Android app reads the service's store; it has no SDK of its own running)."""
-    from sdk.errors import MomentsenseError
-    from sdk.insights import SEGMENT_HISTORY_S, drive_insights, in_visits, moment_insights, segment_insights, timeline_events
+    from momentsense.sdk.errors import MomentsenseError
+    from momentsense.sdk.insights import SEGMENT_HISTORY_S, drive_insights, in_visits, moment_insights, segment_insights, timeline_events
 
     if name == "places":
         return ts.places()
@@ -88,7 +88,7 @@ class ServiceBackend:
     def _sdk_store(self):
         if self._timeline is None and self.timeline_path is not None and self.timeline_path.exists():
             try:
-                from sdk.timeline.store import TimelineStore
+                from momentsense.sdk.timeline.store import TimelineStore
             except ImportError:
                 return None
             self._timeline = TimelineStore(self.timeline_path)

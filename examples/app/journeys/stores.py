@@ -92,7 +92,7 @@ def feedback_items(corrections: Sequence[Correction], salt: bytes, fields=SERVER
     Corrections of a field outside ``fields``, local-only ones (place names) and single transport
     events are left out.
     """
-    from sdk.sync.payload import event_id
+    from momentsense.sdk.sync.payload import event_id
 
     out = []
     for c in corrections:

@@ -45,15 +45,15 @@ def salt_path(data_dir: os.PathLike) -> Path:
 
 def load_salt(data_dir: os.PathLike) -> bytes:
     """The per-user salt (created on first use; see :func:`sdk.sync.payload.load_or_create_salt`)."""
-    from sdk.sync.payload import load_or_create_salt
+    from momentsense.sdk.sync.payload import load_or_create_salt
 
     return load_or_create_salt(salt_path(data_dir))
 
 
 def make_client(data_dir: os.PathLike, base_url: str, api_key: str, session=None):
     """A :class:`sdk.sync.client.SyncClient` with its queue and identity in ``<data_dir>/sync/``."""
-    from sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
-    from sdk.sync.queue import UploadQueue
+    from momentsense.sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
+    from momentsense.sdk.sync.queue import UploadQueue
 
     folder = Path(data_dir) / SYNC_DIR
     folder.mkdir(parents=True, exist_ok=True)
