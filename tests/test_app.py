@@ -1,9 +1,8 @@
-"""Journeys demo app (examples/app): view-model logic without a window, and a headless UI walk-through.
+"""Journeys demo app (examples/app): stores, the SDK door, the day's cards/strip/map, corrections and
+their sync, the app model, the service loop and the Android glue, all without a window.
 
-The UI test runs the real app in a subprocess under Xvfb (SDL's offscreen driver when Xvfb is absent,
-see platform-notes.md), drives it consent → now → timeline → correct an item → settings (revoke), takes
-a screenshot of each screen into ``ci-artifacts/app-screenshots/`` and checks the widget tree. It is
-skipped only when Kivy is not installed (``pip install -e .[app]``).
+The headless UI walk-through is in ``tests/test_app_ui.py``; the staged Android tree, revoke erasure
+and a correction's way to the server's export in ``tests/test_app_android.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ if str(APP) not in sys.path:
 from journeys import bridge, stores, viewmodel  # noqa: E402
 from journeys.bridge import ContextView, DayView, SampleTap, SourceChoice  # noqa: E402
 from journeys.stores import ConsentFile, CorrectionStore, EventStore  # noqa: E402
-from journeys.viewmodel import AppModel, ConsentRequired, TimelineVM, build_bars  # noqa: E402
+from journeys.viewmodel import AppModel, ConsentRequired  # noqa: E402
 from momentsense.sdk.timeline.records import Place, TransportEvent, Trip, Visit  # noqa: E402
 
 DAY = datetime.date(2026, 3, 2)
@@ -77,8 +76,23 @@ class FakeBackend:
     def feature(self, name):
         return self._places if name == "places" else None
 
+    def pause(self, on, timeout_s=0.0):
+        self.paused = on
+        return True
 
-def _day_view():
+
+class FakeSyncClient:
+    """Records what the app would send to the sync server."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send_feedback(self, items):
+        self.sent.append(list(items))
+        return {"accepted": len(items), "unknown_event_ids": []}
+
+
+def sample_day():
     events = [TransportEvent(T0 - HOUR, T0 + 7 * HOUR, "still", 0.97),  # starts the day before: clipped
               TransportEvent(T0 + 7 * HOUR, T0 + 7.5 * HOUR, "walk", 0.9),
               TransportEvent(T0 + 7.5 * HOUR, T0 + 8 * HOUR, "bus", 0.8)]  # fmt: skip
@@ -95,7 +109,7 @@ def _model(tmp_path, backend=None, calls=None):
 
     def factory():
         calls.append(1)
-        return backend or FakeBackend({DAY: _day_view()}, PLACES)
+        return backend or FakeBackend({DAY: sample_day()}, PLACES)
 
     return AppModel(factory, tmp_path, 0.0), calls
 
@@ -115,7 +129,8 @@ class TestCorrectionStore:
         assert set(c.to_dict()) == {f.name for f in dataclasses.fields(stores.Correction)}
 
     def test_feedback_items_use_the_sync_payload_ids(self, tmp_path):
-        """Visit/trip corrections refer to the ids the day payload uploads (sdk.sync.payload.event_id)."""
+        """Visit/trip corrections refer to the ids the day payload uploads (sdk.sync.payload.event_id);
+        corrections of single transport events (older app versions) are not sent."""
         payload = pytest.importorskip("momentsense.sdk.sync.payload", reason="the SDK has no sync payload module")
         s = CorrectionStore(tmp_path / "c.sqlite")
         s.add("visit", 10.0, 20.0, "other", "gym")
@@ -123,7 +138,10 @@ class TestCorrectionStore:
         salt = bytes(range(32))
         items = stores.feedback_items(s.pending(), salt)
         assert items[0] == {"event_id": payload.event_id(salt, "visit", 10.0, 20.0), "field": "category", "value": "gym"}
-        assert items[1]["field"] == "mode" and items[1]["value"] == "run" and items[1]["event_id"].startswith("e_")
+        assert len(items) == 1  # a single transport event has no id the server knows: not sent
+        s.add("trip", 30.0, 40.0, "walk", "run")
+        items = stores.feedback_items(s.pending(), salt)
+        assert items[1] == {"event_id": payload.event_id(salt, "trip", 30.0, 40.0), "field": "mode", "value": "run"}
 
     def test_latest_correction_of_an_item_wins(self, tmp_path):
         s = CorrectionStore(tmp_path / "c.sqlite")
@@ -259,140 +277,97 @@ class TestConsent:
         assert c.granted() and ConsentFile(tmp_path / "consent.json").granted()
 
 
-# -- view model --------------------------------------------------------------------------------------
-
-
-class TestBuildBars:
-    def test_every_item_is_a_bar_in_its_lane_clipped_to_the_day(self):
-        bars = build_bars(_day_view(), DAY, 0.0, {}, {"p1": "home", "p2": "work"})
-        assert [b.kind for b in bars].count("event") == 3 and [b.kind for b in bars].count("visit") == 2
-        assert [b.label for b in bars if b.kind == "visit"] == ["home", "work"]
-        still = next(b for b in bars if b.label == "still")
-        assert still.x0 == 0.0 and still.x1 == pytest.approx(7 / 24)
-        trip = next(b for b in bars if b.kind == "trip")
-        assert trip.label == "bus" and ("Distance", "5.2 km") in trip.details
-        assert trip.color == viewmodel.MODE_COLORS["bus"] and bars[0].color == viewmodel.PLACE_COLORS["home"]
-
-    def test_items_of_other_days_are_left_out(self):
-        assert build_bars(_day_view(), DAY + datetime.timedelta(days=1), 0.0) == []
-        late = build_bars(_day_view(), DAY, -7.75 * HOUR)  # local day starts at 07:45 UTC
-        assert sorted((b.kind, b.original_label) for b in late) == [("event", "bus"), ("trip", "bus"), ("visit", "other")]
-
-    def test_a_correction_replaces_the_label_and_colour(self):
-        walk_start = T0 + 7 * HOUR
-        bars = build_bars(_day_view(), DAY, 0.0, {("event", round(walk_start, 3)): "run"})
-        b = next(b for b in bars if b.kind == "event" and b.start == walk_start)
-        assert b.label == "run" and b.original_label == "walk" and b.corrected
-        assert b.color == viewmodel.MODE_COLORS["run"] and ("You said", "run") in b.details
-
-
-class TestTimelineVM:
-    def _vm(self, tmp_path):
-        days = {DAY: _day_view(), DAY - datetime.timedelta(days=1): DayView([], [], [], True, True)}
-        return TimelineVM(FakeBackend(days, PLACES), CorrectionStore(tmp_path / "c.sqlite"), 0.0)
-
-    def test_refresh_shows_the_newest_day_with_place_labels(self, tmp_path):
-        vm = self._vm(tmp_path)
-        assert len(vm.refresh()) == 6 and vm.day == DAY
-        assert "3 mode events · 2 visits · 1 trips" == vm.counts_text
-        assert [b.label for b in vm.bars if b.kind == "visit"] == ["home", "work"]
-
-    def test_swipe_moves_between_days_and_stops_at_the_ends(self, tmp_path):
-        vm = self._vm(tmp_path)
-        vm.refresh()
-        assert not vm.swipe(+1)
-        assert vm.swipe(-1) and vm.day == DAY - datetime.timedelta(days=1) and vm.bars == []
-        assert not vm.swipe(-1)
-        assert vm.swipe(+1) and vm.day == DAY and len(vm.bars) == 6
-
-    def test_correct_stores_the_correction_and_shows_it(self, tmp_path):
-        vm = self._vm(tmp_path)
-        bar = next(b for b in vm.refresh() if b.kind == "event" and b.label == "bus")
-        c = vm.correct(bar, "train")
-        assert (c.item_kind, c.item_start, c.original_label, c.corrected_label) == ("event", bar.start, "bus", "train")
-        again = next(b for b in vm.bars if b.key == bar.key)
-        assert again.label == "train" and again.corrected
-        assert CorrectionStore(tmp_path / "c.sqlite").pending() == [c]
-
-    def test_correct_fails_with_a_label_of_the_wrong_kind(self, tmp_path):
-        vm = self._vm(tmp_path)
-        visit = next(b for b in vm.refresh() if b.kind == "visit")
-        assert "gym" in vm.options(visit) and "car" not in vm.options(visit)
-        with pytest.raises(ValueError, match="label must be one of"):
-            vm.correct(visit, "car")
-
-
 class TestNowState:
-    def test_mode_confidence_and_traces(self):
+    def test_mode_in_words_and_traces(self):
         st = viewmodel.now_state(ContextView("walk", 0.934, True, 3), {"acc_t": [0.0, 5.0], "acc": [[0, 0, 9.81], [40, -40, 0]]}, "simulate")
-        assert st.mode_text == "Walk · 93 %" and "simulate · sensing · 3 events" in st.status_text
+        assert st.mode_text == "Walk (sure)" and st.status_text == "Sensing on · from a simulated day"
         x = st.acc_lines[0]
         assert x[0] == 0.0 and x[2] == 1.0 and x[3] == 1.0  # newest at the right; 40 m/s² clipped to the top
         assert st.acc_lines[1][3] == 0.0 and st.acc_lines[2][1] == pytest.approx(0.5 + 9.81 / 40)
 
-    def test_place_and_trip_say_not_available_with_an_older_sdk(self):
-        st = viewmodel.now_state(ContextView(None, 0.0, True, 0), {}, "simulate")
-        assert st.mode_text == "Listening…" and "not available yet" in st.place_text and "not available yet" in st.trip_text
-        newer = ContextView("car", 0.8, True, 1, PLACES[0], types.SimpleNamespace(modes=("walk", "car")), None, True, True)
-        st = viewmodel.now_state(newer, {}, "simulate")
-        assert st.place_text == "Place: home" and st.trip_text == "Trip: walk → car"
-        st = viewmodel.now_state(ContextView("car", 0.8, True, 1, None, None, None, True, True), {}, "x")
-        assert st.place_text == "Place: unknown" and st.trip_text == "Trip: none in progress"
+    def test_place_and_trip_in_words(self):
+        newer = ContextView("car", 0.6, True, 1, PLACES[0], types.SimpleNamespace(modes=("walk", "car")), None, True, True)
+        st = viewmodel.now_state(newer, {}, "service")
+        assert st.place_text == "At Home" and st.trip_text == "On a trip: Walk + Car" and st.mode_text == "Car (fairly sure)"
+        st = viewmodel.now_state(ContextView("car", 0.8, True, 1, None, None, None, True, True), {}, "phone", "the sensing service is not responding")
+        assert st.place_text == "Not at a known place" and st.trip_text == "" and "stopped: the sensing service" in st.status_text
 
 
 class TestListStates:
-    def test_places_home_first_or_a_placeholder(self):
-        st = viewmodel.places_state(list(reversed(PLACES)))
-        assert st.rows[0].startswith("Home (p1): 20 visits") and st.rows[1].startswith("Work") and not st.placeholder
+    def test_places_in_words_home_first(self):
+        st = viewmodel.places_state(list(reversed(PLACES)), {"p2": "The office"})
+        assert st.rows == ["Home: 20 visits, 200 h 00 min in all", "The office (work): 15 visits, 120 h 00 min in all"]
         assert "not available yet" in viewmodel.places_state(None).placeholder
 
-    @pytest.mark.parametrize("name", ["moments", "segments", "driving"])
-    def test_features_the_sdk_lacks_say_not_available_yet(self, name):
-        st = viewmodel.feature_state(name, None)
-        assert st.rows == [] and "not available yet" in st.placeholder
+    def test_insights_without_numbers_behind_them(self):
+        from momentsense.sdk.insights import Insight
 
-    def test_feature_rows_from_records(self):
-        seg = types.SimpleNamespace(text="early riser: on 9 of the last 10 weekdays you left home before 7:00")
-        assert viewmodel.feature_state("segments", [seg]).rows == [seg.text]
+        seg = Insight("segment", "you may be a early riser (timeline embedding, p=0.91)", {})
+        score = types.SimpleNamespace(trip_start=T0, trip_end=T0 + 600, score=81.4, distance_m=5300.0)
+        assert viewmodel.feature_state("segments", [seg]).rows == ["you may be a early riser"]
+        assert viewmodel.feature_state("driving", [score]).rows == ["Drive: score 81 of 100, 5.3 km"]
+        assert "not available yet" in viewmodel.feature_state("moments", None).placeholder
 
 
 class TestAppModel:
-    def test_nothing_starts_without_consent(self, tmp_path):
+    def test_nothing_starts_without_consent_and_decline_starts_nothing(self, tmp_path):
         m, calls = _model(tmp_path)
         assert m.needs_consent and m.backend is None
         with pytest.raises(ConsentRequired):
             m.start()
-        assert calls == [] and m.now().mode_text == "Waiting for sensor data"
+        m.decline()
+        assert calls == [] and m.declined and m.stored()["rows"] == 0
 
-    def test_accept_starts_and_revoke_stops_and_erases(self, tmp_path):
-        backend = FakeBackend({DAY: _day_view()}, PLACES)
+    def test_accept_starts_pause_keeps_and_revoke_erases(self, tmp_path):
+        backend = FakeBackend({DAY: sample_day()}, PLACES)
         m, calls = _model(tmp_path, backend)
         m.accept()
-        assert calls == [1] and backend.started == 1 and not m.needs_consent
-        assert m.now().mode_text == "Walk · 93 %"
-        bar = m.timeline.refresh()[0]
-        m.timeline.correct(bar, "work")
+        assert calls == [1] and backend.started == 1 and m.now().mode_text == "Walk (sure)"
+        card = m.timeline.refresh()[0]
+        m.timeline.change_label(card, "gym")
+        m.set_paused(True)
+        assert m.paused and "paused" in m.now().status_text and len(m.corrections.all()) == 1
+        assert backend.paused and m.problem() is None
+        m.close()
+        again = AppModel(lambda: backend, tmp_path)  # the app opens paused: nothing starts...
+        assert again.start() and backend.started == 1
+        again.set_paused(False)  # ...until the user resumes
+        assert backend.started == 2 and not again.paused
+        again.set_paused(True)
+        m = again
         m.revoke()
-        assert m.needs_consent and backend.closed == 1 and backend.erased and m.backend is None
-        assert m.corrections.all() == []
+        assert m.needs_consent and backend.closed == 2 and backend.erased and m.backend is None
+        assert m.corrections.all() == [] and not m.paused
         assert AppModel(lambda: backend, tmp_path).needs_consent  # remembered across restarts
 
-    def test_a_source_that_cannot_run_here_is_explained(self, tmp_path):
+    def test_failures_offer_retry_or_settings(self, tmp_path):
         from momentsense.sdk.sources import SensorUnavailableError
 
+        tries = []
+
         def factory():
-            raise SensorUnavailableError("no phone sensors on this platform; use source='simulate'")
+            tries.append(1)
+            if len(tries) == 1:
+                raise SensorUnavailableError("no phone sensors on this platform")
+            return FakeBackend({DAY: sample_day()}, PLACES)
 
         m = AppModel(factory, tmp_path)
         m.consent.grant()
-        assert not m.start() and "simulate" in m.now().status_text
+        assert not m.start() and m.problem().action == "retry" and "no phone sensors" in m.problem().text
+        assert m.retry() and m.problem() is None
+        m.backend.error, m.backend.error_kind = "location permission not granted", "permission"
+        assert m.problem().action == "settings" and "system settings" in m.problem().text
 
-    def test_places_and_placeholders_through_the_model(self, tmp_path):
-        m, _ = _model(tmp_path)
-        assert "not available yet" in m.places().placeholder  # before consent: no backend
+    def test_sync_through_the_model_needs_the_sharing_consent(self, tmp_path):
+        client = FakeSyncClient()
+        m = AppModel(lambda: FakeBackend({DAY: sample_day()}, PLACES), tmp_path, 0.0, client)
         m.accept()
-        assert len(m.places().rows) == 2 and "not available yet" in m.feature("moments").placeholder
-
+        trip = next(c for c in m.timeline.refresh() if c.kind == "trip")
+        m.timeline.change_label(trip, "car")
+        assert m.sync().sent == 0 and "1 correction waiting" in m.sync_text
+        m.consent.set_sync(True)
+        assert m.sync().sent == 1 and "0 corrections waiting" in m.sync_text and client.sent
+        assert (tmp_path / "sync" / "salt.bin").exists()
 
 # -- entry points ------------------------------------------------------------------------------------
 
@@ -407,256 +382,3 @@ def test_main_arguments():
     assert app_main.parse_legs("still:60, walk:30") == [("still", 60.0), ("walk", 30.0)]
     with pytest.raises(SystemExit, match="MODE:SECONDS"):
         app_main.parse_legs("walk")
-
-
-def test_service_senses_only_with_consent_and_writes_the_store(tmp_path):
-    """The foreground service's loop on a desktop: no consent → nothing; consent → events and context stored."""
-    import service
-
-    legs = [("still", 120), ("walk", 240), ("still", 120)]
-    assert service.run("simulate", tmp_path, seconds=5, speed=0, period_s=0.05, legs=legs) == 0
-    bridge.Consent(tmp_path).grant()
-    n = service.run("simulate", tmp_path, seconds=30, speed=0, period_s=0.05, legs=legs)
-    store = EventStore(tmp_path / "journeys-events.sqlite")
-    assert n > 0 and len(store.events()) == n and "walk" in [e["mode"] for e in store.events()]
-    assert store.get("context")["running"] is False and len(store.get("samples")["acc_t"]) > 0
-    be = bridge.ServiceBackend(store, 0.0, tmp_path / "timeline.db")
-    day = bridge.local_day(store.events()[0]["start"], 0.0)
-    assert len(be.day(day).events) == n and be.context().events == n
-    be._sdk_store() and be._sdk_store().close()
-
-
-def test_android_glue_with_fake_modules(monkeypatch):
-    """Starting/stopping the service and asking permissions, with fake jnius/android modules."""
-    from journeys import android
-
-    calls = []
-
-    class Service:
-        @staticmethod
-        def start(*a):
-            calls.append(("start", a))
-
-        @staticmethod
-        def stop(*a):
-            calls.append(("stop", a))
-
-    activity = object()
-    classes = {"org.kivy.android.PythonActivity": types.SimpleNamespace(mActivity=activity), android.SERVICE_CLASS: Service}
-    monkeypatch.setitem(sys.modules, "jnius", types.SimpleNamespace(autoclass=classes.__getitem__))
-    granted = set()
-    perms = types.SimpleNamespace(check_permission=lambda p: p in granted,
-                                  request_permissions=lambda ps, cb=None: (calls.append(("ask", tuple(ps))), granted.update(ps), cb and cb(ps, [True] * len(ps))))  # fmt: skip
-    monkeypatch.setitem(sys.modules, "android", types.SimpleNamespace(permissions=perms))
-    monkeypatch.setitem(sys.modules, "android.permissions", perms)
-    android.start_service()
-    android.stop_service()
-    assert calls[0][0] == "start" and calls[0][1][0] is activity and calls[1] == ("stop", (activity,))
-    android.request_permissions()
-    assert calls[2] == ("ask", android.FOREGROUND_PERMISSIONS) and calls[3] == ("ask", android.BACKGROUND_PERMISSIONS)
-
-
-# -- headless UI -------------------------------------------------------------------------------------
-
-UI_LEGS = "still:1800,walk:600,bus:1500,walk:300,still:3600,walk:600,car:1200,still:1800"
-SHOTS = ROOT / "ci-artifacts" / "app-screenshots"
-
-
-def _start_xvfb():
-    """Start Xvfb on a free display; returns (process, display) or (None, None) without Xvfb."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        return None, None
-    r, w = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1024x900x24", "-nolisten", "tcp"], pass_fds=(w,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    os.close(w)
-    with os.fdopen(r) as f:
-        num = f.readline().strip()
-    if not num:
-        proc.kill()
-        return None, None
-    return proc, f":{num}"
-
-
-def test_ui_walkthrough_headless(tmp_path):
-    """consent → now → timeline → correct an item → settings/revoke, with screenshots and widget-tree checks."""
-    pytest.importorskip("kivy", reason="Kivy is not installed (pip install -e .[app]); the UI test needs it")
-    env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_HOME=str(tmp_path / "kivy"))
-    xvfb, display = _start_xvfb()
-    if display:
-        env["DISPLAY"] = display
-    else:  # platform-notes.md: SDL2 falls back to an offscreen driver; screenshots are identical
-        env.pop("DISPLAY", None)
-        env["SDL_VIDEODRIVER"] = "offscreen"
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.run([sys.executable, __file__, "--ui-driver", str(SHOTS), str(tmp_path / "data")], env=env,
-                              capture_output=True, text=True, timeout=90)  # fmt: skip
-    finally:
-        if xvfb is not None:
-            xvfb.kill()
-            xvfb.wait()
-    elapsed = time.monotonic() - t0
-    facts_path = SHOTS / "facts.json"
-    assert proc.returncode == 0 and facts_path.exists(), f"UI driver failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    facts = json.loads(facts_path.read_text())
-    assert facts["display"] == ("xvfb" if display else "offscreen")
-    assert facts["start_screen"] == "consent" and facts["backend_before_consent"] is None
-    assert facts["mode_label"]["text"] == facts["mode_label"]["expected"]
-    assert facts["trace_points"] > 20
-    assert facts["n_bars"] == facts["expected_bars"] > 3
-    assert facts["swipe_titles"] == facts["swipe_expected"]
-    assert facts["correction"]["corrected_label"] == facts["chosen_label"] != facts["correction"]["original_label"]
-    assert facts["corrected_bar_label"] == facts["chosen_label"]
-    assert facts["after_revoke"] == {"screen": "consent", "needs_consent": True, "corrections": 0}
-    assert len(facts["screenshots"]) == 7
-    try:
-        from PIL import Image
-    except ImportError:  # Pillow comes with matplotlib (train extra); without it check the files only
-        Image = None
-    for name in facts["screenshots"]:
-        assert (SHOTS / name).stat().st_size > 2000, f"{name} is suspiciously small"
-        if Image is not None:
-            img = Image.open(SHOTS / name).convert("RGB")
-            assert img.size[0] >= 400 and len(img.getcolors(1 << 20) or range(1000)) > 10, f"{name} looks blank"
-    assert elapsed < 40, f"UI test took {elapsed:.1f} s"
-
-
-def _ui_driver(out_dir: str, data_dir: str) -> None:  # noqa: C901 - a script of steps
-    """Run the app and drive it (in a subprocess); write screenshots and facts.json to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    import main as app_main
-
-    args = app_main.parse_args(["--source", "simulate", "--speed", "0", "--legs", UI_LEGS, "--data-dir", data_dir, "--tz-offset-s", "0",
-                                "--keep-sim-time"])  # the simulator's clock starts 22:13 UTC: the itinerary spans two days
-    from kivy.config import Config
-
-    Config.set("graphics", "width", "480")
-    Config.set("graphics", "height", "860")
-    from kivy.clock import Clock
-    from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
-
-    from journeys.ui import JourneysApp
-
-    app = JourneysApp(app_main.build_model(args))
-    facts = {"screenshots": [], "display": "xvfb" if os.environ.get("DISPLAY") else "offscreen"}
-    state = {"pending_shot": None, "wait_until": 0.0}
-
-    def shot(name):
-        state["pending_shot"] = name
-
-        def on_flip(*_):
-            Window.unbind(on_flip=on_flip)
-            written = Window.screenshot(name=str(out / f"{name}.png"))  # Kivy inserts a counter: name0001.png
-            final = out / f"{name}.png"
-            os.replace(written, final)
-            facts["screenshots"].append(final.name)
-            state["pending_shot"] = None
-
-        Window.bind(on_flip=on_flip)
-        Window.canvas.ask_update()
-
-    def steps():
-        m = app.model
-        yield 0.8  # let the first frames draw
-        facts["start_screen"] = app.sm.current
-        facts["backend_before_consent"] = None if m.backend is None else "started"
-        assert app.nav.disabled
-        shot("1-consent")
-        yield 0.3
-        app.consent_screen.accept_button.dispatch("on_release")
-        assert app.sm.current == "now" and m.backend is not None
-        deadline = time.monotonic() + 20
-        while m.backend.context().mode is None and time.monotonic() < deadline:
-            yield 0.02
-        assert m.backend.pause(True), "the SDK did not wait for the paused source"
-        yield 0.5  # a few refresh ticks while the SDK's context stands still
-        ctx = m.backend.context()
-        assert ctx.mode is not None, "no transport mode within 20 s"
-        facts["mode_label"] = {"text": app.now_screen.mode_label.text, "expected": f"{ctx.mode.capitalize()} · {ctx.confidence * 100:.0f} %"}
-        facts["trace_points"] = app.now_screen.acc_view.n_points
-        shot("2-now")
-        yield 0.3
-        m.backend.pause(False)
-        m.backend.sdk.wait(20)  # the simulated itinerary ends (speed 0)
-        app.nav_buttons["timeline"].dispatch("on_release")
-        yield 0.5
-        sdk_day = m.backend.sdk.timeline(m.timeline.day)
-        expected_bars = len(sdk_day) if isinstance(sdk_day, list) else sum(
-            len(getattr(sdk_day, k, ())) for k in ("events", "visits", "trips"))
-        facts["n_bars"] = len(app.timeline_screen.day_view.bar_widgets)
-        facts["expected_bars"] = expected_bars
-        shot("3-timeline")
-        yield 0.3
-        title = app.timeline_screen.title_label.text
-        dv = app.timeline_screen.day_view
-        for dx in (+200, -200):  # finger to the right: the day before; then back
-            touch = UnitTestTouch(dv.center_x - dx / 2, dv.center_y)
-            touch.touch_down()
-            touch.touch_move(dv.center_x + dx / 2, dv.center_y)
-            touch.touch_up()
-            yield 0.2
-            facts.setdefault("swipe_titles", []).append(app.timeline_screen.title_label.text)
-        facts["swipe_expected"] = [(m.timeline.days[-2]).strftime("%A %d %B %Y"), title]
-        widest = max((w for w in app.timeline_screen.day_view.bar_widgets if w.bar.kind == "event"), key=lambda w: w.width)
-        touch = UnitTestTouch(*widest.center)
-        touch.touch_down()
-        touch.touch_up()
-        yield 0.3
-        popup = app.timeline_screen.popup
-        assert popup is not None and popup.bar.key == widest.bar.key, "tapping a bar did not open its details"
-        chosen = next(o for o in ("bike", "train", "walk") if o != widest.bar.label)
-        popup.spinner.text = chosen
-        facts["chosen_label"] = chosen
-        shot("4-details")
-        yield 0.3
-        popup.save_button.dispatch("on_release")
-        yield 0.3
-        stored = m.corrections.all()
-        facts["correction"] = stored[-1].to_dict() if stored else None
-        facts["corrected_bar_label"] = next(w.bar.label for w in app.timeline_screen.day_view.bar_widgets if w.bar.key == widest.bar.key)
-        shot("5-timeline-corrected")
-        yield 0.3
-        app.nav_buttons["places"].dispatch("on_release")
-        yield 0.3
-        shot("6-places")
-        yield 0.3
-        app.nav_buttons["settings"].dispatch("on_release")
-        yield 0.3
-        shot("7-settings")
-        yield 0.3
-        app.settings_screen.revoke_button.dispatch("on_release")
-        yield 0.3
-        facts["after_revoke"] = {"screen": app.sm.current, "needs_consent": m.needs_consent, "corrections": len(m.corrections.all())}
-        (out / "facts.json").write_text(json.dumps(facts, indent=1, default=str))
-        app.stop()
-
-    gen = steps()
-
-    def tick(_dt):
-        if state["pending_shot"] or time.monotonic() < state["wait_until"]:
-            return
-        try:
-            state["wait_until"] = time.monotonic() + next(gen)
-        except StopIteration:
-            return False
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            app.stop()
-            os._exit(3)
-
-    Clock.schedule_interval(tick, 0.02)
-    Clock.schedule_once(lambda *_: (print("UI driver timed out", file=sys.stderr), os._exit(4)), 60)
-    app.run()
-
-
-if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--ui-driver":
-    sys.path.insert(0, str(ROOT))
-    _ui_driver(sys.argv[2], sys.argv[3])

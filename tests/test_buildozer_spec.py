@@ -32,8 +32,12 @@ OPTIONAL = {"cython"}
 P4A_NAMES = {"jnius": "pyjnius", "pyjnius": "pyjnius"}
 #: What the phone needs in any case (issue 9).
 REQUIRED = {"python3", "kivy", "plyer", "numpy", "pyjnius", "requests"}
-PERMISSIONS = {"ACCESS_FINE_LOCATION", "ACCESS_BACKGROUND_LOCATION", "ACTIVITY_RECOGNITION", "HIGH_SAMPLING_RATE_SENSORS",
-               "FOREGROUND_SERVICE", "FOREGROUND_SERVICE_LOCATION", "POST_NOTIFICATIONS", "INTERNET", "WAKE_LOCK"}  # fmt: skip
+#: Exactly what the app uses (each one's reason is in the spec's comment).
+PERMISSIONS = {"ACCESS_FINE_LOCATION", "ACCESS_COARSE_LOCATION", "FOREGROUND_SERVICE", "FOREGROUND_SERVICE_LOCATION",
+               "POST_NOTIFICATIONS", "WAKE_LOCK", "RECEIVE_BOOT_COMPLETED", "INTERNET"}  # fmt: skip
+#: Asked by earlier versions but unused: step sensors / Google's API, >200 Hz sampling, and background
+#: location (a foreground service started from the visible app keeps location access; it triggers a store review).
+UNUSED_PERMISSIONS = {"ACTIVITY_RECOGNITION", "HIGH_SAMPLING_RATE_SENSORS", "ACCESS_BACKGROUND_LOCATION"}
 
 
 def _norm(name: str) -> str:
@@ -79,8 +83,8 @@ def test_requirements_cover_the_runtime_imports(app):
 import json, sys, importlib.metadata as md
 at_start = set(sys.modules)  # the interpreter's own (site hooks such as setuptools' _distutils_hack)
 sys.path.insert(0, sys.argv[1])
-import main, service, journeys.bridge, journeys.viewmodel, journeys.stores, journeys.android
-import sdk, sdk.runtime, sdk.sources, edge_models
+import main, service, journeys.bridge, journeys.viewmodel, journeys.stores, journeys.android, journeys.sync, journeys.tiles, journeys.service_backend, journeys.datafiles
+import momentsense.sdk, momentsense.sdk.runtime, momentsense.sdk.sources, momentsense.edge_models
 for name in ("momentsense.sdk.consent", "momentsense.sdk.timeline.store", "momentsense.sdk.sync", "momentsense.sdk.interpreter_android", "momentsense.sdk.android"):
     try:
         __import__(name)
@@ -93,7 +97,7 @@ dists = md.packages_distributions()
 found = {}
 for name, mod in list(sys.modules.items()):
     top = name.split(".")[0]
-    if name in at_start or top in sys.stdlib_module_names or top in ("sdk", "edge_models", "journeys", "main", "service", "__main__"):
+    if name in at_start or top in sys.stdlib_module_names or top in ("momentsense", "journeys", "main", "service", "__main__"):
         continue
     f = getattr(mod, "__file__", None) or ""
     if "site-packages" in f:  # extension modules registered under a bare name: use their folder
@@ -111,9 +115,39 @@ print(json.dumps(found))
     assert not missing, f"the SDK/app import {sorted(missing)} at runtime, but buildozer.spec requirements lack them"
 
 
-def test_permissions(app):
+def test_permissions_are_exactly_the_used_ones(app):
     perms = {p.split(".")[-1] for p in _list(app["android.permissions"])}
-    assert PERMISSIONS <= perms, f"missing permissions: {PERMISSIONS - perms}"
+    assert perms == PERMISSIONS, f"missing: {PERMISSIONS - perms}, unused: {perms - PERMISSIONS}"
+    assert not perms & UNUSED_PERMISSIONS
+    sys.path.insert(0, str(APP))
+    from journeys import android
+
+    asked = {p.split(".")[-1] for p in android.FOREGROUND_PERMISSIONS}
+    assert asked <= perms and not asked & UNUSED_PERMISSIONS
+
+
+def test_python_for_android_is_pinned_and_archs_are_buildable(app):
+    """p4a pinned to a release tag; only ABIs python-for-android's fortran recipe (scipy) supports."""
+    assert re.fullmatch(r"v\d{4}\.\d{2}\.\d{2}", app.get("p4a.branch", "")), app.get("p4a.branch")
+    archs = set(_list(app["android.archs"]))
+    assert "arm64-v8a" in archs and archs <= {"arm64-v8a", "x86_64"}
+
+
+def test_boot_receiver_is_built_and_registered(app):
+    """The receiver's Java source is added and the build hook puts it in the manifest (idempotently)."""
+    src = APP / app["android.add_src"] / "org" / "momentsense" / "journeys" / "BootReceiver.java"
+    assert src.is_file() and "BOOT_COMPLETED" in src.read_text()
+    sys.path.insert(0, str(APP))
+    import p4a_hook
+    from journeys import android
+
+    assert app["p4a.hook"] == "p4a_hook.py" and android.BOOT_MARKER in src.read_text()
+    manifest = '<manifest><application android:label="x"><activity/></application></manifest>'
+    once = p4a_hook.add_receiver(manifest)
+    assert "org.momentsense.journeys.BootReceiver" in once and once.index("BootReceiver") < once.index("</application>")
+    assert p4a_hook.add_receiver(once) == once
+    with pytest.raises(ValueError, match="application"):
+        p4a_hook.add_receiver("<manifest/>")
 
 
 def test_foreground_service_matches_the_app(app):
@@ -152,9 +186,11 @@ def test_stage_sdk_copies_the_sdk_and_the_shipped_models(tmp_path):
     import stage_sdk
 
     models = stage_sdk.stage(tmp_path, ROOT)
-    assert (tmp_path / "sdk" / "runtime.py").exists() and (tmp_path / "edge_models" / "__init__.py").exists()
+    assert (tmp_path / "momentsense" / "sdk" / "runtime.py").exists() and (tmp_path / "momentsense" / "edge_models" / "__init__.py").exists()
+    assert (tmp_path / "momentsense" / "__init__.py").exists()
     assert "transport_cnn.tflite" in {m.name for m in models}
     assert all(m.with_suffix(".json").exists() for m in models)
-    assert (tmp_path / "edge_models" / "artifacts" / "transport_cnn.context.json").exists()
-    assert (tmp_path / "edge_models" / "artifacts" / "transport_cnn.context_lagged.json").exists()
+    for name in ("transport_cnn.context.json", "transport_cnn.context_lagged.json", "transport_cnn.context_gps.json",
+                 "transport_cnn.context_lagged_gps.json", "segment_classifiers.json"):  # fmt: skip
+        assert (tmp_path / "momentsense" / "edge_models" / "artifacts" / name).exists(), name
     assert not list(tmp_path.rglob("*.keras")) and not list(tmp_path.rglob("__pycache__"))

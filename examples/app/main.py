@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # The SDK: beside this file in an APK (staged by stage_sdk.py), the repository root on a desktop checkout.
 sys.path.insert(0, str(HERE))
-if not (HERE / "sdk").is_dir() and (HERE.parent.parent / "sdk").is_dir():
+if not (HERE / "momentsense").is_dir() and (HERE.parent.parent / "momentsense").is_dir():
     sys.path.insert(1, str(HERE.parent.parent))
 
 
@@ -60,18 +60,14 @@ def parse_legs(text):
 
 def build_model(args):
     """The :class:`~journeys.viewmodel.AppModel` for the parsed arguments (no window needed)."""
-    from journeys.bridge import LiveBackend, ServiceBackend, SourceChoice, app_data_dir, is_android, local_tz_offset_s
-    from journeys.stores import EventStore
+    from journeys.bridge import LiveBackend, SourceChoice, app_data_dir, is_android, local_tz_offset_s
     from journeys.viewmodel import AppModel
 
     data_dir = app_data_dir(args.data_dir)
     tz = local_tz_offset_s() if args.tz_offset_s is None else args.tz_offset_s
     if is_android() and args.source in ("auto", "phone"):
-        from journeys import android
-
         def factory():
-            android.request_permissions()
-            return ServiceBackend(EventStore(data_dir / "journeys-events.sqlite"), tz, data_dir / "timeline.db")
+            return android_backend(data_dir, tz)
     else:
         choice = SourceChoice(args.source, args.file, args.speed, args.seed, parse_legs(args.legs), not args.keep_sim_time)
 
@@ -79,6 +75,32 @@ def build_model(args):
             return LiveBackend(choice, tz, data_dir)
 
     return AppModel(factory, data_dir, tz)
+
+
+def android_backend(data_dir, tz: float):
+    """The phone's backend: starting it shows the permission dialogs, and the service starts from
+    their callback once location is granted; a refusal is written as the service's status, which the
+    app shows with a button to the system settings."""
+    import time
+
+    from journeys import android
+    from journeys.service_backend import ServiceBackend
+    from journeys.stores import EventStore
+
+    store = EventStore(data_dir / "journeys-events.sqlite")
+
+    def on_result(granted: bool) -> None:
+        if granted:
+            store.put("status", {"state": "starting", "t": time.time()})  # the heartbeat clock starts now
+            android.start_service()
+        else:
+            store.put("status", {"state": "failed", "kind": "permission", "error": "location permission not granted", "t": time.time()})
+
+    def ask() -> None:
+        store.put("status", {"state": "asking", "t": time.time()})  # the dialogs may stay open: not a silent service
+        android.request_permissions(on_result)
+
+    return ServiceBackend(store, tz, data_dir / "timeline.db", starter=ask)
 
 
 def main(argv=None) -> None:

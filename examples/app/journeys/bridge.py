@@ -14,8 +14,8 @@ the :class:`~sdk.sources.SensorSource` the app passes in ``SDKConfig(source=...)
 seconds of every chunk into a :class:`~journeys.tap.SampleTap` before the SDK sees it.
 
 Two backends with the same methods: :class:`LiveBackend` (the SDK runs in this process: desktop, and
-the Android service) and :class:`ServiceBackend` (Android app: the foreground service senses and
-writes an :class:`~journeys.stores.EventStore`; the app reads it).
+the Android service) and :class:`journeys.service_backend.ServiceBackend` (Android app: the
+foreground service senses and writes an :class:`~journeys.stores.EventStore`; the app reads it).
 """
 
 from __future__ import annotations
@@ -214,6 +214,8 @@ class LiveBackend:
         self.sdk = MomentSDK(SDKConfig(**kwargs))
         self.source_name = choice.resolved_kind()
         self._stored_days: Optional[list] = None
+        #: The GPS track the map draws (and, in the service, the app's hand-off store).
+        self.track_store = EventStore(Path(data_dir) / "journeys-events.sqlite") if data_dir is not None else None
 
     def start(self) -> None:
         self.sdk.start()
@@ -230,12 +232,32 @@ class LiveBackend:
         return self.source.idle.wait(timeout_s)
 
     def close(self, erase: bool = False) -> None:
-        """Stop sensing and release the store; ``erase``: delete the local timeline first (consent revoked)."""
+        """Stop sensing and release the store; ``erase``: delete the local timeline and track first (consent revoked)."""
         self.sdk.stop()
-        if erase:
+        if erase:  # the SDK's own erase: timeline, upload queue, corrections, then the server's copy
             self.sdk.erase()
+            self.tap.take_fixes()
+            if self.track_store is not None:
+                self.track_store.delete_all()
+        else:
+            self.flush_track()
         if hasattr(self.sdk, "close"):
             self.sdk.close()
+
+    def flush_track(self) -> None:
+        """Move the GPS fixes the tap collected into the track store."""
+        fixes = self.tap.take_fixes()
+        if fixes and self.track_store is not None:
+            self.track_store.add_fixes(fixes)
+
+    def track(self, start: float, end: float) -> list:
+        """``[(t, lat, lon), ...]`` of the GPS track between ``start`` and ``end`` (unix s)."""
+        self.flush_track()
+        return self.track_store.fixes(start, end) if self.track_store is not None else []
+
+    def ongoing(self):
+        """The stay or trip going on now (:class:`journeys.day.Ongoing`), or None."""
+        return ongoing_from_context(self.sdk.current_context(), self.sdk.reader())
 
     def on_event(self, callback: Callable) -> None:
         self.sdk.on_event(callback)
@@ -280,82 +302,52 @@ class LiveBackend:
         """Result of the SDK's ``name()`` (places, moments, segments, driving), or None when it has none.
 
         The SDK refuses with an error when there is too little data (segments need a week): that is
-        shown as the one row, not raised into the UI.
+        shown as a sentence, not raised into the UI.
         """
         from momentsense.sdk.errors import MomentsenseError
 
         try:
             return _call_optional(self.sdk, name)
-        except MomentsenseError as exc:
-            return [f"Not enough data yet: {exc}"]
+        except MomentsenseError:
+            return [NOT_ENOUGH[name]]
 
 
-class ServiceBackend:
-    """Android app side: the foreground service senses; this reads what it wrote.
+#: What a feature screen says when the SDK has too little data for it.
+NOT_ENOUGH = {"moments": "Not enough days yet: moments need a few days of your routine.",
+              "segments": "Not enough days yet: segments need at least a week.",
+              "driving": "No scored drives yet.", "places": "No places yet."}  # fmt: skip
 
-    Days, places: the SDK's timeline store (``timeline.db``) when the SDK has one, else the app's
-    event store. Context and raw samples: the event store (the service writes them once a second).
-    """
 
-    source_name = "service"
-    error = None
+def ongoing_from_context(ctx, store):
+    """:class:`journeys.day.Ongoing` from the SDK's context and timeline store (None before any data)."""
+    from journeys.day import Ongoing
 
-    def __init__(self, store: EventStore, tz_offset_s: float = 0.0, timeline_path: Optional[os.PathLike] = None):
-        self.store, self.tz_offset_s = store, tz_offset_s
-        self.timeline_path = Path(timeline_path) if timeline_path else None
-        self._timeline = None
-
-    def _sdk_store(self):
-        if self._timeline is None and self.timeline_path is not None and self.timeline_path.exists():
-            try:
-                from momentsense.sdk.timeline.store import TimelineStore
-            except ImportError:
-                return None
-            self._timeline = TimelineStore(self.timeline_path)
-        return self._timeline
-
-    def start(self) -> None:
-        from journeys import android
-
-        android.start_service()
-
-    def stop(self) -> None:
-        from journeys import android
-
-        android.stop_service()
-
-    def close(self, erase: bool = False) -> None:
-        self.stop()
-        ts = self._sdk_store()
-        if erase and ts is not None:
-            ts.delete_all()
-        if ts is not None:
-            ts.close()
-            self._timeline = None
-
-    def on_event(self, callback: Callable) -> None:  # events arrive through the store
-        pass
-
-    def context(self) -> ContextView:
-        c = self.store.get("context", {}) or {}
-        return ContextView(c.get("mode"), float(c.get("confidence", 0.0)), bool(c.get("running", False)), int(c.get("events", 0)),
-                           c.get("place"), c.get("trip_in_progress"), None, "place" in c, "trip_in_progress" in c)  # fmt: skip
-
-    def samples(self) -> dict:
-        return self.store.get("samples", {}) or {}
-
-    def day(self, day: datetime.date) -> DayView:
-        ts = self._sdk_store()
-        if ts is not None:
-            return normalise_day(ts.timeline(day, self.tz_offset_s))
-        a = day_start_s(day, self.tz_offset_s)
-        return normalise_day(self.store.events(a, a + DAY_S))
-
-    def days(self) -> list:
-        return day_range([t for e in self.store.events() for t in (e["start"], e["end"])], self.tz_offset_s)
-
-    def feature(self, name: str):
-        ts = self._sdk_store()
-        if name == "places" and ts is not None:
-            return ts.places()
+    fix = getattr(ctx, "last_fix", None)
+    last_ev = store.last("event") if store is not None and not getattr(store, "closed", False) else None
+    now = max([x for x in (getattr(fix, "t", None), getattr(last_ev, "end", None)) if x is not None], default=None)
+    if now is None:
         return None
+    place = getattr(ctx, "place", None)
+    if place is not None:
+        last_trip = store.last("trip") if store is not None and not getattr(store, "closed", False) else None
+        last_visit = store.last("visit") if store is not None and not getattr(store, "closed", False) else None
+        since = last_trip.end if last_trip is not None else None
+        if since is None:
+            first = store.events(None, None) if store is not None and not getattr(store, "closed", False) else []
+            since = first[0].start if first else now
+        if last_visit is not None and last_visit.place_id == place.place_id and last_visit.end >= since:
+            since = min(since, last_visit.start)
+        return Ongoing("stay", float(since), float(now), place)
+    trip = getattr(ctx, "trip_in_progress", None)
+    if trip is not None:
+        return Ongoing("trip", float(trip.start), float(now), None, tuple(trip.modes), trip.origin_place_id)
+    return None
+
+
+def ongoing_to_dict(o) -> Optional[dict]:
+    """JSON for the service → app hand-off."""
+    if o is None:
+        return None
+    p = o.place
+    place = None if p is None else {"place_id": p.place_id, "label": getattr(p, "label", "other"), "lat": p.lat, "lon": p.lon}
+    return {"kind": o.kind, "since": o.since, "now": o.now, "place": place, "modes": list(o.modes), "origin_id": o.origin_id}

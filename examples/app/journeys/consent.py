@@ -50,6 +50,27 @@ class Consent:
         else:
             self.file.write(False)
 
+    # -- sharing corrections (purpose "sync"), asked separately from sensing --------------------
+
+    def sync_granted(self) -> bool:
+        """Whether the user agreed to send corrections (and, later, the aggregated timeline)."""
+        if self.manager is not None:
+            return all(self.manager.allowed(k, "sync") for k in self.KINDS)
+        d = self.file.read() or {}
+        return bool(d.get("sync")) and self.file.granted()
+
+    def set_sync(self, on: bool) -> None:
+        """Turn sharing on or off (sensing consent is left as it is)."""
+        if self.manager is not None:
+            for k in self.KINDS:
+                if on:
+                    self.manager.grant(k, "sync")
+                else:
+                    self.manager.revoke(k, "sync")
+        else:
+            d = self.file.read() or {}
+            self.file.write(bool(d.get("granted")), sync=on)
+
     def close(self) -> None:
         if self.manager is not None and hasattr(self.manager, "close"):
             self.manager.close()

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+
 class SampleTap:
     """The last ``keep_s`` seconds of raw accelerometer (m/s²) and gyroscope (rad/s) samples; thread-safe."""
 
@@ -23,6 +24,19 @@ class SampleTap:
         self._acc = np.zeros((0, 3))
         self._gyro_t = np.zeros(0)
         self._gyro = np.zeros((0, 3))
+        self._fixes: list = []
+
+    def push_fixes(self, fixes) -> None:
+        """Keep GPS fixes until :meth:`take_fixes` (the backend moves them to the track store)."""
+        if fixes:
+            with self._lock:
+                self._fixes.extend(fixes)
+
+    def take_fixes(self) -> list:
+        """The GPS fixes collected since the last call (and forget them)."""
+        with self._lock:
+            out, self._fixes = self._fixes, []
+        return out
 
     def _append(self, t_old, x_old, t, x):
         t = np.concatenate([t_old, np.asarray(t, float)])
@@ -57,7 +71,8 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
     timestamps (IMU and GPS) are shifted by ``time_shift_s`` seconds before the SDK sees it.
 
     The wrapper can also hold the stream: set ``src.paused`` and the SDK's pipeline waits for the next
-    chunk (``src.idle`` is set once it waits), so what the SDK reports stays still (demos, UI tests).
+    chunk (``src.idle`` is set once it waits), so what the SDK reports stays still (demos, UI tests);
+    ``src.hold_at`` (unix s) sets ``paused`` at the first chunk from that time on.
     """
     SensorSource = _source_base()
     paused, idle, closed = threading.Event(), threading.Event(), threading.Event()
@@ -67,6 +82,9 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
 
         def chunks(self) -> Iterator:
             for chunk in inner.chunks():
+                if src.hold_at is not None and len(chunk.acc_t) and chunk.acc_t[0] + time_shift_s >= src.hold_at:
+                    src.hold_at = None
+                    paused.set()
                 while paused.is_set() and not closed.is_set():
                     idle.set()
                     closed.wait(0.01)
@@ -74,6 +92,7 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
                 if time_shift_s:
                     chunk = _shift(chunk, time_shift_s)
                 tap.push(chunk.acc_t, chunk.acc, chunk.gyro_t, chunk.gyro)
+                tap.push_fixes(chunk.gps)
                 yield chunk
 
         def close(self) -> None:
@@ -82,6 +101,7 @@ def make_tapped_source(inner, tap: SampleTap, time_shift_s: float = 0.0):
 
     src = TappedSource()
     src.inner, src.paused, src.idle = inner, paused, idle
+    src.hold_at = None  # unix s: hold the stream at the first chunk from then on (reproducible screenshots)
     return src
 
 

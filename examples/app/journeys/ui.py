@@ -1,4 +1,4 @@
-"""Kivy widgets and screens of Journeys. They only draw :mod:`journeys.viewmodel` states and forward taps.
+"""Kivy screens of Journeys. They only draw :mod:`journeys.viewmodel` / :mod:`journeys.dayvm` states and forward taps.
 
 Import this module only after Kivy's environment is set (``main.py`` does it): creating a widget opens
 the window.
@@ -11,282 +11,154 @@ from pathlib import Path
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.factory import Factory
-from kivy.graphics import Color, Line, Rectangle
 from kivy.lang import Builder
 from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
-from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
-from kivy.uix.popup import Popup
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
-from kivy.uix.scrollview import ScrollView
-from kivy.uix.spinner import Spinner
-from kivy.uix.widget import Widget
 
-from journeys.viewmodel import CONSENT_TEXT, LANE_TITLES, LANES, AppModel, Bar, ListState, NowState
+from journeys.screens import ConsentScreen, ListScreen, NowScreen, ProblemBanner, SettingsScreen, scroll_column
+from journeys.sheets import CardSheet, confirm
+from journeys.viewmodel import AppModel
+from journeys.widgets import CardWidget, DayStrip, Legend, MapWidget
 
 Builder.load_file(str(Path(__file__).with_name("journeys.kv")))
 
-AXIS_COLORS = ((0.95, 0.3, 0.3, 1), (0.3, 0.85, 0.3, 1), (0.35, 0.55, 1.0, 1))
-SWIPE_MIN_DP = 60
 
+class DayScreen(Screen):
+    """The day: headline (what is going on now), the 24-hour strip, a legend, and the stay/trip cards."""
 
-class TraceView(Widget):
-    """Three polylines (x, y, z) over a dark background; :meth:`set_lines` takes unit-square points."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._unit = [[], [], []]
-        with self.canvas:
-            Color(0.12, 0.12, 0.15, 1)
-            self._bg = Rectangle()
-            Color(0.4, 0.4, 0.4, 1)
-            self._mid = Line(width=1)
-            self._lines = []
-            for c in AXIS_COLORS:
-                Color(*c)
-                self._lines.append(Line(width=1.2))
-        self.bind(pos=self._redraw, size=self._redraw)
-
-    def set_lines(self, unit_lines) -> None:
-        self._unit = unit_lines
-        self._redraw()
-
-    @property
-    def n_points(self) -> int:
-        return sum(len(p) // 2 for p in self._unit)
-
-    def _redraw(self, *_):
-        x, y, w, h = self.x, self.y, self.width, self.height
-        self._bg.pos, self._bg.size = self.pos, self.size
-        self._mid.points = [x, y + h / 2, x + w, y + h / 2]
-        for line, pts in zip(self._lines, self._unit):
-            line.points = [x + w * v if i % 2 == 0 else y + h * v for i, v in enumerate(pts)]
-
-
-class BarWidget(Widget):
-    """One timeline item; a tap opens its details."""
-
-    def __init__(self, bar: Bar, on_tap, **kwargs):
-        super().__init__(**kwargs)
-        self.bar, self._on_tap = bar, on_tap
-        with self.canvas:
-            Color(*bar.color)
-            self._rect = Rectangle()
-            if bar.corrected:  # a white underline marks the user's corrections
-                Color(1, 1, 1, 1)
-                self._mark = Rectangle()
-        self.bind(pos=self._redraw, size=self._redraw)
-
-    def _redraw(self, *_):
-        self._rect.pos, self._rect.size = self.pos, self.size
-        if self.bar.corrected:
-            self._mark.pos, self._mark.size = self.pos, (self.width, dp(3))
-
-    def on_touch_up(self, touch):
-        if self.collide_point(*touch.pos) and abs(touch.x - touch.ox) < dp(SWIPE_MIN_DP) / 2:
-            self._on_tap(self.bar)
-            return True
-        return super().on_touch_up(touch)
-
-
-class DayView(FloatLayout):
-    """A day as three lanes of bars (places, trips, modes) over an hour axis; swipe for other days."""
-
-    def __init__(self, on_tap, on_swipe, **kwargs):
-        super().__init__(**kwargs)
-        self._on_tap, self._on_swipe = on_tap, on_swipe
-        with self.canvas.before:
-            Color(0.1, 0.1, 0.12, 1)
-            self._bg = Rectangle()
-        self.bind(pos=lambda *_: setattr(self._bg, "pos", self.pos), size=lambda *_: setattr(self._bg, "size", self.size))
-        n = len(LANES)
-        for i, lane in enumerate(LANES):
-            y = 1 - (i + 1) / (n + 0.6)
-            self.add_widget(Label(text=LANE_TITLES[lane], font_size="12sp", size_hint=(0.2, 0.08), pos_hint={"x": 0, "y": y + 0.17}, halign="left"))
-        for h in range(0, 25, 6):
-            self.add_widget(Label(text=f"{h:02d}", font_size="11sp", size_hint=(0.08, 0.06), pos_hint={"center_x": 0.04 + 0.92 * h / 24, "y": 0.0}))
-        self.bar_widgets: list[BarWidget] = []
-
-    def set_bars(self, bars) -> None:
-        for w in self.bar_widgets:
-            self.remove_widget(w)
-        n = len(LANES)
-        self.bar_widgets = []
-        for b in bars:
-            lane = LANES.index(b.kind)
-            y = 1 - (lane + 1) / (n + 0.6)
-            w = BarWidget(b, self._on_tap, size_hint=(max(0.92 * (b.x1 - b.x0), 0.004), 0.16), pos_hint={"x": 0.04 + 0.92 * b.x0, "y": y})
-            self.bar_widgets.append(w)
-            self.add_widget(w)
-
-    def on_touch_up(self, touch):
-        if self.collide_point(*touch.opos) and abs(touch.x - touch.ox) >= dp(SWIPE_MIN_DP):
-            self._on_swipe(-1 if touch.x > touch.ox else +1)  # finger moves right → the previous day
-            return True
-        return super().on_touch_up(touch)
-
-
-def _scroll_column():
-    box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(4), padding=dp(8))
-    box.bind(minimum_height=box.setter("height"))
-    sv = ScrollView()
-    sv.add_widget(box)
-    return sv, box
-
-
-class ConsentScreen(Screen):
     def __init__(self, app: "JourneysApp", **kwargs):
-        super().__init__(name="consent", **kwargs)
-        root = BoxLayout(orientation="vertical", padding=dp(8), spacing=dp(8))
-        root.add_widget(Factory.Heading(text="Before we start"))
-        sv, box = _scroll_column()
-        box.add_widget(Factory.Body(text=CONSENT_TEXT))
-        root.add_widget(sv)
-        self.accept_button = Factory.BigButton(text="I agree: start sensing")
-        self.accept_button.bind(on_release=lambda *_: app.accept_consent())
-        root.add_widget(self.accept_button)
-        self.add_widget(root)
-
-
-class NowScreen(Screen):
-    def __init__(self, **kwargs):
-        super().__init__(name="now", **kwargs)
-        root = BoxLayout(orientation="vertical", padding=dp(8), spacing=dp(6))
-        root.add_widget(Factory.Heading(text="Now"))
-        self.mode_label = Label(font_size="28sp", bold=True, size_hint_y=None, height=dp(56), halign="center", valign="middle")
-        self.mode_label.bind(size=lambda w, *_: setattr(w, "text_size", w.size))
-        self.place_label = Factory.Body()
-        self.trip_label = Factory.Body()
-        self.status_label = Factory.Body(font_size="12sp")
-        for w in (self.mode_label, self.place_label, self.trip_label):
-            root.add_widget(w)
-        root.add_widget(Factory.Body(text="Accelerometer (±20 m/s², last 5 s; x red, y green, z blue)", font_size="12sp"))
-        self.acc_view = TraceView()
-        root.add_widget(self.acc_view)
-        root.add_widget(Factory.Body(text="Gyroscope (±5 rad/s, last 5 s)", font_size="12sp"))
-        self.gyro_view = TraceView()
-        root.add_widget(self.gyro_view)
-        root.add_widget(self.status_label)
-        self.add_widget(root)
-
-    def show(self, st: NowState) -> None:
-        self.mode_label.text = st.mode_text
-        self.place_label.text, self.trip_label.text, self.status_label.text = st.place_text, st.trip_text, st.status_text
-        self.acc_view.set_lines(st.acc_lines)
-        self.gyro_view.set_lines(st.gyro_lines)
-
-
-class TimelineScreen(Screen):
-    def __init__(self, app: "JourneysApp", **kwargs):
-        super().__init__(name="timeline", **kwargs)
+        super().__init__(name="day", **kwargs)
         self.app = app
         root = BoxLayout(orientation="vertical", padding=dp(8), spacing=dp(6))
-        row = BoxLayout(size_hint_y=None, height=dp(44))
-        self.prev_button = Button(text="<", size_hint_x=None, width=dp(44))
-        self.next_button = Button(text=">", size_hint_x=None, width=dp(44))
-        self.title_label = Label(font_size="17sp", bold=True)
+        row = BoxLayout(size_hint_y=None, height=dp(48))
+        self.prev_button = Button(text="<", size_hint_x=None, width=dp(48))
+        self.next_button = Button(text=">", size_hint_x=None, width=dp(48))
+        self.title_label = Label(font_size="18sp", bold=True)
+        self.undo_button = Button(text="Undo", size_hint_x=None, width=dp(72), disabled=True)
         self.prev_button.bind(on_release=lambda *_: self.swipe(-1))
         self.next_button.bind(on_release=lambda *_: self.swipe(+1))
-        for w in (self.prev_button, self.title_label, self.next_button):
+        self.undo_button.bind(on_release=lambda *_: self.undo())
+        for w in (self.prev_button, self.title_label, self.next_button, self.undo_button):
             row.add_widget(w)
         root.add_widget(row)
-        self.counts_label = Factory.Body(font_size="12sp")
-        root.add_widget(self.counts_label)
-        self.day_view = DayView(self.open_details, self.swipe)
-        root.add_widget(self.day_view)
-        root.add_widget(Factory.Body(text="Tap a bar to see and correct it; swipe for other days.", font_size="12sp"))
+        self.banner = ProblemBanner(app)
+        root.add_widget(self.banner)
+        self.headline_label = Factory.Body(font_size="17sp", bold=True)
+        root.add_widget(self.headline_label)
+        self.strip = DayStrip(self.open_card, self.swipe)
+        root.add_widget(self.strip)
+        self.legend = Legend()
+        root.add_widget(self.legend)
+        sv, self.list_box = scroll_column()
+        self.list_view = sv
+        root.add_widget(sv)
         self.add_widget(root)
-        self.popup = None
+        self.card_widgets: list = []
+        self.sheet = None
 
     def refresh(self) -> None:
         tl = self.app.model.timeline
+        self.banner.show(self.app.model.problem())
         if tl is None:
-            self.title_label.text, self.counts_label.text = "No data yet", ""
-            self.day_view.set_bars([])
+            self.title_label.text, self.headline_label.text = "Today", "Nothing recorded yet."
+            self._set_cards([])
+            self.strip.set_items([])
             return
-        bars = tl.refresh()
-        self.title_label.text, self.counts_label.text = tl.title, tl.counts_text
-        self.day_view.set_bars(bars)
+        tl.refresh()
+        self.title_label.text, self.headline_label.text = tl.title, tl.headline
+        self.strip.set_items(tl.strip)
+        self.legend.set_entries(tl.legend)
+        self._set_cards(tl.cards)
+        self.undo_button.disabled = not self.app.model.corrections.all()
+
+    def _set_cards(self, cards) -> None:
+        self.list_box.clear_widgets()
+        self.card_widgets = [CardWidget(c, self.open_card) for c in cards]
+        for w in self.card_widgets:
+            self.list_box.add_widget(w)
+
+        def to_top(*_):  # a list shorter than the screen starts at the top, not where the last one was scrolled
+            if self.list_box.height <= self.list_view.height:
+                self.list_view.scroll_y = 1
+
+        Clock.schedule_once(to_top)
 
     def swipe(self, step: int) -> None:
         tl = self.app.model.timeline
         if tl is not None and tl.swipe(step):
             self.refresh()
 
-    def open_details(self, bar: Bar) -> None:
+    def undo(self) -> None:
         tl = self.app.model.timeline
-        box = BoxLayout(orientation="vertical", spacing=dp(6))
-        box.add_widget(Factory.Body(text="\n".join(f"{k}: {v}" for k, v in bar.details)))
-        box.add_widget(Factory.Body(text="Was it something else? Choose and save:", font_size="13sp"))
-        spinner = Spinner(text=bar.label, values=tl.options(bar), size_hint_y=None, height=dp(44))
-        save = Factory.BigButton(text="Save correction")
-        box.add_widget(spinner)
-        box.add_widget(save)
-        box.add_widget(Widget())  # keeps the rows at the top
-        popup = Popup(title=f"{bar.kind.capitalize()}: {bar.label}", content=box, size_hint=(0.92, 0.7))
-        popup.spinner, popup.save_button, popup.bar = spinner, save, bar
-
-        def do_save(*_):
-            tl.correct(bar, spinner.text)
-            popup.dismiss()
-            self.popup = None
+        if tl is not None:
+            tl.undo()
             self.refresh()
 
-        save.bind(on_release=do_save)
-        popup.bind(on_dismiss=lambda *_: setattr(self, "popup", None))
-        self.popup = popup
-        popup.open()
+    def open_card(self, card) -> None:
+        tl = self.app.model.timeline
+        if tl is None:
+            return
+
+        def done(changed: bool) -> None:
+            self.sheet = None
+            if changed:
+                self.app.after_correction()
+                self.refresh()
+
+        self.sheet = CardSheet(tl, card, on_done=done, on_map=lambda c: self.app.show_on_map(c))
+        self.sheet.open()
 
 
-class ListScreen(Screen):
-    """Places, Moments, Segments, Driving: rows, or a placeholder saying what is not available yet."""
-
-    def __init__(self, name: str, **kwargs):
-        super().__init__(name=name, **kwargs)
-        root = BoxLayout(orientation="vertical", padding=dp(8))
-        self.heading = Factory.Heading(text=name.capitalize())
-        root.add_widget(self.heading)
-        sv, self.box = _scroll_column()
-        root.add_widget(sv)
-        self.add_widget(root)
-        self.placeholder_label = None
-
-    def show(self, st: ListState) -> None:
-        self.heading.text = st.title
-        self.box.clear_widgets()
-        self.placeholder_label = None
-        for r in st.rows:
-            self.box.add_widget(Factory.Body(text=r))
-        if st.placeholder:
-            self.placeholder_label = Factory.Placeholder(text=st.placeholder)
-            self.box.add_widget(self.placeholder_label)
-
-
-class SettingsScreen(Screen):
+class MapScreen(Screen):
     def __init__(self, app: "JourneysApp", **kwargs):
-        super().__init__(name="settings", **kwargs)
+        super().__init__(name="map", **kwargs)
         self.app = app
-        root = BoxLayout(orientation="vertical", padding=dp(8), spacing=dp(8))
-        root.add_widget(Factory.Heading(text="Settings"))
-        self.info_label = Factory.Body()
-        root.add_widget(self.info_label)
-        root.add_widget(Widget())
-        self.revoke_button = Factory.BigButton(text="Revoke consent: stop sensing, erase data", background_color=(0.85, 0.25, 0.25, 1))
-        self.revoke_button.bind(on_release=lambda *_: app.revoke_consent())
-        root.add_widget(self.revoke_button)
+        root = BoxLayout(orientation="vertical", padding=dp(8), spacing=dp(6))
+        row = BoxLayout(size_hint_y=None, height=dp(48))
+        self.title_label = Label(font_size="18sp", bold=True)
+        self.all_button = Button(text="Whole day", size_hint_x=None, width=dp(110))
+        self.all_button.bind(on_release=lambda *_: self.show_all())
+        row.add_widget(self.title_label)
+        row.add_widget(self.all_button)
+        root.add_widget(row)
+        from journeys.tiles import TileCache
+
+        self.map_view = MapWidget(tiles=TileCache(app.model.data_dir / "tiles"))
+        root.add_widget(self.map_view)
+        self.legend = Legend()
+        root.add_widget(self.legend)
+        self.note_label = Factory.Body(font_size="12sp", text="Positions are drawn from this phone's records only; they are never uploaded.")
+        root.add_widget(self.note_label)
         self.add_widget(root)
 
-    def refresh(self) -> None:
-        m = self.app.model
-        pending = len(m.corrections.pending())
-        self.info_label.text = (f"Consent: {'given' if not m.needs_consent else 'not given'} (stored by {m.consent.backend})\n"
-                                f"Data folder: {m.data_dir}\nCorrections waiting for sync: {pending}")  # fmt: skip
+    def refresh(self, focus_card=None) -> None:
+        tl = self.app.model.timeline
+        if tl is None:
+            self.map_view.set_state(None)
+            return
+        if focus_card is None:
+            tl.refresh()
+        self.map_view.tiles_on = self.app.model.map_tiles
+        st = tl.map_state(self.map_view.aspect)
+        if focus_card is not None:
+            tl.focus(focus_card, self.map_view.aspect)
+        self.title_label.text = tl.title if st.focused is None else st.focused.title
+        self.legend.set_entries(tl.legend)
+        self.map_view.set_state(st)
+        if st.empty:
+            self.note_label.text = "No positions recorded on this day yet."
+
+    def show_all(self) -> None:
+        tl = self.app.model.timeline
+        if tl is not None:
+            tl.map = None
+            self.refresh()
 
 
-NAV = (("now", "Now"), ("timeline", "Timeline"), ("places", "Places"), ("moments", "Moments"),
-       ("segments", "Segments"), ("driving", "Driving"), ("settings", "Settings"))  # fmt: skip
+NAV = (("day", "Day"), ("map", "Map"), ("now", "Now"), ("places", "Places"), ("insights", "Insights"), ("settings", "Settings"))
 
 
 class JourneysApp(App):
@@ -299,18 +171,23 @@ class JourneysApp(App):
         super().__init__(**kwargs)
         self.model = model
         self._tick = 0
+        self.revoke_popup = None
+
+    def load_kv(self, filename=None):
+        return True  # journeys.kv is loaded once at import (App would load it again by the app's name)
 
     def build(self):
         root = BoxLayout(orientation="vertical")
         self.sm = ScreenManager(transition=NoTransition())
         self.consent_screen = ConsentScreen(self)
-        self.now_screen = NowScreen()
-        self.timeline_screen = TimelineScreen(self)
-        self.list_screens = {n: ListScreen(n) for n in ("places", "moments", "segments", "driving")}
+        self.now_screen = NowScreen(self)
+        self.day_screen = DayScreen(self)
+        self.map_screen = MapScreen(self)
+        self.list_screens = {n: ListScreen(n) for n in ("places", "insights")}
         self.settings_screen = SettingsScreen(self)
-        for s in (self.consent_screen, self.now_screen, self.timeline_screen, *self.list_screens.values(), self.settings_screen):
+        for s in (self.consent_screen, self.now_screen, self.day_screen, self.map_screen, *self.list_screens.values(), self.settings_screen):
             self.sm.add_widget(s)
-        self.nav = BoxLayout(size_hint_y=None, height=dp(48))
+        self.nav = BoxLayout(size_hint_y=None, height=dp(52))
         self.nav_buttons = {}
         for name, text in NAV:
             b = Factory.NavButton(text=text)
@@ -323,7 +200,7 @@ class JourneysApp(App):
             self.show("consent")
         else:
             self.model.start()
-            self.show("now")
+            self.show("day")
         Clock.schedule_interval(self._refresh, self.refresh_s)
         return root
 
@@ -338,27 +215,86 @@ class JourneysApp(App):
         self.sm.current = name
         self._refresh(force=True)
 
+    def show_on_map(self, card) -> None:
+        self.show("map")
+        self.map_screen.refresh(focus_card=card)
+
+    # -- actions -------------------------------------------------------------------------------
+
     def accept_consent(self) -> None:
         self.model.accept()
-        self.show("now")
+        self.show("day")
+
+    def decline_consent(self) -> None:
+        self.model.decline()
+        self.consent_screen.show_declined(True)
+
+    def ask_revoke(self) -> None:
+        self.revoke_popup = confirm("Withdraw consent?", "Sensing stops and everything Journeys stored on this phone "
+                                    "(your diary, places, positions, corrections) is erased. This cannot be undone.",
+                                    "Erase everything", self.revoke_consent)  # fmt: skip
 
     def revoke_consent(self) -> None:
+        self.revoke_popup = None
         self.model.revoke()
+        self.consent_screen.show_declined(False)
         self.show("consent")
+
+    def set_sharing(self, on: bool) -> None:
+        self.model.consent.set_sync(on)
+        self._refresh(force=True)
+
+    def set_resume_after_boot(self, on: bool) -> None:
+        self.model.resume_after_boot = on
+        self._refresh(force=True)
+
+    def set_map_tiles(self, on: bool) -> None:
+        self.model.map_tiles = on
+        self._refresh(force=True)
+
+    def set_paused(self, on: bool) -> None:
+        self.model.set_paused(on)
+        self._refresh(force=True)
+
+    def sync_now(self) -> None:
+        self.model.sync()
+        self._refresh(force=True)
+
+    def after_correction(self) -> None:
+        if self.model.consent.sync_granted():
+            self.model.sync()
+
+    def fix_problem(self) -> None:
+        p = self.model.problem()
+        if p is not None and p.action == "settings":
+            from journeys import android
+
+            android.open_app_settings()
+        else:
+            self.model.retry()
+        self._refresh(force=True)
 
     def _refresh(self, *_, force: bool = False) -> None:
         self._tick += 1
         cur = self.sm.current
         if cur == "now":
-            self.now_screen.show(self.model.now())
-        elif cur == "timeline" and (force or self._tick % 5 == 0) and self.timeline_screen.popup is None:
-            self.timeline_screen.refresh()
+            self.now_screen.show(self.model.now(), self.model.problem())
+        elif cur == "day" and (force or self._tick % 10 == 0) and self.day_screen.sheet is None:
+            self.day_screen.refresh()
+        elif cur == "map" and force:
+            self.map_screen.refresh()
         elif cur == "places" and force:
             self.list_screens["places"].show(self.model.places())
-        elif cur in ("moments", "segments", "driving") and force:
-            self.list_screens[cur].show(self.model.feature(cur))
-        elif cur == "settings":
+        elif cur == "insights" and force:
+            self.list_screens["insights"].show([self.model.feature(n) for n in ("moments", "segments", "driving")])
+        elif cur == "settings" and (force or self._tick % 10 == 0):
             self.settings_screen.refresh()
+
+    def on_resume(self):
+        """Back from the system settings (or another app): a refused permission may be granted now."""
+        if self.model.problem() is not None:
+            self.model.retry()
+        self._refresh(force=True)
 
     def on_stop(self):
         self.model.close()
