@@ -22,3 +22,17 @@ class FormatError(MomentsenseError, ValueError):
 
 class ModelError(MomentsenseError, ValueError):
     """A model file that is missing, corrupted, or does not match its manifest."""
+
+
+class MissingDependencyError(MomentsenseError, ImportError):
+    """An optional dependency is needed for a desktop feature (h5py for HDF5 files: the phone has none)."""
+
+
+def require_h5py(purpose: str = "reading or writing HDF5 files"):
+    """The ``h5py`` module, imported on first use, or :class:`MissingDependencyError` saying what needs it."""
+    try:
+        import h5py
+    except ImportError:
+        raise MissingDependencyError(f"{purpose} needs h5py, which is not installed (HDF5 files are a desktop "
+                                     "feature): pip install h5py") from None
+    return h5py

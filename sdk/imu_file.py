@@ -33,7 +33,7 @@ from typing import Optional
 
 import numpy as np
 
-from momentsense.sdk.errors import FormatError, MomentsenseError
+from momentsense.sdk.errors import FormatError, MissingDependencyError, MomentsenseError, require_h5py  # noqa: F401  (MissingDependencyError: re-exported)
 from momentsense.sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
     EVENT_FIELDS,
     RESERVED_ATTRS,
@@ -51,19 +51,8 @@ FORMAT = "momentsense-imu-v1"
 MAX_PROBLEMS_IN_MESSAGE = 8
 
 
-class MissingDependencyError(MomentsenseError, ImportError):
-    """An optional dependency (h5py) is needed for this desktop feature."""
-
-
 def _h5py():
-    try:
-        import h5py
-    except ImportError:
-        raise MissingDependencyError(
-            "reading or writing momentsense-imu-v1 HDF5 files needs h5py, which is not installed "
-            "(replay from HDF5 is a desktop feature): pip install h5py"
-        ) from None
-    return h5py
+    return require_h5py("reading or writing momentsense-imu-v1 HDF5 files")
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from momentsense.sdk.errors import FormatError, InputError, MomentsenseError
+from momentsense.sdk.errors import FormatError, InputError, MissingDependencyError, MomentsenseError, require_h5py  # noqa: F401
 from momentsense.sdk.records import TRANSPORT_MODES
 
 FORMAT = "momentsense-timeline-v1"
@@ -280,16 +280,9 @@ def _summarise(where: str, problems: list[str]) -> str:
     return f"{where}: not a valid {FORMAT} timeline: {head}{more}"
 
 
-class MissingDependencyError(MomentsenseError, ImportError):
-    """h5py is needed to read or write HDF5 timelines (a desktop feature)."""
-
 
 def _h5py():
-    try:
-        import h5py
-    except ImportError:
-        raise MissingDependencyError("HDF5 timelines need h5py: pip install h5py (or use JSON Lines)") from None
-    return h5py
+    return require_h5py("HDF5 timelines (JSON Lines need nothing)")
 
 
 def _is_hdf5(path: Path) -> bool:

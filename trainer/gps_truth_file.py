@@ -29,13 +29,9 @@ FORMAT = "momentsense-imu-v1"
 
 
 def _h5py():
-    try:
-        import h5py
-    except ImportError:
-        from momentsense.sdk.imu_file import MissingDependencyError
+    from momentsense.sdk.errors import require_h5py
 
-        raise MissingDependencyError("reading or writing GPS truth files needs h5py: pip install h5py") from None
-    return h5py
+    return require_h5py("reading or writing GPS truth files")
 
 
 @dataclasses.dataclass

@@ -40,15 +40,15 @@ from typing import Iterable, Optional, Sequence, Union
 from momentsense.sdk.errors import MomentsenseError
 from momentsense.sdk.timeline.records import DrivingScore, Place, TransportEvent, Trip, Visit
 from momentsense.sdk.timeline.store_schema import (  # noqa: F401  (re-exported: the store's public names)
-    _KIND_OF,
+    KIND_OF,
     APPLICATION_ID,
     CATEGORIES,
     KINDS,
     MIGRATIONS,
     SCHEMA_VERSION,
     Record,
-    _ref,
-    _span,
+    record_ref,
+    record_span,
     item_id,
 )
 
@@ -262,7 +262,7 @@ class TimelineStore:
         """
         records = list(records)
         for i, r in enumerate(records):
-            if type(r) not in _KIND_OF:
+            if type(r) not in KIND_OF:
                 raise TypeError(f"records[{i}] must be one of {[c.__name__ for _, c in KINDS.values()]}, "
                                 f"got {type(r).__name__}")
         now = time.time() if now_s is None else float(now_s)
@@ -272,7 +272,7 @@ class TimelineStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for r in records:
-                    kind = _KIND_OF[type(r)]
+                    kind = KIND_OF[type(r)]
                     out.append((kind, *self._put(conn, kind, r, now)))
                 conn.execute("COMMIT")
             except BaseException:
@@ -289,7 +289,7 @@ class TimelineStore:
         iid = item_id(r)
         data = json.dumps(r.to_dict(), sort_keys=True)
         row = conn.execute(f"SELECT version, data FROM {table} WHERE item_id = ? AND latest = 1", (iid,)).fetchone()
-        start, end = _span(r, now)
+        start, end = record_span(r, now)
         if row is not None and row[1] == data:
             if kind == "place":  # same place seen again: refresh its last-seen time, no new version
                 conn.execute(f"UPDATE {table} SET end_s = max(end_s, ?) WHERE item_id = ? AND latest = 1", (end, iid))
@@ -298,7 +298,7 @@ class TimelineStore:
         if row is not None:
             conn.execute(f"UPDATE {table} SET latest = 0 WHERE item_id = ? AND latest = 1", (iid,))
         conn.execute(f"INSERT INTO {table} (item_id, version, latest, start_s, end_s, ref, written_s, data) "
-                     "VALUES (?, ?, 1, ?, ?, ?, ?, ?)", (iid, version, start, end, _ref(r), time.time(), data))
+                     "VALUES (?, ?, 1, ?, ?, ?, ?, ?)", (iid, version, start, end, record_ref(r), time.time(), data))
         return iid, version
 
     # -- reading -------------------------------------------------------------------------------

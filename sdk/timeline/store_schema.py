@@ -28,7 +28,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "motion": ("event", "driving_event", "driving_score"),
     "location": ("visit", "place", "trip"),
 }
-_KIND_OF = {cls: kind for kind, (_, cls) in KINDS.items()}
+KIND_OF = {cls: kind for kind, (_, cls) in KINDS.items()}
 
 Record = Union[TransportEvent, Visit, Place, Trip, DrivingEvent, DrivingScore]
 
@@ -73,7 +73,7 @@ def item_id(record: Record) -> str:
     return f"{record.start:.3f}"
 
 
-def _span(record: Record, now_s: float) -> tuple[float, float]:
+def record_span(record: Record, now_s: float) -> tuple[float, float]:
     if isinstance(record, Place):
         return now_s, now_s
     if isinstance(record, DrivingEvent):
@@ -83,7 +83,7 @@ def _span(record: Record, now_s: float) -> tuple[float, float]:
     return record.start, record.end
 
 
-def _ref(record: Record) -> str:
+def record_ref(record: Record) -> str:
     if isinstance(record, (Visit, Place)):
         return record.place_id
     if isinstance(record, TransportEvent):

@@ -34,12 +34,12 @@ def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str
     MissingDependencyError
         h5py is not installed.
     """
-    from momentsense.sdk.imu_file import _h5py
+    from momentsense.sdk.errors import require_h5py
 
-    h5py = _h5py()
+    h5py = require_h5py("reading the public datasets")
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (see shared/data/README.md for the datasets)")
+        raise FileNotFoundError(f"{path}: no such file (see docs/real-data.md for the datasets)")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
