@@ -1,6 +1,6 @@
 """momentsense SDK: the on-device runtime.
 
-Depends on numpy, scipy (imported lazily, where a stage needs it), plyer, requests and a TFLite
+Depends on numpy, plyer, requests and a TFLite
 interpreter, and never on TensorFlow. The signal pipeline in :mod:`sdk.dsp` is the one the trainer
 uses too, so training and device cannot drift apart.
 """

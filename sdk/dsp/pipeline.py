@@ -85,8 +85,8 @@ def pipeline_init(config: Optional[PreprocessConfig] = None) -> PipelineState:
         pend_acc_label=None,
         pend_gyro_k=np.zeros(0, np.int64),
         pend_gyro_x=np.zeros((0, 3)),
-        sos_lp=filters.design_lowpass(config.gravity_cutoff_hz, config.fs_hz, config.filter_order),
-        sos_bp=filters.design_bandpass(config.band_low_hz, config.band_high_hz, config.fs_hz, config.filter_order),
+        sos_lp=np.array(config.sos_lowpass),
+        sos_bp=np.array(config.sos_bandpass),
     )
 
 
