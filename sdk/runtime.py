@@ -45,6 +45,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Optional
 
 from sdk.driving.live import LiveDriving
+from sdk.dsp.door import check_chunk
 from sdk.errors import InputError, ModelError
 from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
 from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
@@ -95,6 +96,9 @@ class MomentSDK:
         self._source: Optional[SensorSource] = None
         self._finished = True
         self.callback_errors = 0
+        #: Chunks refused at the door (:mod:`sdk.dsp.door`) and the reason for the last one.
+        self.chunks_refused = 0
+        self.last_refusal = ""
         self.error: Optional[BaseException] = None
         #: The weekly segment job (created at its first run; :meth:`weekly_segments` reads its result).
         self.segment_job: Optional["WeeklySegments"] = None
@@ -242,6 +246,13 @@ class MomentSDK:
 
     def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
         """Transport events closed by ``chunk`` and driving records (events, scores) reported during it."""
+        try:
+            chunk = check_chunk(chunk, GpsFix)  # the one validation; the stages trust typed arrays after it
+        except InputError as exc:
+            with self._lock:
+                self.chunks_refused += 1
+                self.last_refusal = str(exc)
+            raise
         with self._lock:
             if self._finished:
                 self._finished = False
@@ -439,6 +450,7 @@ class MomentSDK:
             d = self.detector.stats
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps,
                     "windows_gps_live": d.windows_gps_live, "events": d.events,
+                    "chunks_refused": self.chunks_refused, "last_refusal": self.last_refusal,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs),
                     "gps": dataclasses.asdict(self.live.stats), "callback_errors": self.callback_errors,
                     "driving": None if self.live_driving is None else dataclasses.asdict(self.live_driving.stats),
@@ -451,7 +463,11 @@ class MomentSDK:
             for chunk in self._source.chunks():
                 if self._stop.is_set():
                     break
-                evs, drv = self._process(chunk)
+                try:
+                    evs, drv = self._process(chunk)
+                except InputError:  # a broken chunk from the source: refused and counted, sensing goes on
+                    log.warning("sensor chunk refused: %s", self.last_refusal)
+                    continue
                 for e in evs + drv:
                     self._queue.put(e)
         except BaseException as exc:  # keep the failure for the app instead of dying silently

@@ -1,0 +1,101 @@
+"""The runtime's hot path: one check at the SDK's door, no scipy on the phone, linear stay points."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdk.errors import InputError
+from sdk.runtime import MomentSDK, SDKConfig
+from sdk.sources import SensorChunk
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = 1.7e9
+
+
+def _chunk(t0: float, n: int = 250, seed: int = 0) -> SensorChunk:
+    t = t0 + np.arange(n) / 25.0
+    acc = np.tile([0.0, 0.0, 9.81], (n, 1)) + np.random.default_rng(seed).normal(0, 0.3, (n, 3))
+    return SensorChunk(t, acc, None, np.random.default_rng(seed + 1).normal(0, 0.05, (n, 3)), [], None, False)
+
+
+class TestDoor:
+    """Bad chunks are refused whole with an InputError naming the problem; the stream carries on."""
+
+    @pytest.mark.parametrize("bad,match", [
+        (SensorChunk(np.array(["a"] * 5), np.zeros((5, 3)), None, np.zeros((5, 3)), []), "acc_t must hold numbers"),
+        (SensorChunk(T0 + np.arange(5.0), np.array([["x", "y", "z"]] * 5), None, np.zeros((5, 3)), []), "acc must hold numbers"),
+        (SensorChunk(np.full(5, 1e300), np.zeros((5, 3)), None, np.zeros((5, 3)), []), r"acc_t\[0\] = 1e\+300 s is not a unix time"),
+        (SensorChunk(T0 + np.arange(5.0), np.zeros((5, 2)), None, np.zeros((5, 3)), []), r"acc must have shape \(N, 3\)"),
+        (SensorChunk(T0 + np.arange(5.0), np.zeros((4, 3)), None, np.zeros((5, 3)), []), "5 timestamps but acc has 4"),
+        (SensorChunk(T0 + np.arange(5.0), np.zeros((5, 3)), None, np.zeros((5, 3)), ["fix"]), r"gps\[0\] must be a GpsFix"),
+    ], ids=["string-times", "string-samples", "1e300", "two-axes", "length", "gps-entry"])
+    def test_bad_chunk_gives_input_error(self, bad, match):
+        sdk = MomentSDK(SDKConfig())
+        sdk.feed(_chunk(T0))
+        with pytest.raises(InputError, match=match):
+            sdk.feed(bad)
+        assert sdk.stats()["chunks_refused"] == 1 and sdk.stats()["last_refusal"]
+
+    def test_a_chunk_from_the_year_3000_does_not_make_later_samples_late(self):
+        """Refused at the door (counted, with its reason, in stats()); the real samples after it are all used."""
+        sdk = MomentSDK(SDKConfig())
+        for i in range(3):
+            sdk.feed(_chunk(T0 + 10 * i, seed=i))
+        with pytest.raises(InputError, match="not a unix time"):
+            sdk.feed(_chunk(32_503_680_000.0))  # 3000-01-01
+        for i in range(3, 8):
+            sdk.feed(_chunk(T0 + 10 * i, seed=i))
+        st = sdk.stats()
+        assert st["sensor_repairs"]["late"] == 0 and st["sensor_repairs"]["received"] == 8 * 250
+        assert st["chunks_refused"] == 1 and "3250368" in st["last_refusal"]
+        assert st["windows"] >= 14  # 80 s of 10 s windows every 5 s
+
+    def test_nan_and_inf_times_stay_per_sample_repairs(self):
+        """Non-finite timestamps are dropped and counted (sdk.dsp.validate), not refused as a chunk."""
+        sdk = MomentSDK(SDKConfig())
+        c = _chunk(T0)
+        c.acc_t[[3, 7]] = [np.nan, np.inf]
+        sdk.feed(c)
+        assert sdk.stats()["sensor_repairs"]["dropped_bad_time"] == 2 and sdk.stats()["chunks_refused"] == 0
+
+
+SCIPY_FREE_DAY = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from sdk.runtime import MomentSDK, SDKConfig
+    from sdk.sim import draw_device, draw_person, iter_itinerary
+    from sdk.sim.day import commuter_day, split_legs
+    from sdk.sources import _chunk_recording
+
+    legs = split_legs(commuter_day(np.random.default_rng(0), float(sys.argv[1])))
+    sdk = MomentSDK(SDKConfig(chunk_s=10.0))
+    before = "scipy" in sys.modules
+    n = 0
+    for rec in iter_itinerary(legs, draw_person("day", 0), draw_device("day", 0), seed=0):
+        for chunk in _chunk_recording(rec, 10.0, gps_on=True):
+            sdk.feed(chunk)
+            n += 1
+    sdk.finish()
+    st = sdk.stats()
+    sdk.close()
+    print(json.dumps({"scipy": sorted(m for m in sys.modules if m.split(".")[0] == "scipy"), "before": before,
+                      "chunks": n, "windows": st["windows"], "events": st["events"]}))
+    """
+)
+
+
+def test_a_simulated_day_through_the_sdk_never_imports_scipy():
+    """24 simulated hours through MomentSDK.feed (pipeline, heads, driving, GPS timeline, store) in a fresh
+    interpreter: scipy is not in sys.modules at the end (the simulator does not use it either)."""
+    proc = subprocess.run([sys.executable, "-c", SCIPY_FREE_DAY, "24"], capture_output=True, text=True, timeout=900,
+                          cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["chunks"] > 8000 and out["windows"] > 16000 and out["events"] > 0
+    assert out["scipy"] == [] and not out["before"], out["scipy"][:10]
