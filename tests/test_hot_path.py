@@ -99,3 +99,73 @@ def test_a_simulated_day_through_the_sdk_never_imports_scipy():
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["chunks"] > 8000 and out["windows"] > 16000 and out["events"] > 0
     assert out["scipy"] == [] and not out["before"], out["scipy"][:10]
+
+
+# ---------------------------------------------------------------------------------------- stay points
+
+BASE_REV = "a213ee1"  # the stay points before the linear-time rewrite
+
+
+@pytest.fixture(scope="module")
+def old_stay_points():
+    """The stay-point module as it was at BASE_REV (read from git), to compare outputs with."""
+    import types
+
+    proc = subprocess.run(["git", "-C", str(REPO), "show", f"{BASE_REV}:sdk/timeline/stay_points.py"],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        pytest.skip(f"git cannot show {BASE_REV} here ({proc.stderr.strip()[:200]}): no reference to compare with")
+    mod = types.ModuleType("old_stay_points")
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up there
+    try:
+        exec(compile(proc.stdout, "old_stay_points.py", "exec"), mod.__dict__)
+        yield mod
+    finally:
+        del sys.modules[mod.__name__]
+
+
+def _random_track(seed: int, n: int) -> dict:
+    """Stays and walks/drives with GPS noise, gaps, inaccurate fixes and teleports at 1-30 s spacing."""
+    rng = np.random.default_rng(seed)
+    dt = rng.choice([1.0, 1.0, 5.0, 30.0], n) * rng.uniform(0.5, 1.5, n)
+    gaps = rng.random(n) < 0.002
+    dt[gaps] = rng.uniform(600, 3000, int(gaps.sum()))
+    t = 1.7e9 + np.cumsum(dt)
+    moving = np.repeat(rng.random(n // 200 + 1) < 0.4, 200)[:n]
+    v = np.where(moving, rng.choice([1.4, 12.0]), 0.0)
+    heading = np.cumsum(rng.normal(0, 0.3, n))
+    x = np.cumsum(v * dt * np.cos(heading)) + rng.normal(0, 15, n)
+    y = np.cumsum(v * dt * np.sin(heading)) + rng.normal(0, 15, n)
+    tele = rng.random(n) < 0.002
+    x[tele] += 5000.0
+    acc = rng.uniform(5, 50, n)
+    acc[rng.random(n) < 0.01] = 500.0
+    acc[rng.random(n) < 0.05] = np.nan
+    return {"t": t, "lat": 48.85 + y / 111_195.0, "lon": 2.35 + x / 73_000.0, "accuracy_m": acc}
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("min_exit_s", [0.0, 30.0])
+def test_stay_points_are_identical_to_the_previous_implementation(old_stay_points, seed, min_exit_s):
+    """Batch and streaming (random chunk cuts): same stays and the same fix codes as before."""
+    import warnings
+
+    from sdk.timeline import stay_points as new
+
+    tr = _random_track(seed, 6000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for include_open in (False, True):
+            a, fa = new.detect_stay_points(tr, include_open=include_open, min_exit_s=min_exit_s)
+            b, fb = old_stay_points.detect_stay_points(tr, include_open=include_open, min_exit_s=min_exit_s)
+            assert a == b and len(a) > 3
+            np.testing.assert_array_equal(fa, fb)
+    cuts = np.sort(np.random.default_rng(seed).choice(np.arange(1, 6000), 25, replace=False))
+    outs = []
+    for mod in (new, old_stay_points):
+        st, got = mod.stay_point_init(min_exit_s=min_exit_s), []
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, 6000]):
+            s, st = mod.stay_point_step({k: v[lo:hi] for k, v in tr.items()}, st)
+            got += s
+        outs.append(got + mod.stay_point_finish(st))
+    assert outs[0] == outs[1]
