@@ -12,10 +12,13 @@ The state has scipy's layout (``zi`` of ``sosfilt``: direct form II transposed p
 (tested against scipy, which the SDK never imports: ``import scipy.signal`` costs ~100 MB, and its
 python-for-android recipe is the riskiest of the build, platform-notes.md).
 
-How it is fast in numpy: the cascade is linear and time-invariant, so a block of up to
-:data:`BLOCK` samples is ``y = T x + Z s`` and the state after it ``A^N s + G x``, with the
-Toeplitz matrix ``T`` of the impulse response and the state matrices precomputed once per filter
-(:class:`SosFilter`); a chunk costs two or three matrix products instead of a Python loop per sample.
+How it is fast in numpy: the cascade is linear and time-invariant (state-space ``A, B, C, D``), so
+a block of up to :data:`BLOCK` samples is cut into sub-blocks of :data:`SUB`; the state at each
+sub-block's start is one small matrix product of the initial state and the earlier inputs, each
+sub-block's output is ``T x + Z s`` (``T`` the Toeplitz matrix of the impulse response), and the
+state after the block ``A^N s + G x``. All matrices are precomputed once per filter
+(:class:`SosFilter`); a chunk costs a handful of small matrix products instead of a Python loop
+per sample.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from sdk.errors import InputError
 #: Samples per block of :class:`SosFilter` (its precomputed matrices are BLOCK × BLOCK; 256 holds a
 #: 10 s chunk at 25 Hz in one block).
 BLOCK = 256
+#: Sub-block length: a block is filtered as BLOCK / SUB sub-blocks whose start states come from one
+#: small matrix product, so every product stays tiny (no BLOCK × BLOCK matrix is read per chunk).
+SUB = 16
 
 
 def _check_cutoff(name: str, f_hz: float, fs_hz: float) -> None:
@@ -170,10 +176,29 @@ class SosFilter:
         self.A_pow = pw
         self.Z = np.einsum("j,njk->nk", self.C, pw[:BLOCK])  # (BLOCK, S): output n of the state alone
         self.G = G = pw[:BLOCK] @ self.Bv  # (BLOCK, S): A^j B
-        h = np.concatenate([[self.D], G[:BLOCK - 1] @ self.C])
-        idx = np.arange(BLOCK)
+        h = np.concatenate([[self.D], G[:BLOCK - 1] @ self.C])  # impulse response
+        b = SUB
+        idx = np.arange(b)
         lag = idx[:, None] - idx[None, :]
-        self.T = np.where(lag >= 0, h[np.clip(lag, 0, None)], 0.0)  # lower-triangular Toeplitz
+        self.Tb = np.where(lag >= 0, h[np.clip(lag, 0, None)], 0.0)  # (b, b) lower-triangular Toeplitz
+        self.Zb = self.Z[:b]  # (b, S)
+        self.Gb = np.ascontiguousarray(G[b - 1::-1].T)  # (S, b): a sub-block's inputs → the state after it
+        nk = BLOCK // b
+        self.K = np.zeros((nk * S, nk * S))  # state at each sub-block start from the earlier sub-blocks' inputs
+        for k in range(nk):
+            for j in range(k):
+                self.K[k * S:(k + 1) * S, j * S:(j + 1) * S] = pw[(k - 1 - j) * b]
+        self.P = np.concatenate([pw[k * b] for k in range(nk)])  # (nk * S, S): ... and from the initial state
+        self._per_channels: dict = {}
+
+    def _channel_matrices(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sub-block matrices acting on rows of ``SUB * c`` interleaved channel values (cached per ``c``)."""
+        m = self._per_channels.get(c)
+        if m is None:
+            eye = np.eye(c)
+            w_in = np.concatenate([np.kron(self.Tb.T, eye), np.kron(self.Gb.T, eye)], axis=1)
+            m = self._per_channels[c] = (w_in, np.kron(self.Zb.T, eye))
+        return m
 
     def _step(self, s: np.ndarray, u: float) -> tuple[float, np.ndarray]:
         s = s.copy()
@@ -194,9 +219,22 @@ class SosFilter:
         """Filter ``x`` ``(N, C)`` float64 from state ``s`` ``(S, C)``; returns ``(y, new state)``.
         Trusts its inputs (shapes, dtype): the public, checked entry is :func:`filter_chunk`."""
         n = len(x)
+        if n == 0:
+            return x.copy(), s.copy()
         if n <= BLOCK:
-            y = self.T[:n, :n] @ x + self.Z[:n] @ s
-            return y, self.A_pow[n] @ s + self.G[n - 1::-1].T @ x if n else s.copy()
+            b, S, C = SUB, self.n_state, x.shape[1]
+            nb = -(-n // b)
+            if nb * b != n:
+                xp = np.zeros((nb * b, C))
+                xp[:n] = x
+            else:
+                xp = x
+            w_in, w_state = self._channel_matrices(C)
+            # Row k holds sub-block k: [x[kb], ..., x[kb + b - 1]] (C values each).
+            yu = xp.reshape(nb, b * C) @ w_in  # (nb, b*C + S*C): outputs from the inputs | state contributions
+            starts = self.K[:nb * S, :nb * S] @ yu[:, b * C:].reshape(nb * S, C) + self.P[:nb * S] @ s
+            y = (yu[:, :b * C] + starts.reshape(nb, S * C) @ w_state).reshape(nb * b, C)[:n]
+            return y, self.A_pow[n] @ s + self.G[n - 1::-1].T @ x
         y = np.empty_like(x)
         for a in range(0, n, BLOCK):
             y[a:a + BLOCK], s = self.run(x[a:a + BLOCK], s)
