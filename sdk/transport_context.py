@@ -205,9 +205,11 @@ def window_vectors(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] =
     probs, x = np.asarray(probs, np.float64), np.asarray(x, np.float64)
     if probs.ndim != 2 or x.ndim != 3 or len(probs) != len(x):
         raise InputError(f"window_vectors needs probs (W, K) and windows (W, L, C), got {probs.shape} and {x.shape}")
-    if not (np.all(np.isfinite(probs)) and np.all(np.isfinite(x))):
-        raise InputError("window_vectors needs finite probabilities and samples")
     parts = [np.log(np.maximum(probs, PROB_FLOOR)), np.log(x.std(axis=1) + STD_FLOOR)]
+    # A NaN or inf in the probabilities or the samples makes its part non-finite: one check on the
+    # small result instead of two over every sample.
+    if not (np.isfinite(parts[0]).all() and np.isfinite(parts[1]).all()):
+        raise InputError("window_vectors needs finite probabilities and samples")
     if gps is not None:
         gps = np.asarray(gps, np.float64)
         if gps.ndim != 2 or len(gps) != len(probs) or not np.all(np.isfinite(gps)):
@@ -374,7 +376,7 @@ def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, res
 
 def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool, quiet: bool = False) -> ContextState:
     vector = np.asarray(vector, np.float64)
-    if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
+    if vector.shape != (head.vector_dim,) or not np.isfinite(vector).all():
         raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
     if reset:
         if state.pending and head.lag:

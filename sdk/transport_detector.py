@@ -230,8 +230,9 @@ class TransportDetector:
             self._gps_buf = gps_buffer_push(self._gps_buf, gps, keep)
         chunk, self._pipe = preprocess(acc_t, acc, self._pipe, gyro_t=gyro_t, gyro=gyro)
         self.stats.gaps += len(chunk.gaps)
-        for k, v in chunk.acc_report.to_dict().items():
-            self.stats.repairs[k] = self.stats.repairs.get(k, 0) + v
+        rep = self.stats.repairs
+        for k, v in vars(chunk.acc_report).items():  # the report's counters (a plain dataclass)
+            rep[k] = rep.get(k, 0) + v
         windows, self._win = make_windows(chunk.k, chunk.x, self._win)
         out = []
         self._live_closed = []

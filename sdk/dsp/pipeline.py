@@ -16,6 +16,7 @@ Stages, in order:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Optional
 
@@ -132,7 +133,8 @@ def preprocess(
     cfg = state.config
     acc = _check_xyz(acc, "acc")
     ra, acc_state = resample(acc_t, acc, state.acc, labels=labels, impossible_abs=ACC_IMPOSSIBLE_MPS2, name="acc")
-    new = dataclasses.replace(state, acc=acc_state)
+    new = copy.copy(state)  # the caller's state is never modified (its arrays are replaced, not written)
+    new.acc = acc_state
     gaps = list(ra.gaps)
     gyro_report = None
     if cfg.needs_gyro:

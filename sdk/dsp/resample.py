@@ -11,6 +11,7 @@ the grid indices jump (downstream stages restart their filters where ``k`` is no
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Optional
 
@@ -152,7 +153,7 @@ def resample(
     >>> out.k.tolist()
     [0, 1, 2, 3]
     """
-    state = dataclasses.replace(state) if state is not None else resampler_init()
+    state = copy.copy(state) if state is not None else resampler_init()
     fs = state.fs_hz
     if labels is not None:
         labels = np.asarray(labels)
@@ -201,13 +202,9 @@ def resample(
             pick = np.where(np.abs(Ts[hi] - tg) < np.abs(tg - Ts[lo]), hi, lo)
             ls.append(L[s:e][pick])
 
-    new_state = dataclasses.replace(
-        state,
-        last_t=float(T[-1]),
-        last_x=X[-1].copy(),
-        last_label=int(L[-1]) if L is not None else -1,
-        next_k=next_k,
-    )
+    new_state = copy.copy(state)  # the caller's state is never modified
+    new_state.last_t, new_state.last_x = float(T[-1]), X[-1].copy()
+    new_state.last_label, new_state.next_k = int(L[-1]) if L is not None else -1, next_k
     if not ks:
         empty.gaps = gaps
         return empty, new_state
