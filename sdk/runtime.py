@@ -247,7 +247,7 @@ class MomentSDK:
     def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
         """Transport events closed by ``chunk`` and driving records (events, scores) reported during it."""
         try:
-            chunk = check_chunk(chunk, GpsFix)  # the one validation; the stages trust typed arrays after it
+            chunk = check_chunk(chunk)  # the one validation; the stages trust typed arrays after it
         except InputError as exc:
             with self._lock:
                 self.chunks_refused += 1
