@@ -202,12 +202,12 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     sdk.finish()
     wall += time.perf_counter() - t0
     cpu += time.process_time() - c0
+    peak = peak_rss_mb()  # before the bare-call measurement below loads a second interpreter
+    scipy_imported = any(m.split(".")[0] == "scipy" for m in sys.modules)
     stats = sdk.stats()
     inferred = det.stats.windows - det.stats.windows_skipped
     bare_ms = bare_call_cpu_ms(model or default_model_path())
     transport_share = clock.cpu["transport"] / cpu if cpu > 0 else None
-    peak = peak_rss_mb()
-    scipy_imported = any(m.split(".")[0] == "scipy" for m in sys.modules)
     sdk.close()
     db_bytes = None
     if path is not None:
