@@ -58,10 +58,12 @@ def compute_channels(
         return cache["lin_vert"]
 
     out = np.empty((len(acc), len(names)), dtype=np.float32)
-    for i, name in enumerate(names):
-        if name[:-1] in ("acc_", "grav_", "lin_", "gyro_") and name[-1] in "xyz":
-            src = {"acc_": acc, "grav_": gravity, "lin_": lin, "gyro_": gyro}[name[:-1]]
-            out[:, i] = src[:, "xyz".index(name[-1])]
+    sources = {"acc_": acc, "grav_": gravity, "lin_": lin, "gyro_": gyro}
+    for i, name, width in _plan(tuple(names)):
+        if width == 3:  # x, y, z of one source side by side: one copy
+            out[:, i:i + 3] = sources[name[:-1]]
+        elif name[:-1] in sources and name[-1] in "xyz":
+            out[:, i] = sources[name[:-1]][:, "xyz".index(name[-1])]
         elif name == "acc_norm":
             out[:, i] = np.linalg.norm(acc, axis=1) - STANDARD_GRAVITY_MPS2
         elif name == "lin_vert":
@@ -75,3 +77,23 @@ def compute_channels(
         else:
             raise InputError(f"unknown channel {name!r}; known: {sorted(CHANNELS)}")
     return out
+
+
+_PLANS: dict = {}
+
+
+def _plan(names: tuple) -> list:
+    """``(column, name, width)`` per output: width 3 where ``<src>_x, <src>_y, <src>_z`` follow each other."""
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan, i = [], 0
+        while i < len(names):
+            n = names[i]
+            if n.endswith("_x") and names[i + 1:i + 3] == (n[:-1] + "y", n[:-1] + "z") and n[:-1] in ("acc_", "grav_", "lin_", "gyro_"):
+                plan.append((i, n, 3))
+                i += 3
+            else:
+                plan.append((i, n, 1))
+                i += 1
+        _PLANS[names] = plan
+    return plan

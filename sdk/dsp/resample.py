@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from typing import Optional
 
 import numpy as np
@@ -178,15 +179,15 @@ def resample(
         return empty, state
 
     breaks = np.flatnonzero(np.diff(T) > state.max_gap_s) + 1
-    bounds = np.concatenate([[0], breaks, [len(T)]])
-    gaps = [Gap(float(T[b - 1]), float(T[b])) for b in breaks]
+    bounds = [0, *breaks.tolist(), len(T)]
+    gaps = [Gap(float(T[b - 1]), float(T[b])) for b in bounds[1:-1]]
     ks, xs, ls = [], [], []
     next_k = state.next_k
     for j in range(len(bounds) - 1):
-        s, e = int(bounds[j]), int(bounds[j + 1])
+        s, e = bounds[j], bounds[j + 1]
         continuing = j == 0 and state.last_t is not None
-        k0 = next_k if continuing else int(np.ceil(T[s] * fs - _EPS_STEPS))
-        k1 = int(np.floor(T[e - 1] * fs + _EPS_STEPS))
+        k0 = next_k if continuing else math.ceil(float(T[s]) * fs - _EPS_STEPS)
+        k1 = math.floor(float(T[e - 1]) * fs + _EPS_STEPS)
         next_k = max(k0, k1 + 1)
         if k1 < k0:
             continue
@@ -209,8 +210,8 @@ def resample(
         empty.gaps = gaps
         return empty, new_state
     out = Resampled(
-        k=np.concatenate(ks),
-        x=np.concatenate(xs),
+        k=ks[0] if len(ks) == 1 else np.concatenate(ks),
+        x=xs[0] if len(xs) == 1 else np.concatenate(xs),
         label=np.concatenate(ls).astype(np.int16) if L is not None else None,
         gaps=gaps,
         report=report,
