@@ -120,8 +120,8 @@ def detect_saturation(x: np.ndarray, full_scale: Optional[float], min_run: int =
     return (ax >= full_scale * (1 - 1e-6)).any(axis=1)
 
 
-def _clean_already(t: np.ndarray, x: np.ndarray, impossible_abs: Optional[float], after_t: Optional[float]) -> bool:
-    """True when no repair applies: all finite (a non-finite value makes the sum non-finite), no
+def needs_no_repair(t: np.ndarray, x: np.ndarray, impossible_abs: Optional[float], after_t: Optional[float]) -> bool:
+    """True when no repair of :func:`clean_stream` applies to the chunk: all finite (a non-finite value makes the sum non-finite), no
     impossible magnitude, times strictly increasing and after ``after_t``."""
     if len(t) == 0 or not np.isfinite(t.sum() + x.sum()):
         return False
@@ -169,7 +169,7 @@ def clean_stream(
     t, x = check_stream_arrays(t, x, name)
     rep = RepairReport(received=len(t))
     idx = np.arange(len(t))
-    if _clean_already(t, x, impossible_abs, after_t):  # the usual chunk: a few reductions, no masks
+    if needs_no_repair(t, x, impossible_abs, after_t):  # the usual chunk: a few reductions, no masks
         rep.saturated = int(detect_saturation(x, full_scale).sum())
         return t, x, rep, idx
     ok_t = np.isfinite(t)
