@@ -79,6 +79,9 @@ class TransportDetector:
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
+        # Normalizer.apply's arithmetic with its constants made once (the windows are float32 already).
+        self._norm_mean = np.float32(self.normalizer.mean)
+        self._norm_std = np.float32(self.normalizer.std)
         for head, lag_ok, gps_ok in ((context, False, False), (lagged, True, False), (lagged_gps, True, True), (context_gps, False, True)):
             if head is not None and (list(head.label_names) != self.labels or head.n_channels != len(self.config.channels)):
                 raise InputError("the context head's labels or channels do not match the model's manifest")
@@ -274,7 +277,7 @@ class TransportDetector:
                 self.stats.windows_skipped += 1
                 return None
         t0 = time.perf_counter()
-        p = self._model.run(self.normalizer.apply(x)[None])[0]
+        p = self._model.run(((x - self._norm_mean) / self._norm_std).astype(np.float32)[None])[0]
         self.stats.inference_ms.append((time.perf_counter() - t0) * 1e3)
         return np.clip(p, 0.0, None) + 1e-6
 

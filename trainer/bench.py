@@ -240,6 +240,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
         "python_overhead_ratio": per_window_ms / bare_ms if per_window_ms and bare_ms > 0 else None,
         "transport_overhead_ratio": (per_window_ms * transport_share / bare_ms) if per_window_ms and bare_ms > 0 else None,
         "inference_ms_median": float(np.median(inf)),
+        "model_call_overhead_ratio": float(np.median(inf)) / bare_ms if bare_ms > 0 and det.stats.inference_ms else None,
         "context_head": det.context is not None, "lagged_context_head": det.lagged is not None,
         "gps_head": det.lagged_gps is not None, "live_gps_head": det.context_gps is not None,
         "windows_gps": det.stats.windows_gps, "windows_gps_live": det.stats.windows_gps_live,
