@@ -24,13 +24,12 @@ per sample.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
 from sdk.errors import InputError
 
-#: Samples per block of :class:`SosFilter` (its precomputed matrices are BLOCK × BLOCK; 256 holds a
+#: Samples per block of :class:`SosFilter` (longer chunks are filtered block by block; 256 holds a
 #: 10 s chunk at 25 Hz in one block).
 BLOCK = 256
 #: Sub-block length: a block is filtered as BLOCK / SUB sub-blocks whose start states come from one
@@ -342,8 +341,3 @@ def frequency_response(sos: np.ndarray, f_hz: np.ndarray, fs_hz: float) -> np.nd
     for b0, b1, b2, a0, a1, a2 in sos:
         h = h * (b0 + b1 * zinv + b2 * zinv**2) / (a0 + a1 * zinv + a2 * zinv**2)
     return np.abs(h)
-
-
-def optional_sos(value: Optional[object], name: str) -> Optional[np.ndarray]:
-    """``None`` or checked coefficients (:func:`check_sos`); for configs that may carry them."""
-    return None if value is None else check_sos(value, name)
