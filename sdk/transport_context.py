@@ -24,6 +24,7 @@ look-ahead stops at the stream's end, in training as on the phone).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Optional, Sequence
@@ -97,12 +98,12 @@ class ContextHead:
             if not np.all(np.isfinite(a)):
                 raise ModelError("context head holds non-finite numbers")
 
-    @property
+    @functools.cached_property  # read for every window; the head never changes
     def vector_dim(self) -> int:
         """Length of one window's vector: class log-probabilities + channel log-stds (+ GPS numbers)."""
         return len(self.label_names) + self.n_channels + (self.n_gps if self.gps is not None else 0)
 
-    @property
+    @functools.cached_property
     def n_gps(self) -> int:
         """How many GPS numbers a window's vector ends with (0 for a head without GPS)."""
         from sdk.transport_gps import GPS_FEATURES
@@ -116,12 +117,12 @@ class ContextHead:
 
         return GpsFeatureConfig.from_dict(self.gps) if self.gps is not None else None
 
-    @property
+    @functools.cached_property
     def future_scales(self) -> tuple[int, ...]:
         """Look-ahead lengths in windows (empty without lag)."""
         return future_scales(self.scales, self.lag)
 
-    @property
+    @functools.cached_property
     def input_dim(self) -> int:
         return summary_length(self.vector_dim, self.scales, self.lag)
 
