@@ -272,7 +272,8 @@ def _replay_batches(path: str) -> Iterator[tuple[list, float]]:
             batch = []
 
 
-def bench_base(rev: str, hours: float, seed: int, repo: Optional[str] = None, timeout_s: float = 900.0) -> dict:
+def bench_base(rev: str, hours: float, seed: int, chunk_s: float = 10.0, repo: Optional[str] = None,
+               timeout_s: float = 900.0) -> dict:
     """The same simulated hours through the runtime of git revision ``rev`` (``git archive`` into a
     temporary folder, its own ``bench_runtime`` in a subprocess): the old path, side by side."""
     repo = repo or str(Path(__file__).resolve().parents[1])
@@ -282,7 +283,7 @@ def bench_base(rev: str, hours: float, seed: int, repo: Optional[str] = None, ti
             return {"rev": rev, "error": arch.stderr.decode(errors="replace").strip()[:300]}
         subprocess.run(["tar", "-x", "-C", d], input=arch.stdout, check=True, timeout=120)
         code = ("import json, sys; from trainer.bench import bench_runtime; "
-                f"r = bench_runtime({float(hours)!r}, {int(seed)!r}); "
+                f"r = bench_runtime({float(hours)!r}, {int(seed)!r}, chunk_s={float(chunk_s)!r}); "
                 "r['scipy_imported'] = 'scipy' in sys.modules; print(json.dumps(r))")
         env = {**os.environ, "PYTHONPATH": d}
         proc = subprocess.run([sys.executable, "-c", code], cwd=d, env=env, capture_output=True, text=True, timeout=timeout_s)

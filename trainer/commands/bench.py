@@ -12,6 +12,7 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-context", action="store_true", help="without the transport context heads (to compare)")
     p.add_argument("--no-lagged-context", action="store_true", help="without the lagged head that settles the events (to compare)")
     p.add_argument("--no-gps-context", action="store_true", help="without the GPS head beside the lagged one (to compare)")
+    p.add_argument("--chunk-s", type=float, default=10.0, help="seconds of sensor data per chunk fed to the SDK (simulated runs)")
     p.add_argument("--model", help="a .tflite (manifest beside it) to run instead of the shipped int8 model")
     p.add_argument("--record", metavar="FILE", help="write --hours of simulated chunks to FILE and exit (for --replay)")
     p.add_argument("--replay", metavar="FILE", help="stream a recording made with --record: the SDK alone in the process")
@@ -27,12 +28,12 @@ def _runtime_run(args: argparse.Namespace) -> int:
     from sdk.errors import InputError
     from trainer.bench import bench_base, bench_runtime, record_chunks
 
-    if not args.hours > 0:
-        raise InputError(f"--hours must be > 0, got {args.hours}")
+    if not args.hours > 0 or not args.chunk_s > 0:
+        raise InputError(f"--hours and --chunk-s must be > 0, got {args.hours}, {args.chunk_s}")
     if args.record and args.replay:
         raise InputError("--record and --replay exclude each other: record once, then replay")
     if args.record:
-        print(json.dumps(record_chunks(args.record, args.hours, args.seed), indent=2))
+        print(json.dumps(record_chunks(args.record, args.hours, args.seed, args.chunk_s), indent=2))
         return 0
     if args.replay and not os.path.isfile(args.replay):
         raise InputError(f"--replay {args.replay}: no such file (make one with --record FILE)")
@@ -42,9 +43,9 @@ def _runtime_run(args: argparse.Namespace) -> int:
         raise InputError(f"--model {args.model}: no such file")
     out = bench_runtime(args.hours, args.seed, duty_cycle=not args.no_duty_cycle, context=not args.no_context,
                         lagged_context=not args.no_lagged_context, gps=not args.no_gps_context, replay=args.replay,
-                        model=args.model)
+                        model=args.model, chunk_s=args.chunk_s)
     if args.base:
-        base = bench_base(args.base, args.hours, args.seed)
+        base = bench_base(args.base, args.hours, args.seed, args.chunk_s)
         out["base"] = base
         if "cpu_s" in base and out["cpu_s"] > 0:
             out["speedup_cpu_vs_base"] = base["cpu_s"] / out["cpu_s"]
