@@ -18,7 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
-from sdk.interpreter import load_model
+from momentsense.sdk.interpreter import load_model
 
 
 def gzip_bytes(data: bytes) -> int:
@@ -46,7 +46,7 @@ def latency_side_by_side(models: Mapping[str, bytes], windows: np.ndarray, round
     rounds, per_round : int
         Each round times ``per_round`` calls of every model in turn (after 3 warm-up calls).
     """
-    from sdk.interpreter import _interpreter_class
+    from momentsense.sdk.interpreter import _interpreter_class
 
     backend, cls = _interpreter_class(None)
     loaded = {}

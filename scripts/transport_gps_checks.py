@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from sdk.dsp import PreprocessConfig  # noqa: E402
-from sdk.imu_file import read_imu  # noqa: E402
-from sdk.transport_context import context_summaries  # noqa: E402
-from trainer.transport.data import dataset_windows  # noqa: E402
-from trainer.transport.evaluate import ordered  # noqa: E402
+from momentsense.sdk.dsp import PreprocessConfig  # noqa: E402
+from momentsense.sdk.imu_file import read_imu  # noqa: E402
+from momentsense.sdk.transport_context import context_summaries  # noqa: E402
+from momentsense.trainer.transport.data import dataset_windows  # noqa: E402
+from momentsense.trainer.transport.evaluate import ordered  # noqa: E402
 
 
 def gps_only(path: str, config: PreprocessConfig):

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
+from momentsense.sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
 
 #: Keys of ``ImuRecording.events``.
 EVENT_FIELDS = ("start_s", "end_s", "label")

@@ -25,9 +25,9 @@ from typing import Optional, Union
 
 import numpy as np
 
-from sdk.android import is_android
-from sdk.errors import ModelError
-from sdk.manifest import TensorSpec, check_tflite_bytes
+from momentsense.sdk.android import is_android
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.manifest import TensorSpec, check_tflite_bytes
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def load_model(
     errors = []
     for name in names:
         if name == JAVA_BACKEND:
-            from sdk.interpreter_android import JavaTfliteModel, java_available
+            from momentsense.sdk.interpreter_android import JavaTfliteModel, java_available
 
             if backend is None and not java_available():
                 errors.append("java: pyjnius or org.tensorflow.lite.Interpreter not available")

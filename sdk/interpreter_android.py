@@ -31,9 +31,9 @@ import threading
 
 import numpy as np
 
-from sdk.errors import ModelError
-from sdk.interpreter import JAVA_BACKEND, Model
-from sdk.manifest import TensorSpec
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.interpreter import JAVA_BACKEND, Model
+from momentsense.sdk.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class JavaTfliteModel(Model):
         if kind == "nnapi":
             return self._autoclass(NNAPI_DELEGATE)()
         if kind == "hexagon":
-            from sdk.android import android_context
+            from momentsense.sdk.android import android_context
 
             return self._autoclass(HEXAGON_DELEGATE)(android_context())
         raise ModelError(f"unknown delegate {kind!r}")  # pragma: no cover - guarded by attempts()

@@ -41,8 +41,8 @@ from typing import Callable, Optional
 import numpy as np
 import requests
 
-from sdk.errors import InputError, ModelError
-from sdk.manifest import Manifest, check_tflite_bytes, load_verified_model, sha256_bytes
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.manifest import Manifest, check_tflite_bytes, load_verified_model, sha256_bytes
 
 log = logging.getLogger(__name__)
 #: ``factory(tflite_path, manifest) -> predict(x) -> output`` (default: :func:`sdk.interpreter.load_model`).
@@ -155,7 +155,7 @@ class UpdateReport:
 
 
 def _default_factory(path: Path, manifest: Manifest) -> Callable[[np.ndarray], np.ndarray]:
-    from sdk.interpreter import load_model
+    from momentsense.sdk.interpreter import load_model
 
     return load_model(path).run
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Sequence, Union
 
-from sdk.driving.live import DriveInProgress, DriveSegmentOptions
-from sdk.driving.options import DrivingOptions
-from sdk.errors import InputError
-from sdk.sources import SensorSource
-from sdk.timeline.live import TimelineOptions, TripInProgress
-from sdk.timeline.records import GpsFix, Place
-from sdk.transport_detector import ModelOptions
+from momentsense.sdk.driving.live import DriveInProgress, DriveSegmentOptions
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sources import SensorSource
+from momentsense.sdk.timeline.live import TimelineOptions, TripInProgress
+from momentsense.sdk.timeline.records import GpsFix, Place
+from momentsense.sdk.transport_detector import ModelOptions
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)

@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
+from momentsense.sdk.errors import InputError, ModelError
 
 FORMAT = "momentsense-transport-context-v1"
 #: Floor of the class probabilities before the log (an int8 model outputs exact zeros).
@@ -72,7 +72,7 @@ class ContextHead:
     def __post_init__(self) -> None:
         k = len(self.label_names)
         if self.gps is not None:
-            from sdk.transport_gps import GpsFeatureConfig
+            from momentsense.sdk.transport_gps import GpsFeatureConfig
 
             try:
                 GpsFeatureConfig.from_dict(self.gps)
@@ -106,14 +106,14 @@ class ContextHead:
     @functools.cached_property
     def n_gps(self) -> int:
         """How many GPS numbers a window's vector ends with (0 for a head without GPS)."""
-        from sdk.transport_gps import GPS_FEATURES
+        from momentsense.sdk.transport_gps import GPS_FEATURES
 
         return len(GPS_FEATURES) if self.gps is not None else 0
 
     @property
     def gps_config(self):
         """The :class:`sdk.transport_gps.GpsFeatureConfig` of a head with GPS, else None."""
-        from sdk.transport_gps import GpsFeatureConfig
+        from momentsense.sdk.transport_gps import GpsFeatureConfig
 
         return GpsFeatureConfig.from_dict(self.gps) if self.gps is not None else None
 

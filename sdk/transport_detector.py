@@ -36,17 +36,17 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
-from sdk.errors import InputError
-from sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
-from sdk.interpreter import Model, load_model
-from sdk.manifest import Manifest, load_verified_model
-from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
-from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, context_flush, context_init, context_push, context_step, window_vector
-from sdk.transport_gps import GPS_FEATURES, GpsBuffer, buffer_features, gps_buffer_push
-from sdk.transport_options import ModelOptions, TransportDetectorOptions, default_model_path, load_context_head
-from sdk.transport_segmenter import Segmenter as _Segmenter
+from momentsense.sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
+from momentsense.sdk.interpreter import Model, load_model
+from momentsense.sdk.manifest import Manifest, load_verified_model
+from momentsense.sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
+from momentsense.sdk.timeline.records import TransportEvent
+from momentsense.sdk.transport_context import ContextHead, context_flush, context_init, context_push, context_step, window_vector
+from momentsense.sdk.transport_gps import GPS_FEATURES, GpsBuffer, buffer_features, gps_buffer_push
+from momentsense.sdk.transport_options import ModelOptions, TransportDetectorOptions, default_model_path, load_context_head
+from momentsense.sdk.transport_segmenter import Segmenter as _Segmenter
 
 # Re-exported: they lived here before sdk/transport_options.py.
 __all__ = ["DetectorStats", "ModelOptions", "TransportDetector", "TransportDetectorOptions", "default_model_path",

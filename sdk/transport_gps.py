@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Names of the numbers :func:`gps_features` returns per window, in order.
 GPS_FEATURES = ("fix_rate", "log_speed", "any_fix")

@@ -11,10 +11,10 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
-from sdk.errors import InputError, ModelError
-from sdk.manifest import Manifest, sha256_file
-from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, load_head
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.manifest import Manifest, sha256_file
+from momentsense.sdk.timeline.records import TransportEvent
+from momentsense.sdk.transport_context import ContextHead, load_head
 
 
 def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "context") -> Optional[ContextHead]:
@@ -39,7 +39,7 @@ def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "co
 
 def default_model_path() -> Path:
     """The shipped int8 transport model."""
-    from edge_models import artifact_dir
+    from momentsense.edge_models import artifact_dir
 
     return artifact_dir() / "transport_cnn.tflite"
 
@@ -63,7 +63,7 @@ class ModelOptions:
     delegate: str = "auto"
 
     def __post_init__(self):
-        from sdk.interpreter import ALL_BACKENDS, DELEGATES
+        from momentsense.sdk.interpreter import ALL_BACKENDS, DELEGATES
 
         if self.num_threads < 1:
             raise InputError(f"num_threads must be >= 1, got {self.num_threads}")

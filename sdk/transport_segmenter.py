@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.timeline.records import TransportEvent
+from momentsense.sdk.timeline.records import TransportEvent
 
 
 class Segmenter:

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdk.dsp import design_bandpass, design_lowpass, filter_chunk, filter_init
-from sdk.dsp.filters import frequency_response
-from sdk.errors import InputError
+from momentsense.sdk.dsp import design_bandpass, design_lowpass, filter_chunk, filter_init
+from momentsense.sdk.dsp.filters import frequency_response
+from momentsense.sdk.errors import InputError
 
 FS = 25.0
 
@@ -127,7 +127,7 @@ class TestAgainstScipy:
     def test_exp_average_matches_lfilter(self, memory_s):
         """The driving detector's running average equals scipy's lfilter([1], [1, -lam]) on complex input."""
         ss = pytest.importorskip("scipy.signal")
-        from sdk.dsp.filters import exp_average
+        from momentsense.sdk.dsp.filters import exp_average
 
         lam = float(np.exp(-1.0 / (FS * memory_s)))
         rng = np.random.default_rng(3)
@@ -138,7 +138,7 @@ class TestAgainstScipy:
 
 def test_stored_coefficients_are_used_and_checked():
     """A manifest's preprocess carries the coefficients; the config reads them, and rejects unstable ones."""
-    from sdk.dsp import PreprocessConfig
+    from momentsense.sdk.dsp import PreprocessConfig
 
     cfg = PreprocessConfig()
     d = cfg.to_dict()

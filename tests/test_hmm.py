@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.hmm import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.hmm import (
     ForwardState,
     TransitionModel,
     fit_transitions,

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.sources import SensorChunk
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.sources import SensorChunk
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = 1.7e9
@@ -67,10 +67,10 @@ SCIPY_FREE_DAY = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sim import draw_device, draw_person, iter_itinerary
-    from sdk.sim.day import commuter_day, split_legs
-    from sdk.sources import _chunk_recording
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sim import draw_device, draw_person, iter_itinerary
+    from momentsense.sdk.sim.day import commuter_day, split_legs
+    from momentsense.sdk.sources import _chunk_recording
 
     legs = split_legs(commuter_day(np.random.default_rng(0), float(sys.argv[1])))
     sdk = MomentSDK(SDKConfig(chunk_s=10.0))
@@ -149,7 +149,7 @@ def test_stay_points_are_identical_to_the_previous_implementation(old_stay_point
     """Batch and streaming (random chunk cuts): same stays and the same fix codes as before."""
     import warnings
 
-    from sdk.timeline import stay_points as new
+    from momentsense.sdk.timeline import stay_points as new
 
     tr = _random_track(seed, 6000)
     with warnings.catch_warnings():
@@ -173,8 +173,8 @@ def test_stay_points_are_identical_to_the_previous_implementation(old_stay_point
 def test_acc_and_gyro_resampled_together_give_the_same_rows():
     """A chunk whose streams share their timestamps is resampled in one pass; with labels it goes
     stream by stream: the rows, channels, reports and gaps are identical (damaged chunks included)."""
-    from sdk.dsp import PreprocessConfig, pipeline_init, preprocess
-    from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+    from momentsense.sdk.dsp import PreprocessConfig, pipeline_init, preprocess
+    from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
 
     legs = [Leg("still", 120.0), Leg("walk", 300.0), Leg("car", 400.0)]
     recs = list(iter_itinerary(legs, draw_person("fused", 1), draw_device("fused", 1), seed=1))
@@ -203,7 +203,7 @@ def test_acc_and_gyro_resampled_together_give_the_same_rows():
 def test_bench_runtime_replays_what_it_recorded(tmp_path):
     """A recording replays chunk by chunk to the same windows and events as the simulated run; the JSON
     carries the keys the docs describe (no speed asserted: benchmarks print, tests check shape)."""
-    from trainer.bench import bench_runtime, record_chunks
+    from momentsense.trainer.bench import bench_runtime, record_chunks
 
     sim = bench_runtime(0.25, seed=3)
     rec = record_chunks(str(tmp_path / "day.chunks"), 0.25, seed=3)
@@ -222,7 +222,7 @@ def test_bench_runtime_replays_what_it_recorded(tmp_path):
 def test_bench_places_compares_with_trackintel():
     """One day at 1 Hz: both implementations find the planted stays; exact mode agrees with trackintel."""
     pytest.importorskip("trackintel")
-    from trainer.bench_places import bench_places
+    from momentsense.trainer.bench_places import bench_places
 
     row = bench_places([1], seed=2, repeats=1)["sizes"][0]
     assert row["fixes"] == 86_400 and abs(row["ours_stays"] - row["planted_stays"]) <= 1

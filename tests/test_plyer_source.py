@@ -13,7 +13,7 @@ import types
 import numpy as np
 import pytest
 
-from sdk.sources import SensorUnavailableError, plyer_source
+from momentsense.sdk.sources import SensorUnavailableError, plyer_source
 
 READ_COST_S = 0.008  # each fake plyer read takes this long: relative sleeping would drift to ~21 Hz
 
@@ -176,8 +176,8 @@ def test_a_sensor_that_cannot_start_is_a_clear_error(phone):
 
 
 def test_bad_options():
-    from sdk.errors import InputError
-    from sdk.sources_phone import PhoneSource
+    from momentsense.sdk.errors import InputError
+    from momentsense.sdk.sources_phone import PhoneSource
 
     with pytest.raises(InputError, match="imu"):
         PhoneSource(imu="camera")
@@ -289,7 +289,7 @@ def test_listener_keeps_each_event_timestamp(monkeypatch, event_clock_lag_s):
 
 def test_phone_chunks_feed_the_detector(phone):
     """Chunks from the phone source have the shapes and units the transport detector takes."""
-    from sdk.transport_detector import TransportDetector
+    from momentsense.sdk.transport_detector import TransportDetector
 
     src = plyer_source(imu="plyer", chunk_s=0.2)
     chunks, _ = collect(src, 0.5)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from trainer.profile import keep_inside, parse_collapsed, profile_demo, render_svg, top_costs
+from momentsense.trainer.profile import keep_inside, parse_collapsed, profile_demo, render_svg, top_costs
 
 RAW = """main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport_detector.py);run (sdk/interpreter.py) 6
 main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport_detector.py) 1
@@ -52,7 +52,7 @@ def test_profile_demo_writes_a_flame_graph(tmp_path):
 
 
 def test_stage_shares_name_what_the_runtime_calls():
-    from trainer.profile import stage_shares
+    from momentsense.trainer.profile import stage_shares
 
     stages = stage_shares(keep_inside(parse_collapsed(RAW)))
     assert stages[0] == {"function": "process (sdk/transport_detector.py)", "share": 0.7}

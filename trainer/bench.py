@@ -40,9 +40,9 @@ def peak_rss_mb() -> float:
 
 def simulated_chunks(hours: float, seed: int, chunk_s: float) -> Iterator[tuple[list, float]]:
     """``(chunks, sensor_s)`` leg by leg of a simulated commuter day (``hours`` long)."""
-    from sdk.sim import draw_device, draw_person, iter_itinerary
-    from sdk.sim.day import commuter_day, split_legs
-    from sdk.sources import _chunk_recording
+    from momentsense.sdk.sim import draw_device, draw_person, iter_itinerary
+    from momentsense.sdk.sim.day import commuter_day, split_legs
+    from momentsense.sdk.sources import _chunk_recording
 
     legs = split_legs(commuter_day(np.random.default_rng(seed), hours))
     for leg, rec in zip(legs, iter_itinerary(legs, draw_person("bench", seed), draw_device("bench", seed), seed=seed)):
@@ -72,9 +72,9 @@ def record_chunks(path: str, hours: float = 24.0, seed: int = 0, chunk_s: float 
 
 def replay_chunks(path: str) -> Iterator:
     """The chunks of a recording (:func:`record_chunks`), one at a time; the last item is the sensor seconds."""
-    from sdk.errors import InputError
-    from sdk.sources import SensorChunk
-    from sdk.timeline.records import GpsFix
+    from momentsense.sdk.errors import InputError
+    from momentsense.sdk.sources import SensorChunk
+    from momentsense.sdk.timeline.records import GpsFix
 
     with open(path, "rb") as fh:
         try:
@@ -174,8 +174,8 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
     stays meaningful on a shared machine where ``wall_s`` includes waiting for a core.
     """
-    from sdk.transport_options import ModelOptions, default_model_path
-    from sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.transport_options import ModelOptions, default_model_path
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
     rss_before = peak_rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
@@ -282,7 +282,7 @@ def bench_base(rev: str, hours: float, seed: int, chunk_s: float = 10.0, repo: O
         if arch.returncode != 0:
             return {"rev": rev, "error": arch.stderr.decode(errors="replace").strip()[:300]}
         subprocess.run(["tar", "-x", "-C", d], input=arch.stdout, check=True, timeout=120)
-        code = ("import json, sys; from trainer.bench import bench_runtime; "
+        code = ("import json, sys; from momentsense.trainer.bench import bench_runtime; "
                 f"r = bench_runtime({float(hours)!r}, {int(seed)!r}, chunk_s={float(chunk_s)!r}); "
                 "r['scipy_imported'] = 'scipy' in sys.modules; print(json.dumps(r))")
         env = {**os.environ, "PYTHONPATH": d}

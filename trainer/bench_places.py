@@ -138,7 +138,7 @@ def bench_places(days_list: list[int], seed: int = 0, repeats: int = 3, with_tra
     agreement, in trackintel's exact mode too (``min_exit_s=0``, filters off)."""
     import warnings
 
-    from sdk.timeline.stay_points import detect_stay_points
+    from momentsense.sdk.timeline.stay_points import detect_stay_points
 
     out: dict = {"fix_rate_hz": 1.0, "dist_threshold_m": dist_m, "time_threshold_s": time_s, "gap_threshold_s": gap_s,
                  "repeats": repeats, "sizes": []}

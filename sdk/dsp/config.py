@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
-from sdk.errors import InputError
+from momentsense.sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
+from momentsense.sdk.errors import InputError
 
 #: Default model input: device-frame dynamic acceleration and angular rate, the gravity direction
 #: in the device frame (how the phone, and the thigh it sits on, is tilted: sitting vs standing),
@@ -74,7 +74,7 @@ class PreprocessConfig:
             )
         if self.max_gap_s < 2 / self.fs_hz:
             raise InputError(f"max_gap_s must be ≥ two grid steps ({2 / self.fs_hz:g} s), got {self.max_gap_s!r}")
-        from sdk.dsp.filters import design_bandpass, design_lowpass
+        from momentsense.sdk.dsp.filters import design_bandpass, design_lowpass
 
         lp = design_lowpass(self.gravity_cutoff_hz, self.fs_hz, self.filter_order)
         bp = design_bandpass(self.band_low_hz, self.band_high_hz, self.fs_hz, self.filter_order)
@@ -108,7 +108,7 @@ class PreprocessConfig:
     def from_dict(cls, d: dict) -> "PreprocessConfig":
         """Read a manifest's ``preprocess``; stored filter coefficients are used as stored (checked:
         shape, finite, stable); without them (older manifests) the closed-form design is used."""
-        from sdk.dsp.filters import check_sos
+        from momentsense.sdk.dsp.filters import check_sos
 
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)

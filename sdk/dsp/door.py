@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Timestamps must lie in ``[0, MAX_UNIX_S)``: 1970-01-01 up to 2100-01-01 (UTC), seconds.
 MAX_UNIX_S = 4_102_444_800.0

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Samples per block of :class:`SosFilter` (longer chunks are filtered block by block; 256 holds a
 #: 10 s chunk at 25 Hz in one block).

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sdk.moments.tokens import day_of_week, time_of_day_s
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.moments.tokens import day_of_week, time_of_day_s
+from momentsense.sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
 
 
 def _place_moment(place: str, tod_h: float, weekday: bool, short_school: bool) -> Optional[str]:

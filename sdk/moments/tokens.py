@@ -19,8 +19,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline_file import LABELS
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline_file import LABELS
 
 TOKENS: tuple[str, ...] = LABELS
 N_TOKENS = len(TOKENS)

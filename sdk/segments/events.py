@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline_file import LABELS, PLACE_CATEGORIES, Event, Timeline
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline_file import LABELS, PLACE_CATEGORIES, Event, Timeline
 
 DAY_S = 86400.0
 #: Labels below this index are visits (place categories); the others are transport modes.

@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sdk.timeline.geo import path_length_m
-from sdk.timeline.records import TransportEvent, Trip, Visit
-from sdk.timeline.stay_points import validate_fixes
+from momentsense.sdk.timeline.geo import path_length_m
+from momentsense.sdk.timeline.records import TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.stay_points import validate_fixes
 
 
 #: A mode counts for a trip when an event of it overlaps the trip this long (or half of a shorter trip), s.

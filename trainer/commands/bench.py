@@ -25,8 +25,8 @@ def _runtime_run(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from sdk.errors import InputError
-    from trainer.bench import bench_base, bench_runtime, record_chunks
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.bench import bench_base, bench_runtime, record_chunks
 
     if not args.hours > 0 or not args.chunk_s > 0:
         raise InputError(f"--hours and --chunk-s must be > 0, got {args.hours}, {args.chunk_s}")
@@ -63,8 +63,8 @@ def _places_args(p: argparse.ArgumentParser) -> None:
 def _places_run(args: argparse.Namespace) -> int:
     import json
 
-    from sdk.errors import InputError
-    from trainer.bench_places import bench_places
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.bench_places import bench_places
 
     try:
         days = [int(d) for d in args.days.split(",") if d.strip()]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
 
 HOUR_S = 3600.0
 DAY_S = 86400.0

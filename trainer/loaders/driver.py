@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import ImuDataset, ImuRecording
-from trainer.loaders.common import PROVENANCE_KEYS, h5_names, h5_text, open_source, provenance, require
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import ImuDataset, ImuRecording
+from momentsense.trainer.loaders.common import PROVENANCE_KEYS, h5_names, h5_text, open_source, provenance, require
 
 _FIELDS = ("acc", "acc_t_ns", "gyro", "gyro_t_ns", "event", "event_start_ns", "event_end_ns")
 

@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from sdk.errors import ModelError
-from sdk.manifest import load_verified_model
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.manifest import load_verified_model
 
 log = logging.getLogger(__name__)
 

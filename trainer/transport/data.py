@@ -12,10 +12,10 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from sdk.dsp import PreprocessConfig, recording_windows
-from sdk.errors import InputError
-from sdk.records import ImuDataset, ImuRecording, WindowSet
-from trainer.transport.augment import AugmentConfig, augment_recording
+from momentsense.sdk.dsp import PreprocessConfig, recording_windows
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset, ImuRecording, WindowSet
+from momentsense.trainer.transport.augment import AugmentConfig, augment_recording
 
 
 @dataclasses.dataclass
@@ -121,7 +121,7 @@ def recording_to_windows(
 
 def recording_gps(rec: ImuRecording, k_start: np.ndarray, config: PreprocessConfig) -> np.ndarray:
     """GPS numbers ``(W, 3)`` of a recording's windows starting at grid index ``k_start`` (NaN without a GPS track)."""
-    from sdk.transport_gps import GPS_FEATURES, gps_features
+    from momentsense.sdk.transport_gps import GPS_FEATURES, gps_features
 
     if rec.gps is None:
         return np.full((len(k_start), len(GPS_FEATURES)), np.nan)
