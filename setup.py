@@ -11,7 +11,6 @@ from setuptools import find_packages, setup
 
 BASE = [
     "numpy>=1.24",
-    "scipy>=1.10",
     "plyer>=2.1",
     "requests>=2.31",
     "ai-edge-litert>=1.2; platform_machine=='x86_64' or platform_machine=='aarch64' or platform_machine=='arm64'",
@@ -20,6 +19,7 @@ EXTRAS = {
     # tf-keras depends on the full `tensorflow` package, so naming tensorflow-cpu too would install
     # TensorFlow twice; `tensorflow` on Linux is CPU-only unless its [and-cuda] extra is asked for.
     "train": [
+        "scipy>=1.10",  # the trainer's and the tests' reference for the SDK's numpy filters; not on the phone
         "tensorflow>=2.16,<2.22",
         "tf-keras>=2.16,<2.22",
         "tensorflow-model-optimization>=0.8",
@@ -38,7 +38,7 @@ EXTRAS = {
     # trackintel: the reference stay-point implementation our GPS timeline is compared with (a test
     # and `momentsense eval places`; never imported by the runtime). py-spy: `momentsense profile`.
     # schemathesis: fuzzes the server's OpenAPI spec. cryptography: the Ed25519 OTA signature test.
-    "dev": ["pytest>=8", "hypothesis>=6.100", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3",
+    "dev": ["pytest>=8", "hypothesis>=6.100", "scipy>=1.10", "h5py>=3.9", "tqdm>=4.66", "trackintel>=1.3", "py-spy>=0.3",
             "schemathesis>=4.0", "cryptography>=42"],
 }
 # The repository folders that install as subpackages of ``momentsense``.

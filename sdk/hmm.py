@@ -243,14 +243,15 @@ def _check_probs(probs: Any, n_classes: int, ndim: int) -> np.ndarray:
     expected = f"({n_classes},)" if ndim == 1 else f"(T, {n_classes})"
     if p.ndim != ndim or p.shape[-1] != n_classes:
         raise InputError(f"probs must have shape {expected} for a {n_classes}-class model, got {p.shape}")
-    if not np.all(np.isfinite(p)):
-        where = np.argwhere(~np.isfinite(p))[0].tolist()
-        raise InputError(f"probs must be finite; NaN or inf at index {where}")
-    if np.any(p < 0):
+    # Two reductions for the usual, valid input (a NaN fails both comparisons); the messages after.
+    if p.size and not (p.min() >= 0 and p.max() < np.inf):
+        if not np.all(np.isfinite(p)):
+            where = np.argwhere(~np.isfinite(p))[0].tolist()
+            raise InputError(f"probs must be finite; NaN or inf at index {where}")
         where = np.argwhere(p < 0)[0].tolist()
         raise InputError(f"probs must be ≥ 0; {p[tuple(where)]:g} at index {where}")
     sums = p.sum(axis=-1, keepdims=True)
-    if np.any(sums <= 0):
+    if not sums.min(initial=np.inf) > 0:
         where = int(np.flatnonzero(sums.reshape(-1) <= 0)[0])
         raise InputError(f"probs rows must have a positive sum; row {where} is all zeros")
     return p / sums

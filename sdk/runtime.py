@@ -49,6 +49,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Optional
 
 from momentsense.sdk.driving.live import LiveDriving
+from momentsense.sdk.dsp.door import check_chunk
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, RunningMode, SDKConfig
 from momentsense.sdk.runtime_readers import ReaderAPI
@@ -62,6 +63,7 @@ from momentsense.sdk.transport_detector import TransportDetector, TransportDetec
 
 if TYPE_CHECKING:
     from momentsense.sdk.consent import ConsentManager
+    from momentsense.sdk.segments.weekly import WeeklySegments
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,9 @@ class MomentSDK(ReaderAPI, SyncAPI):
         self._error: Optional[BaseException] = None
         self._segments = SegmentJobRunner(self._segment_inputs)
         self._init_sync()
+        #: Chunks refused at the door (:mod:`sdk.dsp.door`) and the reason for the last one.
+        self._chunks_refused = 0
+        self._last_refusal = ""
         if consent is not None:
             consent.add_revoke_hook(self._on_revoke)
 
@@ -300,6 +305,13 @@ class MomentSDK(ReaderAPI, SyncAPI):
 
     def _process(self, chunk: SensorChunk) -> tuple[list[TransportEvent], list]:
         """Transport events closed by ``chunk`` and driving records (events, scores) reported during it."""
+        try:
+            chunk = check_chunk(chunk)  # the one validation; the stages trust typed arrays after it
+        except InputError as exc:
+            with self._lock:
+                self._chunks_refused += 1
+                self._last_refusal = str(exc)
+            raise
         with self._lock:
             if self._finished:
                 self._finished = False
@@ -380,6 +392,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
             d = self._detector.stats
             return {"windows": d.windows, "windows_skipped": d.windows_skipped, "windows_gps": d.windows_gps,
                     "windows_gps_live": d.windows_gps_live, "events": d.events,
+                    "chunks_refused": self._chunks_refused, "last_refusal": self._last_refusal,
                     "sensor_gaps": d.gaps, "sensor_repairs": dict(d.repairs), "uses_gps": bool(self._detector.uses_gps),
                     "backend": self._detector.backend, "delegate": self._detector.delegate,
                     "gps": dataclasses.asdict(self._live.stats), "callback_errors": self._callback_errors,
@@ -393,7 +406,11 @@ class MomentSDK(ReaderAPI, SyncAPI):
             for chunk in self._source.chunks():
                 if self._stop.is_set():
                     break
-                evs, drv = self._process(chunk)
+                try:
+                    evs, drv = self._process(chunk)
+                except InputError:  # a broken chunk from the source: refused and counted, sensing goes on
+                    log.warning("sensor chunk refused: %s", self._last_refusal)
+                    continue
                 for e in evs + drv:
                     self._queue.put(e)
         except BaseException as exc:  # keep the failure for the app instead of dying silently

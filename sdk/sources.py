@@ -87,7 +87,7 @@ def _gps_fixes(gps, a: float, b: float) -> list:
     return [GpsFix(float(gps.t[i]), float(gps.lat[i]), float(gps.lon[i]), float(acc[i]), float(spd[i])) for i in sel]
 
 
-def _chunk_recording(rec, chunk_s: float, gps_on: Optional[bool] = None) -> Iterator[SensorChunk]:
+def chunk_recording(rec, chunk_s: float, gps_on: Optional[bool] = None) -> Iterator[SensorChunk]:
     if len(rec.t) == 0:
         return
     t = np.asarray(rec.t)
@@ -133,7 +133,7 @@ class SimulatorSource(SensorSource):
             pieces += [dataclasses.replace(leg, duration_s=leg.duration_s / n, heading_rad=leg.heading_rad if i == 0 else None) for i in range(n)]
         recs = iter_itinerary(pieces, draw_person("sdk-sim", self.seed), draw_device("sdk-sim", self.seed), seed=self.seed)
         # The simulated receiver always listens (a leg underground has no fix, but GPS is on).
-        chunks = (chunk for rec in recs for chunk in _chunk_recording(rec, self.chunk_s, gps_on=True))
+        chunks = (chunk for rec in recs for chunk in chunk_recording(rec, self.chunk_s, gps_on=True))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
@@ -156,7 +156,7 @@ class ReplaySource(SensorSource):
         # A file that carries GPS tracks was recorded with GPS on (a recording without a track then
         # got no fix); a file without any was recorded without GPS.
         gps_on = any(r.gps is not None for r in self.dataset.recordings)
-        chunks = (chunk for rec in self.dataset.recordings for chunk in _chunk_recording(rec, self.chunk_s, gps_on))
+        chunks = (chunk for rec in self.dataset.recordings for chunk in chunk_recording(rec, self.chunk_s, gps_on))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ look-ahead stops at the stream's end, in training as on the phone).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Optional, Sequence
@@ -97,12 +98,12 @@ class ContextHead:
             if not np.all(np.isfinite(a)):
                 raise ModelError("context head holds non-finite numbers")
 
-    @property
+    @functools.cached_property  # read for every window; the head never changes
     def vector_dim(self) -> int:
         """Length of one window's vector: class log-probabilities + channel log-stds (+ GPS numbers)."""
         return len(self.label_names) + self.n_channels + (self.n_gps if self.gps is not None else 0)
 
-    @property
+    @functools.cached_property
     def n_gps(self) -> int:
         """How many GPS numbers a window's vector ends with (0 for a head without GPS)."""
         from momentsense.sdk.transport_gps import GPS_FEATURES
@@ -116,12 +117,12 @@ class ContextHead:
 
         return GpsFeatureConfig.from_dict(self.gps) if self.gps is not None else None
 
-    @property
+    @functools.cached_property
     def future_scales(self) -> tuple[int, ...]:
         """Look-ahead lengths in windows (empty without lag)."""
         return future_scales(self.scales, self.lag)
 
-    @property
+    @functools.cached_property
     def input_dim(self) -> int:
         return summary_length(self.vector_dim, self.scales, self.lag)
 
@@ -205,9 +206,11 @@ def window_vectors(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] =
     probs, x = np.asarray(probs, np.float64), np.asarray(x, np.float64)
     if probs.ndim != 2 or x.ndim != 3 or len(probs) != len(x):
         raise InputError(f"window_vectors needs probs (W, K) and windows (W, L, C), got {probs.shape} and {x.shape}")
-    if not (np.all(np.isfinite(probs)) and np.all(np.isfinite(x))):
-        raise InputError("window_vectors needs finite probabilities and samples")
     parts = [np.log(np.maximum(probs, PROB_FLOOR)), np.log(x.std(axis=1) + STD_FLOOR)]
+    # A NaN or inf in the probabilities or the samples makes its part non-finite: one check on the
+    # small result instead of two over every sample.
+    if not (np.isfinite(parts[0]).all() and np.isfinite(parts[1]).all()):
+        raise InputError("window_vectors needs finite probabilities and samples")
     if gps is not None:
         gps = np.asarray(gps, np.float64)
         if gps.ndim != 2 or len(gps) != len(probs) or not np.all(np.isfinite(gps)):
@@ -225,20 +228,62 @@ def window_vector(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] = 
     return window_vectors(probs[None], x[None], None if gps is None else np.asarray(gps)[None])[0]
 
 
-@dataclasses.dataclass
 class ContextState:
     """The last ``max(scales) + lag`` window vectors of the stream (oldest first), how many are real,
     and one flag per newest window still waiting for its output (oldest first; True = a quiet window,
-    which needs none; empty between windows for a head without lag)."""
+    which needs none; empty between windows for a head without lag).
 
-    buffer: np.ndarray
-    n: int = 0
-    quiet: tuple = ()
+    Stored as a ring by index: the rows live in a buffer twice as long, and a push writes the next
+    row in place when this state is the newest one made from that buffer (the stream's usual case),
+    so no copy of the window history is made per window; a state pushed from twice (a branch) copies
+    first, so a state is never changed by a later push.
+    """
+
+    __slots__ = ("_store", "_pos", "_top", "n", "quiet")
+
+    def __init__(self, buffer: np.ndarray, n: int = 0, quiet: tuple = ()):
+        buffer = np.asarray(buffer, np.float64)
+        size = buffer.shape[0]
+        self._store = np.empty((2 * size, buffer.shape[1]))
+        self._store[:size] = buffer
+        self._pos = size
+        self._top = [size]  # the highest position written into _store, shared by the states that view it
+        self.n = n
+        self.quiet = quiet
+
+    @property
+    def buffer(self) -> np.ndarray:
+        """The rows ``(size, dim)``, oldest first (a read-only view)."""
+        size = self._store.shape[0] // 2
+        v = self._store[self._pos - size:self._pos]
+        v.flags.writeable = False
+        return v
 
     @property
     def pending(self) -> int:
         """How many of the newest windows still wait for their look-ahead."""
         return len(self.quiet)
+
+    def with_quiet(self, quiet: tuple) -> "ContextState":
+        """The same rows with other pending flags (shares the rows)."""
+        out = object.__new__(ContextState)
+        out._store, out._pos, out._top, out.n, out.quiet = self._store, self._pos, self._top, self.n, quiet
+        return out
+
+    def pushed(self, vector: np.ndarray, quiet: bool) -> "ContextState":
+        """A new state with ``vector`` as the newest row (this state unchanged)."""
+        store, pos, top = self._store, self._pos, self._top
+        size = store.shape[0] // 2
+        if pos == store.shape[0] or pos != top[0]:  # full, or another state already wrote past us: copy
+            fresh = np.empty_like(store)
+            fresh[:size - 1] = store[pos - size + 1:pos]
+            store, pos, top = fresh, size - 1, [size - 1]
+        store[pos] = vector
+        top[0] = pos + 1
+        out = object.__new__(ContextState)
+        out._store, out._pos, out._top = store, pos + 1, top
+        out.n, out.quiet = min(self.n + 1, size), self.quiet + (bool(quiet),)
+        return out
 
 
 def context_init(head: ContextHead) -> ContextState:
@@ -309,7 +354,7 @@ def _due_rows(state: ContextState, scales, ahead, keep: int) -> tuple[list, Cont
     one), and the state without them."""
     backs = range(state.pending - 1, keep - 1, -1)
     rows = [None if q else summary(state, scales, ahead, back) for back, q in zip(backs, state.quiet)]
-    return rows, dataclasses.replace(state, quiet=state.quiet[len(rows):])
+    return rows, state.with_quiet(state.quiet[len(rows):])
 
 
 def _due(state: ContextState, head: ContextHead, keep: int) -> tuple[np.ndarray, ContextState]:
@@ -327,12 +372,12 @@ def context_push(vector: np.ndarray, state: ContextState, head: ContextHead, res
     cost. Heads without lag only (a lagged head owes every window an output later)."""
     if head.lag:
         raise InputError("context_push is for heads without lag; use context_step")
-    return dataclasses.replace(_checked_push(vector, state, head, reset), quiet=())
+    return _checked_push(vector, state, head, reset).with_quiet(())
 
 
 def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, reset: bool, quiet: bool = False) -> ContextState:
     vector = np.asarray(vector, np.float64)
-    if vector.shape != (head.vector_dim,) or not np.all(np.isfinite(vector)):
+    if vector.shape != (head.vector_dim,) or not np.isfinite(vector).all():
         raise InputError(f"context_step needs a finite vector of length {head.vector_dim}, got shape {vector.shape}")
     if reset:
         if state.pending and head.lag:
@@ -342,9 +387,7 @@ def _checked_push(vector: np.ndarray, state: ContextState, head: ContextHead, re
 
 
 def _push(state: ContextState, vector: np.ndarray, quiet: bool = False) -> ContextState:
-    buf = np.roll(state.buffer, -1, axis=0)
-    buf[-1] = vector
-    return ContextState(buf, min(state.n + 1, buf.shape[0]), state.quiet + (bool(quiet),))
+    return state.pushed(vector, quiet)
 
 
 def context_summaries(vectors: np.ndarray, reset: np.ndarray, scales: Sequence[int], lag: int = 0) -> np.ndarray:

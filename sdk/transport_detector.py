@@ -79,6 +79,9 @@ class TransportDetector:
         self.labels = list(manifest.label_names)
         self.config = PreprocessConfig.from_dict(manifest.preprocess)
         self.normalizer = Normalizer.from_dict(manifest.normalisation)
+        # Normalizer.apply's arithmetic with its constants made once (the windows are float32 already).
+        self._norm_mean = np.float32(self.normalizer.mean)
+        self._norm_std = np.float32(self.normalizer.std)
         for head, lag_ok, gps_ok in ((context, False, False), (lagged, True, False), (lagged_gps, True, True), (context_gps, False, True)):
             if head is not None and (list(head.label_names) != self.labels or head.n_channels != len(self.config.channels)):
                 raise InputError("the context head's labels or channels do not match the model's manifest")
@@ -235,8 +238,9 @@ class TransportDetector:
             self._gps_buf = gps_buffer_push(self._gps_buf, gps, keep)
         chunk, self._pipe = preprocess(acc_t, acc, self._pipe, gyro_t=gyro_t, gyro=gyro)
         self.stats.gaps += len(chunk.gaps)
-        for k, v in chunk.acc_report.to_dict().items():
-            self.stats.repairs[k] = self.stats.repairs.get(k, 0) + v
+        rep = self.stats.repairs
+        for k, v in vars(chunk.acc_report).items():  # the report's counters (a plain dataclass)
+            rep[k] = rep.get(k, 0) + v
         windows, self._win = make_windows(chunk.k, chunk.x, self._win)
         out = []
         self._live_closed = []
@@ -278,7 +282,7 @@ class TransportDetector:
                 self.stats.windows_skipped += 1
                 return None
         t0 = time.perf_counter()
-        p = self._model.run(self.normalizer.apply(x)[None])[0]
+        p = self._model.run(((x - self._norm_mean) / self._norm_std).astype(np.float32)[None])[0]
         self.stats.inference_ms.append((time.perf_counter() - t0) * 1e3)
         return np.clip(p, 0.0, None) + 1e-6
 

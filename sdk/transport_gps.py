@@ -115,7 +115,15 @@ def _span_numbers(acc: np.ndarray, spd: np.ndarray, span_s: float, config: GpsFe
     n = int(good.sum())
     s = spd[good]
     s = s[np.isfinite(s) & (s >= 0)]
-    return np.array([min(n * config.interval_s / max(span_s, 1e-9), 1.0), np.log1p(np.median(s)) if len(s) else 0.0, 1.0])
+    return np.array([min(n * config.interval_s / max(span_s, 1e-9), 1.0), np.log1p(_median(s)) if len(s) else 0.0, 1.0])
+
+
+def _median(s: np.ndarray) -> float:
+    """``np.median`` of a short 1-D array (same value: the middle one, or the mean of the two middle
+    ones), without its generic machinery: it runs for every window."""
+    s = np.sort(s)
+    m = len(s) // 2
+    return float(s[m]) if len(s) % 2 else float((s[m - 1] + s[m]) / 2.0)
 
 
 @dataclasses.dataclass

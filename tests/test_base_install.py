@@ -1,7 +1,7 @@
 """The phone's base install runs the whole runtime without TensorFlow (or h5py).
 
 A fresh virtual environment (no ``--system-site-packages``) gets ``pip install <repo>`` (a real, not an
-editable, install, so the package layout is the one users get), i.e. the package and exactly its ``install_requires`` (numpy, scipy, plyer, requests, ai-edge-litert). A
+editable, install, so the package layout is the one users get), i.e. the package and exactly its ``install_requires`` (numpy, plyer, requests, ai-edge-litert: no scipy). A
 recorded sensor stream (simulated here, saved as ``.npz``: numpy is all the replay needs) is replayed
 through ``MomentSDK`` there and in the development environment; the events must be identical, and
 neither TensorFlow, Keras nor h5py may be importable or imported in the fresh one.
@@ -125,8 +125,8 @@ def test_base_install_has_no_tensorflow(base_env):
         out = subprocess.run([base_env, "-c", "import importlib.metadata as m, json; print(json.dumps([{'name': d.metadata['Name']} for d in m.distributions()]))"],
                              capture_output=True, text=True, check=True)  # fmt: skip
     names = {d["name"].lower().replace("_", "-") for d in json.loads(out.stdout)}
-    assert {"numpy", "scipy", "plyer", "requests", "ai-edge-litert", "momentsense"} <= names
-    assert not names & {"tensorflow", "tensorflow-cpu", "tf-keras", "keras", "h5py", "tflite-runtime"}, names
+    assert {"numpy", "plyer", "requests", "ai-edge-litert", "momentsense"} <= names
+    assert not names & {"scipy", "tensorflow", "tensorflow-cpu", "tf-keras", "keras", "h5py", "tflite-runtime"}, names
 
 
 def test_install_adds_only_the_momentsense_package(base_env, tmp_path):

@@ -153,7 +153,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
         return t
 
     calls = {"n": 0}
-    real_chunks = stream._chunk_recording
+    real_chunks = stream.chunk_recording
 
     def interrupted(rec, chunk_s, gps_on=None):
         calls["n"] += 1
@@ -162,7 +162,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
         return real_chunks(rec, chunk_s, gps_on)
 
     monkeypatch.setattr(tempfile, "TemporaryDirectory", tracked)
-    monkeypatch.setattr(stream, "_chunk_recording", interrupted)
+    monkeypatch.setattr(stream, "chunk_recording", interrupted)
     assert main(["demo", "--days", "1", "--out", str(tmp_path / "r"), "--no-progress"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -88,3 +88,66 @@ class TestErrors:
         before = s.copy()
         filter_chunk(sos, np.random.default_rng(0).normal(size=(20, 2)), s)
         np.testing.assert_array_equal(s, before)
+
+
+class TestAgainstScipy:
+    """The numpy design and filter give scipy.signal's results (scipy is a test dependency only)."""
+
+    @pytest.mark.parametrize("order", [1, 2, 3, 4])
+    @pytest.mark.parametrize("fs", [25.0, 50.0])
+    def test_design_has_scipy_frequency_response(self, order, fs):
+        ss = pytest.importorskip("scipy.signal")
+        f = np.linspace(0.01, fs / 2 - 0.01, 200)
+        for ours, ref in ((design_lowpass(0.3, fs, order), ss.butter(order, 0.3, fs=fs, output="sos")),
+                          (design_bandpass(0.3, 10.0, fs, order), ss.butter(order, [0.3, 10.0], btype="bandpass", fs=fs, output="sos"))):
+            _, h = ss.sosfreqz(ref, worN=f, fs=fs)
+            np.testing.assert_allclose(frequency_response(ours, f, fs), np.abs(h), rtol=1e-8, atol=1e-12)
+
+    @settings(max_examples=25, deadline=None)
+    @given(seed=st.integers(0, 9999), n=st.integers(1, 700), order=st.integers(1, 4), band=st.booleans())
+    def test_filter_matches_sosfilt_output_and_state(self, seed, n, order, band):
+        """Same output and final state as scipy.signal.sosfilt from the same (random) state."""
+        ss = pytest.importorskip("scipy.signal")
+        rng = np.random.default_rng(seed)
+        sos = ss.butter(order, [0.3, 10.0] if band else 0.3, btype="bandpass" if band else "lowpass", fs=FS, output="sos")
+        x = rng.normal(size=(n, 3)) + 9.8
+        zi = rng.normal(size=(len(sos), 2, 3))
+        y_ref, z_ref = ss.sosfilt(sos, x, axis=0, zi=zi)
+        y, z = filter_chunk(sos, x, zi)
+        np.testing.assert_allclose(y, y_ref, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(z, z_ref, rtol=1e-9, atol=1e-9)
+
+    def test_init_matches_sosfilt_zi(self):
+        ss = pytest.importorskip("scipy.signal")
+        sos = design_bandpass(0.3, 10.0, FS)
+        x0 = np.array([0.1, -0.2, 9.8])
+        np.testing.assert_allclose(filter_init(sos, x0), ss.sosfilt_zi(sos)[:, :, None] * x0[None, None, :], atol=1e-12)
+
+    @pytest.mark.parametrize("memory_s", [0.5, 20.0, 300.0])
+    def test_exp_average_matches_lfilter(self, memory_s):
+        """The driving detector's running average equals scipy's lfilter([1], [1, -lam]) on complex input."""
+        ss = pytest.importorskip("scipy.signal")
+        from momentsense.sdk.dsp.filters import exp_average
+
+        lam = float(np.exp(-1.0 / (FS * memory_s)))
+        rng = np.random.default_rng(3)
+        x = rng.normal(size=20_000) + 1j * rng.normal(size=20_000)
+        ref, _ = ss.lfilter([1.0], [1.0, -lam], x, zi=[lam * (0.5 - 2j)])
+        np.testing.assert_allclose(exp_average(x, lam, 0.5 - 2j), ref, rtol=1e-10, atol=1e-10 * np.abs(ref).max())
+
+
+def test_stored_coefficients_are_used_and_checked():
+    """A manifest's preprocess carries the coefficients; the config reads them, and rejects unstable ones."""
+    from momentsense.sdk.dsp import PreprocessConfig
+
+    cfg = PreprocessConfig()
+    d = cfg.to_dict()
+    assert np.shape(d["sos_lowpass"]) == (1, 6) and np.shape(d["sos_bandpass"]) == (2, 6)
+    d["sos_lowpass"] = [[1.0, 0.0, 0.0, 1.0, -0.5, 0.0]]  # a different (valid) low-pass: it must be used
+    assert PreprocessConfig.from_dict(d).sos_lowpass == ((1.0, 0.0, 0.0, 1.0, -0.5, 0.0),)
+    assert PreprocessConfig.from_dict(cfg.to_dict()) == cfg
+    d["sos_lowpass"] = [[1.0, 0.0, 0.0, 1.0, -2.5, 1.2]]  # poles outside the unit circle
+    with pytest.raises(InputError, match="unstable"):
+        PreprocessConfig.from_dict(d)
+    del d["sos_lowpass"], d["sos_bandpass"]  # older manifests: closed-form design
+    np.testing.assert_allclose(PreprocessConfig.from_dict(d).sos_lowpass, design_lowpass(0.3, FS), rtol=1e-12)

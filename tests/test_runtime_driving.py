@@ -16,6 +16,7 @@ from momentsense.sdk.sources import SensorChunk, SensorSource, SimulatorSource
 from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, TransportEvent
 from momentsense.sdk.timeline.store import TimelineStore
 from momentsense.trainer.driving_sim import simulate_drive
+from approx_records import same_records
 
 T0 = 1_700_000_000.0
 
@@ -199,7 +200,9 @@ class TestSegmentBoundaries:
             scores, events, live = self._run(chunks, modes, closed)
             assert len(scores) == n_scores, gap
             if n_scores == 1:
-                assert scores == scores0 and events == events0
+                # same drive and events; magnitudes to float rounding (chunks filtered in other groupings)
+                assert same_records(scores, scores0) and same_records(events, events0)
+                assert [(e.t, e.kind) for e in events] == [(e.t, e.kind) for e in events0]
             else:
                 assert abs(scores[0].trip_end - car_end) < 1e-6 and scores[1].trip_start > car_end + 60
 

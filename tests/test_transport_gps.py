@@ -10,7 +10,7 @@ import pytest
 from momentsense.sdk.errors import InputError, ModelError
 from momentsense.sdk.records import TRANSPORT_MODES
 from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
-from momentsense.sdk.sources import _chunk_recording
+from momentsense.sdk.sources import chunk_recording
 from momentsense.sdk.timeline.records import GpsFix
 from momentsense.sdk.transport_detector import TransportDetector
 from momentsense.sdk.transport_gps import GPS_FEATURES, GpsBuffer, GpsFeatureConfig, gps_buffer_push, gps_features
@@ -124,7 +124,7 @@ def feed(det, recs, location=lambda i: True, gps_on=True):
     """Feed recordings in 10 s chunks with their fixes, setting location before chunk ``i``."""
     i = 0
     for rec in recs:
-        for ch in _chunk_recording(rec, 10.0, gps_on=gps_on):
+        for ch in chunk_recording(rec, 10.0, gps_on=gps_on):
             det.set_location(location(i))
             det.process(ch.acc_t, ch.acc, gyro=ch.gyro, gps=ch.gps)
             i += 1
@@ -279,7 +279,7 @@ class TestRuntimeLocation:
         from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
         recs = list(iter_itinerary([Leg("walk", 60)], draw_person("r", 1), draw_device("r", 1), seed=1))
-        chunks = list(_chunk_recording(recs[0], 10.0, gps_on=True))
+        chunks = list(chunk_recording(recs[0], 10.0, gps_on=True))
         with ConsentManager(tmp_path / "c.sqlite") as consent:
             consent.grant("motion", "sensing")
             consent.grant("location", "sensing")

@@ -1,5 +1,5 @@
 """Driving behaviour during car segments: vehicle-frame projection, harsh events, speeding, phone
-handling, crash detection and a per-trip score (numpy; scipy imported lazily by the filters).
+handling, crash detection and a per-trip score (numpy only).
 
 Batch: :func:`analyse_drive`. Streaming (explicit state, stream == batch): :func:`driving_init`,
 :func:`detect_driving_events` per chunk, :func:`flush_driving_events` at the end, :func:`score_drive`.

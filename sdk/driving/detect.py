@@ -72,7 +72,7 @@ from momentsense.sdk.driving.state import (
     _scan,
     driving_init,
 )
-from momentsense.sdk.dsp.filters import filter_chunk, filter_init
+from momentsense.sdk.dsp.filters import exp_average, filter_chunk, filter_init
 from momentsense.sdk.dsp.resample import resample
 from momentsense.sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S
 from momentsense.sdk.errors import InputError
@@ -90,8 +90,6 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional[np.ndarray], events: list) -> None:
     """Vehicle-frame projection and harsh/handling detection on the 25 Hz grid (explicit state)."""
-    from scipy.signal import lfilter  # lazy: heavy import (platform-notes.md)
-
     o = state.options
     fs = o.fs_hz
     n = len(k)
@@ -180,9 +178,9 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
         if state.gps_seen:
             v_use = np.where(np.isfinite(v_known), v_known, o.assumed_speed_mps)
             z = gps_dv[pos:pos + len(t_seg)] + 1j * v_use * omega
-            S, _ = lfilter([1.0], [1.0, -lam], ah * np.conj(z) / fs, zi=[lam * state.axis_sum])
-            W, _ = lfilter([1.0], [1.0, -lam], np.abs(z) ** 2 / fs, zi=[lam * state.axis_w])
-            A, _ = lfilter([1.0], [1.0, -lam], np.abs(ah) ** 2 / fs, zi=[lam * state.axis_a])
+            S = exp_average(ah * np.conj(z) / fs, lam, state.axis_sum)
+            W = exp_average(np.abs(z) ** 2 / fs, lam, state.axis_w)
+            A = exp_average(np.abs(ah) ** 2 / fs, lam, state.axis_a)
             state.axis_sum, state.axis_w, state.axis_a = complex(S[-1]), float(W[-1]), float(A[-1])
             axis_ok = np.abs(S) >= o.axis_min_evidence_m2_s3
             coh = np.abs(S) / np.maximum(np.sqrt(W * A), 1e-12)

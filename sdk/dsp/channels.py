@@ -48,7 +48,7 @@ def compute_channels(
     needs_gyro = [n for n in names if n in GYRO_CHANNELS]
     if needs_gyro and gyro is None:
         raise InputError(f"channels {needs_gyro} need a gyroscope stream, and none was given")
-    g_norm = np.linalg.norm(gravity, axis=1, keepdims=True)
+    g_norm = _norm(gravity)[:, None]
     g_unit = gravity / np.maximum(g_norm, 1e-6)
     cache: dict[str, np.ndarray] = {}
 
@@ -58,20 +58,48 @@ def compute_channels(
         return cache["lin_vert"]
 
     out = np.empty((len(acc), len(names)), dtype=np.float32)
-    for i, name in enumerate(names):
-        if name[:-1] in ("acc_", "grav_", "lin_", "gyro_") and name[-1] in "xyz":
-            src = {"acc_": acc, "grav_": gravity, "lin_": lin, "gyro_": gyro}[name[:-1]]
-            out[:, i] = src[:, "xyz".index(name[-1])]
+    sources = {"acc_": acc, "grav_": gravity, "lin_": lin, "gyro_": gyro}
+    for i, name, width in _plan(tuple(names)):
+        if width == 3:  # x, y, z of one source side by side: one copy
+            out[:, i:i + 3] = sources[name[:-1]]
+        elif name[:-1] in sources and name[-1] in "xyz":
+            out[:, i] = sources[name[:-1]][:, "xyz".index(name[-1])]
         elif name == "acc_norm":
-            out[:, i] = np.linalg.norm(acc, axis=1) - STANDARD_GRAVITY_MPS2
+            out[:, i] = _norm(acc) - STANDARD_GRAVITY_MPS2
         elif name == "lin_vert":
             out[:, i] = lin_vert()
         elif name == "lin_horiz":
-            out[:, i] = np.linalg.norm(lin - lin_vert()[:, None] * g_unit, axis=1)
+            out[:, i] = _norm(lin - lin_vert()[:, None] * g_unit)
         elif name == "gyro_norm":
-            out[:, i] = np.linalg.norm(gyro, axis=1)
+            out[:, i] = _norm(gyro)
         elif name == "gyro_vert":
             out[:, i] = np.einsum("ij,ij->i", gyro, g_unit)
         else:
             raise InputError(f"unknown channel {name!r}; known: {sorted(CHANNELS)}")
     return out
+
+
+def _norm(x: np.ndarray) -> np.ndarray:
+    """Row norms: ``np.linalg.norm(x, axis=1)`` by its own arithmetic (sqrt of the summed squares),
+    without its generic dispatch."""
+    return np.sqrt(np.add.reduce(x * x, axis=1))
+
+
+_PLANS: dict = {}
+
+
+def _plan(names: tuple) -> list:
+    """``(column, name, width)`` per output: width 3 where ``<src>_x, <src>_y, <src>_z`` follow each other."""
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan, i = [], 0
+        while i < len(names):
+            n = names[i]
+            if n.endswith("_x") and names[i + 1:i + 3] == (n[:-1] + "y", n[:-1] + "z") and n[:-1] in ("acc_", "grav_", "lin_", "gyro_"):
+                plan.append((i, n, 3))
+                i += 3
+            else:
+                plan.append((i, n, 1))
+                i += 1
+        _PLANS[names] = plan
+    return plan

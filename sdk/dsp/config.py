@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 from momentsense.sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
 from momentsense.sdk.errors import InputError
@@ -35,6 +36,10 @@ class PreprocessConfig:
         window_s: Window length in seconds. 10 s spans ≥ 16 steps, ≥ 10 pedal strokes and
             several vehicle body oscillations, enough to tell gait from ride.
         hop_s: Window hop in seconds: a decision every 5 s ("every few seconds"), 50 % overlap.
+        sos_lowpass, sos_bandpass: The two filters' second-order sections ``((b0, b1, b2, 1, a1, a2), ...)``
+            as the model was trained with them. Not constructor arguments: computed by the closed-form
+            Butterworth design from the fields above, or read from a manifest's ``preprocess`` by
+            :meth:`from_dict` (which :meth:`to_dict` writes), so the phone needs no filter design library.
     """
 
     fs_hz: float = 25.0
@@ -46,6 +51,8 @@ class PreprocessConfig:
     channels: tuple[str, ...] = DEFAULT_CHANNELS
     window_s: float = 10.0
     hop_s: float = 5.0
+    sos_lowpass: Optional[tuple] = dataclasses.field(default=None, init=False, compare=False, repr=False)
+    sos_bandpass: Optional[tuple] = dataclasses.field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -67,6 +74,12 @@ class PreprocessConfig:
             )
         if self.max_gap_s < 2 / self.fs_hz:
             raise InputError(f"max_gap_s must be ≥ two grid steps ({2 / self.fs_hz:g} s), got {self.max_gap_s!r}")
+        from momentsense.sdk.dsp.filters import design_bandpass, design_lowpass
+
+        lp = design_lowpass(self.gravity_cutoff_hz, self.fs_hz, self.filter_order)
+        bp = design_bandpass(self.band_low_hz, self.band_high_hz, self.fs_hz, self.filter_order)
+        object.__setattr__(self, "sos_lowpass", _as_tuple(lp))
+        object.__setattr__(self, "sos_bandpass", _as_tuple(bp))
 
     @property
     def window_len(self) -> int:
@@ -84,14 +97,32 @@ class PreprocessConfig:
         return any(c in GYRO_CHANNELS for c in self.channels)
 
     def to_dict(self) -> dict:
+        """Plain JSON, filter coefficients included (the manifest carries them to the phone)."""
         d = dataclasses.asdict(self)
         d["channels"] = list(self.channels)
+        d["sos_lowpass"] = [list(r) for r in self.sos_lowpass]
+        d["sos_bandpass"] = [list(r) for r in self.sos_bandpass]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "PreprocessConfig":
+        """Read a manifest's ``preprocess``; stored filter coefficients are used as stored (checked:
+        shape, finite, stable); without them (older manifests) the closed-form design is used."""
+        from momentsense.sdk.dsp.filters import check_sos
+
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise InputError(f"unknown preprocessing parameters {unknown}; known: {sorted(names)}")
-        return cls(**d)
+        stored = {k: d[k] for k in ("sos_lowpass", "sos_bandpass") if d.get(k) is not None}
+        cfg = cls(**{k: v for k, v in d.items() if k not in ("sos_lowpass", "sos_bandpass")})
+        for k, v in stored.items():
+            sos = check_sos(v, k)
+            if len(sos) != len(getattr(cfg, k)):
+                raise InputError(f"{k}: {len(sos)} sections stored, the filter order {cfg.filter_order} gives {len(getattr(cfg, k))}")
+            object.__setattr__(cfg, k, _as_tuple(sos))
+        return cfg
+
+
+def _as_tuple(sos) -> tuple:
+    return tuple(tuple(float(v) for v in row) for row in sos)

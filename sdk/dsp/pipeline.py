@@ -16,6 +16,7 @@ Stages, in order:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Optional
 
@@ -24,8 +25,8 @@ import numpy as np
 from momentsense.sdk.dsp import filters
 from momentsense.sdk.dsp.channels import compute_channels
 from momentsense.sdk.dsp.config import PreprocessConfig
-from momentsense.sdk.dsp.resample import ResamplerState, resample, resampler_init, segment_starts
-from momentsense.sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S, RepairReport
+from momentsense.sdk.dsp.resample import Resampled, ResamplerState, resample, resampler_init, segment_starts
+from momentsense.sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S, RepairReport, detect_saturation, needs_no_repair
 from momentsense.sdk.dsp.windows import Windows, WindowerState, make_windows, windower_init
 from momentsense.sdk.errors import InputError
 
@@ -85,8 +86,8 @@ def pipeline_init(config: Optional[PreprocessConfig] = None) -> PipelineState:
         pend_acc_label=None,
         pend_gyro_k=np.zeros(0, np.int64),
         pend_gyro_x=np.zeros((0, 3)),
-        sos_lp=filters.design_lowpass(config.gravity_cutoff_hz, config.fs_hz, config.filter_order),
-        sos_bp=filters.design_bandpass(config.band_low_hz, config.band_high_hz, config.fs_hz, config.filter_order),
+        sos_lp=np.array(config.sos_lowpass),
+        sos_bp=np.array(config.sos_bandpass),
     )
 
 
@@ -131,8 +132,15 @@ def preprocess(
     """
     cfg = state.config
     acc = _check_xyz(acc, "acc")
+    new = copy.copy(state)  # the caller's state is never modified (its arrays are replaced, not written)
+    fused = _resample_together(acc_t, acc, gyro_t, gyro, state) if labels is None and cfg.needs_gyro else None
+    if fused is not None:
+        ra, rg, new.acc, new.gyro = fused
+        gaps = list(ra.gaps) + rg.gaps
+        k, a, lab, g = _align(new, ra.k, ra.x, None, rg.k, rg.x)
+        return _filtered(new, k, a, lab, g, gaps, ra.report, rg.report)
     ra, acc_state = resample(acc_t, acc, state.acc, labels=labels, impossible_abs=ACC_IMPOSSIBLE_MPS2, name="acc")
-    new = dataclasses.replace(state, acc=acc_state)
+    new.acc = acc_state
     gaps = list(ra.gaps)
     gyro_report = None
     if cfg.needs_gyro:
@@ -147,7 +155,12 @@ def preprocess(
         k, a, lab, g = _align(new, ra.k, ra.x, ra.label, rg.k, rg.x)
     else:
         k, a, lab, g = ra.k, ra.x, ra.label, None
+    return _filtered(new, k, a, lab, g, gaps, ra.report, gyro_report)
 
+
+def _filtered(new: PipelineState, k, a, lab, g, gaps: list, acc_report, gyro_report) -> tuple[ChannelChunk, PipelineState]:
+    """Stages 3 and 4 on the aligned grid rows (filter state restarts after every hole)."""
+    cfg = new.config
     n = len(k)
     gravity = np.empty((n, 3))
     lin = np.empty((n, 3))
@@ -165,11 +178,45 @@ def preprocess(
     if n:
         new.last_k = int(k[-1])
     x = compute_channels(cfg.channels, a, gravity, lin, g)
-    return ChannelChunk(k, x, lab, gaps, ra.report, gyro_report), new
+    return ChannelChunk(k, x, lab, gaps, acc_report, gyro_report), new
+
+
+def _resample_together(acc_t, acc: np.ndarray, gyro_t, gyro, state: PipelineState):
+    """Both streams in one resampling pass when they share their timestamps, are in step and need no
+    repair (the usual phone chunk); None otherwise (each stream then goes on its own). The same
+    numbers as two passes: interpolation is per channel, and each stream keeps its own report."""
+    sa, sg = state.acc, state.gyro
+    if gyro is None or sg is None or sa.last_t != sg.last_t or sa.next_k != sg.next_k:
+        return None
+    if len(state.pend_acc_k) or len(state.pend_gyro_k):
+        return None
+    t = np.asarray(acc_t, np.float64)
+    if gyro_t is not None and gyro_t is not acc_t:
+        gt = np.asarray(gyro_t, np.float64)
+        if gt.shape != t.shape or not np.array_equal(gt, t):
+            return None
+    g = np.asarray(gyro, np.float64)
+    if g.shape != acc.shape or not (needs_no_repair(t, acc, ACC_IMPOSSIBLE_MPS2, sa.last_t)
+                                    and needs_no_repair(t, g, GYRO_IMPOSSIBLE_RAD_S, sg.last_t)):
+        return None
+    both = copy.copy(sa)
+    if sa.last_x is not None:
+        both.last_x = np.concatenate([sa.last_x, sg.last_x])
+    r, st = resample(t, np.concatenate([acc, g], axis=1), both, name="acc+gyro")
+    reports = [RepairReport(received=len(t), saturated=int(detect_saturation(x, None).sum())) for x in (acc, g)]
+    outs, states = [], []
+    for cols, rep, base in ((slice(0, 3), reports[0], sa), (slice(3, 6), reports[1], sg)):
+        outs.append(Resampled(r.k, r.x[:, cols], None, list(r.gaps), rep, r.fs_hz))
+        s = copy.copy(base)
+        s.last_t, s.last_x, s.last_label, s.next_k = st.last_t, st.last_x[cols].copy(), -1, st.next_k
+        states.append(s)
+    return outs[0], outs[1], states[0], states[1]
 
 
 def _align(state: PipelineState, ak, ax, al, gk, gx):
     """Join acc and gyro grid rows on k; rows one stream lacks are dropped once the other has moved on."""
+    if ak is gk and al is None and not len(state.pend_acc_k) and not len(state.pend_gyro_k):
+        return ak, ax, None, gx  # resampled together: the same rows, nothing pending
     ak = np.concatenate([state.pend_acc_k, ak])
     ax = np.concatenate([state.pend_acc_x, ax])
     if al is not None:

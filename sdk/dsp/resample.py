@@ -11,7 +11,9 @@ the grid indices jump (downstream stages restart their filters where ``k`` is no
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 from typing import Optional
 
 import numpy as np
@@ -152,7 +154,7 @@ def resample(
     >>> out.k.tolist()
     [0, 1, 2, 3]
     """
-    state = dataclasses.replace(state) if state is not None else resampler_init()
+    state = copy.copy(state) if state is not None else resampler_init()
     fs = state.fs_hz
     if labels is not None:
         labels = np.asarray(labels)
@@ -177,15 +179,15 @@ def resample(
         return empty, state
 
     breaks = np.flatnonzero(np.diff(T) > state.max_gap_s) + 1
-    bounds = np.concatenate([[0], breaks, [len(T)]])
-    gaps = [Gap(float(T[b - 1]), float(T[b])) for b in breaks]
+    bounds = [0, *breaks.tolist(), len(T)]
+    gaps = [Gap(float(T[b - 1]), float(T[b])) for b in bounds[1:-1]]
     ks, xs, ls = [], [], []
     next_k = state.next_k
     for j in range(len(bounds) - 1):
-        s, e = int(bounds[j]), int(bounds[j + 1])
+        s, e = bounds[j], bounds[j + 1]
         continuing = j == 0 and state.last_t is not None
-        k0 = next_k if continuing else int(np.ceil(T[s] * fs - _EPS_STEPS))
-        k1 = int(np.floor(T[e - 1] * fs + _EPS_STEPS))
+        k0 = next_k if continuing else math.ceil(float(T[s]) * fs - _EPS_STEPS)
+        k1 = math.floor(float(T[e - 1]) * fs + _EPS_STEPS)
         next_k = max(k0, k1 + 1)
         if k1 < k0:
             continue
@@ -201,19 +203,15 @@ def resample(
             pick = np.where(np.abs(Ts[hi] - tg) < np.abs(tg - Ts[lo]), hi, lo)
             ls.append(L[s:e][pick])
 
-    new_state = dataclasses.replace(
-        state,
-        last_t=float(T[-1]),
-        last_x=X[-1].copy(),
-        last_label=int(L[-1]) if L is not None else -1,
-        next_k=next_k,
-    )
+    new_state = copy.copy(state)  # the caller's state is never modified
+    new_state.last_t, new_state.last_x = float(T[-1]), X[-1].copy()
+    new_state.last_label, new_state.next_k = int(L[-1]) if L is not None else -1, next_k
     if not ks:
         empty.gaps = gaps
         return empty, new_state
     out = Resampled(
-        k=np.concatenate(ks),
-        x=np.concatenate(xs),
+        k=ks[0] if len(ks) == 1 else np.concatenate(ks),
+        x=xs[0] if len(xs) == 1 else np.concatenate(xs),
         label=np.concatenate(ls).astype(np.int16) if L is not None else None,
         gaps=gaps,
         report=report,

@@ -112,12 +112,24 @@ def detect_saturation(x: np.ndarray, full_scale: Optional[float], min_run: int =
         peak = float(ax.max())
         if peak == 0.0:
             return np.zeros(len(x), dtype=bool)
-        at_peak = np.isclose(ax, peak, rtol=0, atol=1e-6 * peak)
+        at_peak = (peak - ax) <= 1e-6 * peak  # np.isclose(ax, peak, rtol=0, atol=1e-6 * peak), ax <= peak
         runs = at_peak[1:] & at_peak[:-1]
         if runs.sum() < min_run - 1 or at_peak.any(axis=1).sum() < min_run:
             return np.zeros(len(x), dtype=bool)
         full_scale = peak
     return (ax >= full_scale * (1 - 1e-6)).any(axis=1)
+
+
+def needs_no_repair(t: np.ndarray, x: np.ndarray, impossible_abs: Optional[float], after_t: Optional[float]) -> bool:
+    """True when no repair of :func:`clean_stream` applies to the chunk: all finite (a non-finite value makes the sum non-finite), no
+    impossible magnitude, times strictly increasing and after ``after_t``."""
+    if len(t) == 0 or not np.isfinite(t.sum() + x.sum()):
+        return False
+    if impossible_abs is not None and x.size and (x.max() > impossible_abs or x.min() < -impossible_abs):
+        return False
+    if after_t is not None and not t[0] > after_t:
+        return False
+    return len(t) < 2 or bool((t[1:] > t[:-1]).all())
 
 
 def clean_stream(
@@ -157,6 +169,9 @@ def clean_stream(
     t, x = check_stream_arrays(t, x, name)
     rep = RepairReport(received=len(t))
     idx = np.arange(len(t))
+    if needs_no_repair(t, x, impossible_abs, after_t):  # the usual chunk: a few reductions, no masks
+        rep.saturated = int(detect_saturation(x, full_scale).sum())
+        return t, x, rep, idx
     ok_t = np.isfinite(t)
     rep.dropped_bad_time = int((~ok_t).sum())
     ok_x = np.isfinite(x).all(axis=1) & ok_t
