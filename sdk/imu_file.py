@@ -37,8 +37,8 @@ from momentsense.sdk.errors import FormatError, MissingDependencyError, Momentse
 from momentsense.sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
     EVENT_FIELDS,
     RESERVED_ATTRS,
-    _is_plain,
-    _json_default,
+    is_plain_attr,
+    attr_json_default,
     validate_dataset,
     validate_recording,
     validate_windows,
@@ -83,10 +83,10 @@ def _write_content(f, dataset: ImuDataset, h5py) -> None:
     f.attrs["source"] = dataset.source
     json_keys = []
     for key, value in dataset.attrs.items():
-        if _is_plain(value):
+        if is_plain_attr(value):
             f.attrs[key] = value.item() if isinstance(value, np.generic) else value
         else:
-            f.attrs[key] = json.dumps(value, default=_json_default)
+            f.attrs[key] = json.dumps(value, default=attr_json_default)
             json_keys.append(key)
     if json_keys:
         f.attrs["json_attrs"] = json.dumps(json_keys)

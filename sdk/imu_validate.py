@@ -20,12 +20,12 @@ EVENT_FIELDS = ("start_s", "end_s", "label")
 RESERVED_ATTRS = ("format", "label_names", "source", "json_attrs")
 
 
-def _is_plain(value) -> bool:
+def is_plain_attr(value) -> bool:
     """Stored as a plain HDF5 attribute (str, bool, int, float) rather than JSON text."""
     return isinstance(value, (str, bool, np.bool_)) or (isinstance(value, numbers.Real) and not isinstance(value, np.ndarray))
 
 
-def _json_default(value):
+def attr_json_default(value):
     """numpy arrays and scalars inside attribute values are stored as JSON lists and numbers."""
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
@@ -216,9 +216,9 @@ def validate_dataset(ds: ImuDataset) -> list[str]:
         for key, value in ds.attrs.items():
             if not isinstance(key, str) or key in RESERVED_ATTRS:
                 out.append(f"attrs: key {key!r} must be a str other than {list(RESERVED_ATTRS)}")
-            elif not _is_plain(value):
+            elif not is_plain_attr(value):
                 try:
-                    json.dumps(value, default=_json_default)
+                    json.dumps(value, default=attr_json_default)
                 except (TypeError, ValueError) as exc:
                     out.append(f"attrs[{key!r}]: must be a str, number or JSON-serialisable value ({exc})")
     seen = set()

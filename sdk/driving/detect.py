@@ -52,24 +52,24 @@ import numpy as np
 
 from momentsense.sdk.driving.axis import AxisState, forward_angle
 from momentsense.sdk.driving.inputs import (
-    _gps_at,
-    _ingest_gps,
-    _ingest_raw,
-    _resolve_impacts,
-    _touch,
-    _trim_gps,
+    gps_at,
+    ingest_gps,
+    ingest_raw,
+    resolve_impacts,
+    touch,
+    trim_gps,
 )
 from momentsense.sdk.driving.state import (
-    _DYNAMICS_LIMIT_MPS2,
-    _HARSH,
-    _IMPACT_S,
+    DYNAMICS_LIMIT_MPS2,
+    HARSH,
+    IMPACT_S,
     KINDS,
     DrivingState,
     RunState,
-    _as_array,
-    _check_times,
-    _event,
-    _scan,
+    as_array,
+    check_times,
+    make_event,
+    scan,
     driving_init,
 )
 from momentsense.sdk.dsp.filters import exp_average, filter_chunk, filter_init
@@ -95,7 +95,7 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
     n = len(k)
     tg = k / fs
     ag = np.concatenate([a, g if g is not None else np.zeros_like(a)], axis=1)
-    gps_v, gps_dv, gps_om = _gps_at(state, tg, g is None)
+    gps_v, gps_dv, gps_om = gps_at(state, tg, g is None)
     lam = math.exp(-1.0 / (fs * o.axis_memory_s))
     pos = 0
     while pos < n:
@@ -123,7 +123,7 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
         t_seg = tg[seg]
         hand_above = (tilt > o.handling_gyro_rad_s) if g is not None else np.zeros(m, bool)
         if g is not None:
-            closed, _ = _scan(state.runs["phone_handling"], t_seg, tilt, hand_above, o.handling_merge_gap_s, float(t_seg[-1]))
+            closed, _ = scan(state.runs["phone_handling"], t_seg, tilt, hand_above, o.handling_merge_gap_s, float(t_seg[-1]))
             for r in closed:
                 if r.n / fs >= o.handling_min_duration_s:
                     c = int(np.searchsorted(t_seg, r.last_t + o.handling_merge_gap_s, side="right"))
@@ -131,16 +131,16 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
                         cut, action = c, "handling"
                     break
         for imp in list(state.impacts_to_reset):
-            c = int(np.searchsorted(t_seg, imp + _IMPACT_S, side="right"))
+            c = int(np.searchsorted(t_seg, imp + IMPACT_S, side="right"))
             if c == 0:
                 state.impacts_to_reset.remove(imp)
                 continue  # reached before this segment (only across a gap): the filters restarted anyway
             if c < cut:
                 cut, action = c, ("impact", imp)
         if cut == 0:  # a handling stretch from an earlier chunk closes at this chunk's first sample
-            closed, state.runs["phone_handling"] = _scan(state.runs["phone_handling"], t_seg[:0], tilt[:0],
+            closed, state.runs["phone_handling"] = scan(state.runs["phone_handling"], t_seg[:0], tilt[:0],
                                                          hand_above[:0], o.handling_merge_gap_s, float(t_seg[0]))
-            events += [_event("phone_handling", r, 1 / fs, o.handling_gyro_rad_s) for r in closed]
+            events += [make_event("phone_handling", r, 1 / fs, o.handling_gyro_rad_s) for r in closed]
             _after_handling(state)
             continue
         t_close = float(t_seg[-1])
@@ -158,9 +158,9 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
         state.last_dyn_acc = dyn[-1, :3].copy()
         # phone handling
         if g is not None:
-            closed, state.runs["phone_handling"] = _scan(state.runs["phone_handling"], t_seg, tilt, hand_above,
+            closed, state.runs["phone_handling"] = scan(state.runs["phone_handling"], t_seg, tilt, hand_above,
                                                          o.handling_merge_gap_s, t_close)
-            events += [_event("phone_handling", r, 1 / fs, o.handling_gyro_rad_s) for r in closed
+            events += [make_event("phone_handling", r, 1 / fs, o.handling_gyro_rad_s) for r in closed
                        if r.n / fs >= o.handling_min_duration_s]
         # horizontal acceleration as a complex number
         accd = dyn[:, :3] - grav
@@ -205,11 +205,11 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
         state.last_handling_t = float(last_h[-1])
         valid = t_seg - last_h > o.handling_settle_s
         for imp in state.recent_impacts:  # an impact moves the phone (a drop) or ends the drive (a crash)
-            valid &= ~((t_seg >= imp) & (t_seg <= imp + _IMPACT_S + o.handling_settle_s))
+            valid &= ~((t_seg >= imp) & (t_seg <= imp + IMPACT_S + o.handling_settle_s))
         for kind, val, thr, ok in kinds:
-            closed, state.runs[kind] = _scan(state.runs[kind], t_seg, val, valid & ok & (val > thr), o.harsh_merge_gap_s,
+            closed, state.runs[kind] = scan(state.runs[kind], t_seg, val, valid & ok & (val > thr), o.harsh_merge_gap_s,
                                              t_end, aux=coh)
-            events += [_event(kind, r, 1 / fs, thr) for r in closed if r.n / fs >= o.harsh_min_duration_s - 1e-9]
+            events += [make_event(kind, r, 1 / fs, thr) for r in closed if r.n / fs >= o.harsh_min_duration_s - 1e-9]
         state.last_k = int(k[pos + len(t_seg) - 1])
         pos += len(t_seg)
         if action == "handling":
@@ -277,22 +277,22 @@ def detect_driving_events(
     """
     if not isinstance(state, DrivingState):
         raise InputError(f"state must be a DrivingState from driving_init(), got {type(state).__name__}")
-    t = _as_array(t, "t", 1)
-    acc = _as_array(acc, "acc", 2)
+    t = as_array(t, "t", 1)
+    acc = as_array(acc, "acc", 2)
     if len(acc) != len(t):
         raise InputError(f"acc has {len(acc)} samples but t has {len(t)}; each sample needs one timestamp")
     if gyro is not None:
-        gyro = _as_array(gyro, "gyro", 2)
+        gyro = as_array(gyro, "gyro", 2)
         if len(gyro) != len(t):
             raise InputError(f"gyro has {len(gyro)} samples but t has {len(t)}; gyro shares the IMU timestamps")
-    gps_t = _as_array(gps_t, "gps_t", 1)
-    gps_v = _as_array(gps_speed_mps, "gps_speed_mps", 1)
-    gps_h = _as_array(gps_heading_rad, "gps_heading_rad", 1)
+    gps_t = as_array(gps_t, "gps_t", 1)
+    gps_v = as_array(gps_speed_mps, "gps_speed_mps", 1)
+    gps_h = as_array(gps_heading_rad, "gps_heading_rad", 1)
     if not len(gps_t) == len(gps_v) == len(gps_h):
         raise InputError(f"gps_t, gps_speed_mps, gps_heading_rad must have the same length, got "
                          f"{len(gps_t)}, {len(gps_v)}, {len(gps_h)}")
-    _check_times(t, state.last_t, "t")
-    _check_times(gps_t, state.last_gps_t, "gps_t")
+    check_times(t, state.last_t, "t")
+    check_times(gps_t, state.last_gps_t, "gps_t")
     if np.any(gps_v < 0):
         i = int(np.flatnonzero(gps_v < 0)[0])
         raise InputError(f"gps_speed_mps must be >= 0 (NaN when unknown), got {gps_v[i]!r} at index {i}")
@@ -304,14 +304,14 @@ def detect_driving_events(
 
     state = copy.deepcopy(state)
     events: list[DrivingEvent] = []
-    _ingest_gps(state, gps_t, gps_v, gps_h, events)
+    ingest_gps(state, gps_t, gps_v, gps_h, events)
     if len(t):
         state.has_gyro = gyro is not None
-        _touch(state, float(t[0]), float(t[-1]))
-        _ingest_raw(state, t, acc)
+        touch(state, float(t[0]), float(t[-1]))
+        ingest_raw(state, t, acc)
         # vehicle dynamics never reach 3 g: limit impacts so they do not ring through the filters
         norm = np.linalg.norm(acc, axis=1, keepdims=True)
-        acc = acc * np.minimum(1.0, _DYNAMICS_LIMIT_MPS2 / np.maximum(norm, 1e-9))
+        acc = acc * np.minimum(1.0, DYNAMICS_LIMIT_MPS2 / np.maximum(norm, 1e-9))
         ra, state.acc_rs = resample(t, acc, state.acc_rs, impossible_abs=ACC_IMPOSSIBLE_MPS2, name="acc")
         if gyro is not None:
             rg, state.gyro_rs = resample(t, gyro, state.gyro_rs, impossible_abs=GYRO_IMPOSSIBLE_RAD_S, name="gyro")
@@ -323,8 +323,8 @@ def detect_driving_events(
             _process_grid(state, k, a, g, events)
         state.last_t = float(t[-1])
     data_t = max(x for x in (state.last_t, state.last_gps_t, -math.inf) if x is not None)
-    events += _resolve_impacts(state, data_t, final=False)
-    _trim_gps(state)
+    events += resolve_impacts(state, data_t, final=False)
+    trim_gps(state)
     events.sort(key=lambda e: (e.t, e.kind))
     return events, state
 
@@ -345,22 +345,22 @@ def flush_driving_events(state: DrivingState) -> tuple[list[DrivingEvent], Drivi
     o = state.options
     fs = o.fs_hz
     events: list[DrivingEvent] = []
-    for kind in (*_HARSH, "phone_handling", "speeding"):
+    for kind in (*HARSH, "phone_handling", "speeding"):
         r = state.runs[kind]
         if not r.active:
             continue
         state.runs[kind] = RunState()
         if kind == "speeding":
             if r.n >= o.speeding_min_duration_s:
-                events.append(_event(kind, r, 1.0, max(o.speeding_margin_mps, 1.0)))
+                events.append(make_event(kind, r, 1.0, max(o.speeding_margin_mps, 1.0)))
         elif kind == "phone_handling":
             if r.n / fs >= o.handling_min_duration_s:
-                events.append(_event(kind, r, 1 / fs, o.handling_gyro_rad_s))
+                events.append(make_event(kind, r, 1 / fs, o.handling_gyro_rad_s))
         else:
             thr = {"harsh_braking": o.braking_mps2, "harsh_acceleration": o.acceleration_mps2,
                    "harsh_cornering": o.cornering_mps2}[kind]
             if r.n / fs >= o.harsh_min_duration_s - 1e-9:
-                events.append(_event(kind, r, 1 / fs, thr))
-    events += _resolve_impacts(state, None, final=True)
+                events.append(make_event(kind, r, 1 / fs, thr))
+    events += resolve_impacts(state, None, final=True)
     events.sort(key=lambda e: (e.t, e.kind))
     return events, state

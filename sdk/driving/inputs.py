@@ -7,18 +7,18 @@ from typing import Optional
 import numpy as np
 
 from momentsense.sdk.driving.state import (
-    _GPS_KEEP_S,
-    _GPS_MIN_SPEED_FOR_HEADING_MPS,
-    _IMPACT_S,
-    _RAW_TAIL_S,
+    GPS_KEEP_S,
+    GPS_MIN_SPEED_FOR_HEADING_MPS,
+    IMPACT_S,
+    RAW_TAIL_S,
     DrivingState,
-    _event,
-    _scan,
+    make_event,
+    scan,
 )
 from momentsense.sdk.timeline.records import DrivingEvent
 
 
-def _gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):
+def gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):
     """Held GPS speed, dv/dt and (optionally) heading-derived yaw rate at times ``tq``.
 
     Only fixes at or before each time are used (causal). Unknown speed is NaN; unknown dv/dt 0.
@@ -43,7 +43,7 @@ def _gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):
     dvdt[ok] = fix_dv[jj[ok]]
     if omega_needed:
         dh = (np.diff(gh) + np.pi) % (2 * np.pi) - np.pi
-        fast = (gv[1:] > _GPS_MIN_SPEED_FOR_HEADING_MPS) & (gv[:-1] > _GPS_MIN_SPEED_FOR_HEADING_MPS)
+        fast = (gv[1:] > GPS_MIN_SPEED_FOR_HEADING_MPS) & (gv[:-1] > GPS_MIN_SPEED_FOR_HEADING_MPS)
         fix_om = np.zeros(len(gt))
         # compass heading is clockwise from north; yaw about "up" is counter-clockwise
         fix_om[1:] = np.where(good & fast & np.isfinite(dh), -dh / np.where(dt > 0, dt, 1), 0.0)
@@ -51,7 +51,7 @@ def _gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):
     return v, np.nan_to_num(dvdt), np.nan_to_num(omega)
 
 
-def _ingest_gps(state: DrivingState, gps_t, gps_v, gps_h, events: list) -> None:
+def ingest_gps(state: DrivingState, gps_t, gps_v, gps_h, events: list) -> None:
     o = state.options
     if len(gps_t) == 0:
         return
@@ -66,21 +66,21 @@ def _ingest_gps(state: DrivingState, gps_t, gps_v, gps_h, events: list) -> None:
     state.gps_v = np.concatenate([state.gps_v, gps_v])
     state.gps_h = np.concatenate([state.gps_h, gps_h])
     state.last_gps_t = float(gps_t[-1])
-    _touch(state, float(gps_t[0]), float(gps_t[-1]))
+    touch(state, float(gps_t[0]), float(gps_t[-1]))
     if o.speed_limit_mps is not None:
         over = np.nan_to_num(gps_v - o.speed_limit_mps, nan=-np.inf)
-        closed, state.runs["speeding"] = _scan(state.runs["speeding"], gps_t, over, over > o.speeding_margin_mps,
+        closed, state.runs["speeding"] = scan(state.runs["speeding"], gps_t, over, over > o.speeding_margin_mps,
                                                3.0, float(gps_t[-1]))
-        events += [_event("speeding", r, 1.0, max(o.speeding_margin_mps, 1.0)) for r in closed
+        events += [make_event("speeding", r, 1.0, max(o.speeding_margin_mps, 1.0)) for r in closed
                    if r.n * 1.0 >= o.speeding_min_duration_s]
 
 
-def _touch(state: DrivingState, t0: float, t1: float) -> None:
+def touch(state: DrivingState, t0: float, t1: float) -> None:
     state.trip_start = t0 if state.trip_start is None else min(state.trip_start, t0)
     state.trip_end = t1 if state.trip_end is None else max(state.trip_end, t1)
 
 
-def _ingest_raw(state: DrivingState, t: np.ndarray, acc: np.ndarray) -> None:
+def ingest_raw(state: DrivingState, t: np.ndarray, acc: np.ndarray) -> None:
     """Find impacts and the free fall before them on the raw samples (no resampling: keep the peak)."""
     o = state.options
     norm = np.linalg.norm(acc, axis=1)
@@ -110,11 +110,11 @@ def _ingest_raw(state: DrivingState, t: np.ndarray, acc: np.ndarray) -> None:
         state.recent_impacts.append(ti)
         ff = bool(np.any((ff_durs >= o.freefall_min_s - 1e-9) & (ff_ends <= ti) & (ff_ends >= ti - o.freefall_window_s)))
         state.pending_impacts.append([ti, pk, ti, ff, ti])  # first t, peak, last t, free fall, peak t
-    keep = T >= T[-1] - _RAW_TAIL_S if len(T) else np.zeros(0, bool)
+    keep = T >= T[-1] - RAW_TAIL_S if len(T) else np.zeros(0, bool)
     state.tail_t, state.tail_n = T[keep], N[keep]
 
 
-def _resolve_impacts(state: DrivingState, data_t: Optional[float], final: bool) -> list[DrivingEvent]:
+def resolve_impacts(state: DrivingState, data_t: Optional[float], final: bool) -> list[DrivingEvent]:
     o = state.options
     out, still = [], []
     for p in state.pending_impacts:
@@ -137,13 +137,13 @@ def _resolve_impacts(state: DrivingState, data_t: Optional[float], final: bool) 
     return out
 
 
-def _trim_gps(state: DrivingState) -> None:
+def trim_gps(state: DrivingState) -> None:
     if state.last_t is not None:
-        horizon = state.last_t - _IMPACT_S - state.options.handling_settle_s - 1.0
+        horizon = state.last_t - IMPACT_S - state.options.handling_settle_s - 1.0
         state.recent_impacts = [x for x in state.recent_impacts if x >= horizon]
     if len(state.gps_t) <= 2:
         return
-    keep_from = state.gps_t[-1] - _GPS_KEEP_S
+    keep_from = state.gps_t[-1] - GPS_KEEP_S
     if state.pending_impacts:
         keep_from = min(keep_from, min(p[0] for p in state.pending_impacts) - state.options.crash_pre_window_s - 1.0)
     keep = state.gps_t >= keep_from

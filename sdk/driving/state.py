@@ -21,12 +21,12 @@ from momentsense.sdk.timeline.records import DrivingEvent
 
 #: Event kinds, as in :class:`sdk.timeline.records.DrivingEvent`.
 KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")
-_HARSH = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
-_RAW_TAIL_S = 3.0
-_DYNAMICS_LIMIT_MPS2 = 3.0 * 9.80665
-_IMPACT_S = 1.0  # an impact disturbs the phone this long
-_GPS_KEEP_S = 30.0
-_GPS_MIN_SPEED_FOR_HEADING_MPS = 2.0
+HARSH = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
+RAW_TAIL_S = 3.0
+DYNAMICS_LIMIT_MPS2 = 3.0 * 9.80665
+IMPACT_S = 1.0  # an impact disturbs the phone this long
+GPS_KEEP_S = 30.0
+GPS_MIN_SPEED_FOR_HEADING_MPS = 2.0
 
 
 @dataclasses.dataclass
@@ -101,11 +101,11 @@ def driving_init(options: Optional[DrivingOptions] = None) -> DrivingState:
         gyro_rs=resampler_init(o.fs_hz, o.max_gap_s),
         sos_g=design_lowpass(o.gravity_cutoff_hz, o.fs_hz, o.filter_order),
         sos_d=design_lowpass(o.dynamics_cutoff_hz, o.fs_hz, o.filter_order),
-        runs={k: RunState() for k in (*_HARSH, "speeding", "phone_handling")},
+        runs={k: RunState() for k in (*HARSH, "speeding", "phone_handling")},
     )
 
 
-def _as_array(x, name: str, ndim: int) -> np.ndarray:
+def as_array(x, name: str, ndim: int) -> np.ndarray:
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -116,7 +116,7 @@ def _as_array(x, name: str, ndim: int) -> np.ndarray:
     return a
 
 
-def _check_times(t: np.ndarray, after: Optional[float], name: str) -> None:
+def check_times(t: np.ndarray, after: Optional[float], name: str) -> None:
     if not np.all(np.isfinite(t)):
         i = int(np.flatnonzero(~np.isfinite(t))[0])
         raise InputError(f"{name} must be finite seconds; got {t[i]!r} at index {i}")
@@ -128,7 +128,7 @@ def _check_times(t: np.ndarray, after: Optional[float], name: str) -> None:
         raise InputError(f"{name} must continue after the previous chunk (last {after!r} s), got {t[0]!r} at index 0")
 
 
-def _scan(run: RunState, t: np.ndarray, value: np.ndarray, above: np.ndarray, merge_gap_s: float,
+def scan(run: RunState, t: np.ndarray, value: np.ndarray, above: np.ndarray, merge_gap_s: float,
           t_end: Optional[float], aux: Optional[np.ndarray] = None) -> tuple[list[RunState], RunState]:
     """Group above-threshold samples into runs; a run closes once ``merge_gap_s`` passes without one.
 
@@ -154,7 +154,7 @@ def _scan(run: RunState, t: np.ndarray, value: np.ndarray, above: np.ndarray, me
     return closed, run
 
 
-def _event(kind: str, run: RunState, dt_s: float, threshold: float, offset: float = 0.0) -> DrivingEvent:
+def make_event(kind: str, run: RunState, dt_s: float, threshold: float, offset: float = 0.0) -> DrivingEvent:
     """Confidence = min(1, 0.5 + relative excess over the threshold) × (0.5 + 0.5 × axis coherence)."""
     excess = (run.peak + offset) / threshold - 1.0 if threshold > 0 else 1.0
     conf = min(1.0, 0.5 + max(0.0, excess)) * (0.5 + 0.5 * min(1.0, max(0.0, run.aux)))
