@@ -26,8 +26,8 @@ _EXPORTS = {
     # runtime
     "MomentSDK": "momentsense.sdk.runtime", "SDKConfig": "momentsense.sdk.runtime_config", "Context": "momentsense.sdk.runtime_config",
     "RunningMode": "momentsense.sdk.runtime_config", "SegmentJobStatus": "momentsense.sdk.runtime_segments",
-    "ModelOptions": "momentsense.sdk.transport_options", "TimelineOptions": "momentsense.sdk.timeline.live",
-    "OtaOptions": "momentsense.sdk.ota", "UpdateReport": "momentsense.sdk.ota",
+    "ModelOptions": "momentsense.sdk.transport.options", "TimelineOptions": "momentsense.sdk.timeline.live",
+    "OtaOptions": "momentsense.sdk.models.ota", "UpdateReport": "momentsense.sdk.models.ota",
     "DrivingOptions": "momentsense.sdk.driving.options", "DriveSegmentOptions": "momentsense.sdk.driving.live",
     # consent
     "ConsentManager": "momentsense.sdk.consent", "ConsentError": "momentsense.sdk.consent", "ConsentRecord": "momentsense.sdk.consent",

@@ -59,7 +59,7 @@ from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, Sim
 from momentsense.sdk.timeline.live import LiveTimeline
 from momentsense.sdk.timeline.records import GpsFix, TransportEvent
 from momentsense.sdk.timeline.store import Record, TimelineStore
-from momentsense.sdk.transport_detector import TransportDetector, TransportDetectorOptions
+from momentsense.sdk.transport.detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
     from momentsense.sdk.consent import ConsentManager
@@ -371,7 +371,7 @@ class MomentSDK(ReaderAPI, SyncAPI):
         """Over-the-air model update step (needs ``SDKConfig.ota``): check the registry, download and
         verify a newer transport model, which then runs in the shadow of the current one on every
         window; promote or roll back a candidate whose shadow phase is over. Returns the two
-        :class:`~sdk.ota.UpdateReport` s (check/download, decision). A promoted model is used from
+        :class:`~sdk.models.ota.UpdateReport` s (check/download, decision). A promoted model is used from
         the next start of the SDK; see :mod:`sdk.runtime_ota`."""
         if self._ota is None:
             raise InputError("model updates are not configured: pass SDKConfig(ota=OtaOptions(...))")

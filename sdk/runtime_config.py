@@ -13,10 +13,10 @@ from momentsense.sdk.errors import InputError
 from momentsense.sdk.sources import SensorSource
 from momentsense.sdk.timeline.live import TimelineOptions, TripInProgress
 from momentsense.sdk.timeline.records import GpsFix, Place
-from momentsense.sdk.transport_detector import ModelOptions
+from momentsense.sdk.transport.detector import ModelOptions
 
 if TYPE_CHECKING:
-    from momentsense.sdk.ota import OtaOptions
+    from momentsense.sdk.models.ota import OtaOptions
     from momentsense.sdk.sync.client import SyncOptions
     from momentsense.sdk.sync.payload import PayloadOptions
 
@@ -57,14 +57,14 @@ class SDKConfig:
         seed: Simulation seed.
         model: Transport model file and interpreter threads.
         transport_context: Run the transport model's context head (minutes of window outputs →
-            mode; see :mod:`sdk.transport_context`) when its manifest names one.
+            mode; see :mod:`sdk.transport.heads`) when its manifest names one.
         transport_lagged_context: Settle the transport events (the timeline) with the model's lagged
             head when its manifest names one: events arrive 3 min later and are more accurate, while
             the current mode (:meth:`MomentSDK.current_context`) stays live. False: events from the live path.
         transport_gps: Settle them with the model's GPS head (the lagged head that also reads GPS fix
             rate and speed) while location consent is given and the source listens for fixes (see
-            :mod:`sdk.transport_detector`); False: never read GPS for the transport mode.
-        duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
+            :mod:`sdk.transport.detector`); False: never read GPS for the transport mode.
+        duty_cycle: Skip inference while still (see :mod:`sdk.transport.detector`). Only model
             inference pauses, and only while the reported mode is ``still``: every sensor chunk still
             reaches the timeline and, in car segments, the driving stage.
         chunk_s: Seconds of sensor data handed to the pipeline at a time.
@@ -96,7 +96,7 @@ class SDKConfig:
             ``<folder of store_path>/sync``. One of the two is needed with ``sync``.
         payload: Rounding and the coarse-location opt-in of the day payloads
             (:class:`~sdk.sync.payload.PayloadOptions`); None: the defaults (15 min, no coordinates).
-        ota: Over-the-air updates of the transport model (:class:`~sdk.ota.OtaOptions`; see
+        ota: Over-the-air updates of the transport model (:class:`~sdk.models.ota.OtaOptions`; see
             :meth:`MomentSDK.update_models`); None: the model in ``model`` only.
     """
 
@@ -158,7 +158,7 @@ class SDKConfig:
             if not self.sync_dir and not self.store_path:
                 raise InputError("sync needs sync_dir (a folder for the upload queue and ids) or a store_path")
         if self.ota is not None:
-            from momentsense.sdk.ota import OtaOptions
+            from momentsense.sdk.models.ota import OtaOptions
 
             if not isinstance(self.ota, OtaOptions):
                 raise InputError(f"ota must be an OtaOptions or None, got {type(self.ota).__name__}")

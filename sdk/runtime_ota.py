@@ -1,13 +1,13 @@
 """Over-the-air updates of the transport model inside :class:`~sdk.runtime.MomentSDK`.
 
-With ``SDKConfig.ota`` (:class:`~sdk.ota.OtaOptions`: registry, pinned key, shadow thresholds) the
+With ``SDKConfig.ota`` (:class:`~sdk.models.ota.OtaOptions`: registry, pinned key, shadow thresholds) the
 SDK starts with the updater's *active* model (the bundled one until an update is promoted, and again
 if a promoted one fails verification). :meth:`MomentSDK.update_models` asks the registry for a newer
 version, downloads and verifies it (signature, sha256, TFLite header) as the *candidate*; from then
 on every window the detector runs goes through both models (:class:`ShadowModel`: the app keeps the
 active model's answer; a candidate that raises is rolled back at once), and a later
 ``update_models()`` promotes or rolls it back on agreement and confidence. A promoted model is used
-from the next start of the SDK. The flow itself is :class:`sdk.ota.ModelUpdater`'s.
+from the next start of the SDK. The flow itself is :class:`sdk.models.ota.ModelUpdater`'s.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import numpy as np
 from momentsense.sdk.errors import InputError, ModelError
 
 if TYPE_CHECKING:
-    from momentsense.sdk.interpreter import Model
-    from momentsense.sdk.ota import ModelUpdater, OtaOptions
-    from momentsense.sdk.transport_detector import TransportDetector
-    from momentsense.sdk.transport_options import ModelOptions
+    from momentsense.sdk.models.interpreter import Model
+    from momentsense.sdk.models.ota import ModelUpdater, OtaOptions
+    from momentsense.sdk.transport.detector import TransportDetector
+    from momentsense.sdk.transport.options import ModelOptions
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class ShadowModel:
     """The detector's model with the OTA candidate run beside it while there is one.
 
-    Same interface as :class:`sdk.interpreter.Model` (``run``, ``backend``, ``delegate``, specs); the
+    Same interface as :class:`sdk.models.interpreter.Model` (``run``, ``backend``, ``delegate``, specs); the
     output is always the active model's.
     """
 
@@ -62,7 +62,7 @@ class OtaRunner:
     """
 
     def __init__(self, options: "OtaOptions", session=None):
-        from momentsense.sdk.ota import ModelUpdater, OtaOptions
+        from momentsense.sdk.models.ota import ModelUpdater, OtaOptions
 
         if not isinstance(options, OtaOptions):
             raise InputError(f"ota must be an OtaOptions or None, got {type(options).__name__}")
@@ -75,7 +75,7 @@ class OtaRunner:
     def _factory(self, path: Path, manifest):
         if Path(path) == self._active_path and self._inner is not None:
             return self._inner.run  # the detector's own interpreter: the active model is not loaded twice
-        from momentsense.sdk.interpreter import load_model
+        from momentsense.sdk.models.interpreter import load_model
 
         return load_model(path).run
 
@@ -103,6 +103,6 @@ class OtaRunner:
 
     def update(self) -> tuple:
         """Check, download and verify a newer model (shadowed from then on), then promote or roll
-        back a candidate whose shadow phase is over; the two :class:`~sdk.ota.UpdateReport` s."""
+        back a candidate whose shadow phase is over; the two :class:`~sdk.models.ota.UpdateReport` s."""
         with self._lock:
             return self.updater.update(), self.updater.decide()

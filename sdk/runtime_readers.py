@@ -18,7 +18,7 @@ from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, Place
 from momentsense.sdk.timeline.store import DayTimeline, day_bounds
 
 if TYPE_CHECKING:
-    from momentsense.sdk.timeline_file import Event
+    from momentsense.sdk.io.timeline_file import Event
 
 
 class ReaderAPI:
@@ -74,7 +74,7 @@ class ReaderAPI:
         return float(last.end) if last is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
 
     def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list["Event"]:
-        """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
+        """The local timeline as :class:`~sdk.io.timeline_file.Event` records (visits by place label,
         transport events outside them): what the moment and segment models read."""
         from momentsense.sdk.insights import timeline_events
 

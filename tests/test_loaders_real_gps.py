@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from momentsense.sdk.errors import FormatError
-from momentsense.sdk.imu_file import read_imu, write_imu
+from momentsense.sdk.io.imu_file import read_imu, write_imu
 from momentsense.sdk.records import GpsTrack
 from momentsense.trainer.cli import main
 from momentsense.trainer.gps_truth_file import GpsTruth, read_gps_truth, write_gps_truth

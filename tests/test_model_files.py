@@ -7,8 +7,8 @@ import pytest
 
 from momentsense.quantize.export import check_representative, export_tflite, write_model
 from momentsense.sdk.errors import InputError, ModelError
-from momentsense.sdk.interpreter import load_model
-from momentsense.sdk.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,12 @@ class TestModelFiles:
     def test_input_shape_is_checked(self, exported):
         with pytest.raises(ModelError, match=r"input must have shape \(1, 32, 4\)"):
             load_model(exported["float32"]).run(np.zeros((1, 31, 4)))
+
+
+def test_the_sdk_finds_the_shipped_models_where_edge_models_keeps_them():
+    """The SDK's own lookup (no import of edge_models) names the same folder, and it holds the models."""
+    from momentsense.edge_models import artifact_dir as from_edge_models
+    from momentsense.sdk.models.shipped import artifact_dir, shipped_model
+
+    assert artifact_dir() == from_edge_models()
+    assert shipped_model("transport_cnn.tflite").is_file()

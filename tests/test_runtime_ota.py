@@ -1,4 +1,4 @@
-"""``MomentSDK.update_models()``: the OTA flow of sdk.ota wired into the runtime (shadow on live windows)."""
+"""``MomentSDK.update_models()``: the OTA flow of sdk.models.ota wired into the runtime (shadow on live windows)."""
 
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ def test_update_models_downloads_shadows_on_live_windows_and_promotes(tmp_path, 
         _, decision = sdk.update_models()
         assert decision.action == "promoted" and decision.runs >= 20, decision
     with MomentSDK(config(tmp_path, registry)) as sdk:  # restart: the promoted model is the active one
-        from momentsense.sdk.ota import ModelUpdater
+        from momentsense.sdk.models.ota import ModelUpdater
 
         assert ModelUpdater(options(tmp_path, registry)).active()[1].version == "1.1.0"
         sdk.feed(next(chunks(1)))
@@ -76,7 +76,7 @@ def test_a_promoted_model_without_the_heads_it_needs_falls_back_to_the_bundled_o
     import shutil
 
     from momentsense.edge_models import artifact_dir
-    from momentsense.sdk.ota import OtaOptions
+    from momentsense.sdk.models.ota import OtaOptions
 
     shipped = artifact_dir() / "transport_cnn.tflite"
     version_dir = tmp_path / "store" / NAME / "versions" / "9.9.9"

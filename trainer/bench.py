@@ -174,7 +174,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     ``cpu_s`` is the process CPU time of the timed region (the runtime is single-threaded), which
     stays meaningful on a shared machine where ``wall_s`` includes waiting for a core.
     """
-    from momentsense.sdk.transport_options import ModelOptions, default_model_path
+    from momentsense.sdk.transport.options import ModelOptions, default_model_path
     from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
     rss_before = peak_rss_mb()

@@ -22,7 +22,7 @@ import numpy as np
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.modes import busy_modes
 from momentsense.sdk.moments.predictor import NextEventPredictor
-from momentsense.sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 #: Built-in modes during which the person must not be disturbed (the registry's ``busy`` flag;
 #: the checks below ask the registry, so registered modes count too).

@@ -46,7 +46,7 @@ class WeeklySegments:
     @classmethod
     def create_shipped(cls, **kwargs) -> "WeeklySegments":
         """With the shipped ``timeline_encoder.tflite`` and ``segment_classifiers.json``."""
-        from momentsense.edge_models import artifact_dir
+        from momentsense.sdk.models.shipped import artifact_dir
 
         art = artifact_dir()
         return cls(TimelineEncoder.create_from_path(art / "timeline_encoder.tflite"),

@@ -19,7 +19,7 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
 def _sim_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from momentsense.sdk.timeline_file import write_timeline
+    from momentsense.sdk.io.timeline_file import write_timeline
     from momentsense.trainer.population import PopulationOptions, simulate_population
 
     opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs)
@@ -111,7 +111,7 @@ def _moments_run(args: argparse.Namespace) -> int:
     import json
 
     from momentsense.edge_models import artifact_dir
-    from momentsense.sdk.timeline_file import read_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline
     from momentsense.trainer.nextevent.moments_eval import evaluate_moments
 
     if args.users < 1:

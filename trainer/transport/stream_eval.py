@@ -90,7 +90,7 @@ def stream_recording(rec: ImuRecording, model_path: Optional[str], gps: bool, la
     """
     from momentsense.sdk.runtime import MomentSDK, SDKConfig
     from momentsense.sdk.sources import SensorChunk
-    from momentsense.sdk.transport_options import ModelOptions
+    from momentsense.sdk.transport.options import ModelOptions
 
     cfg = SDKConfig(model=ModelOptions(path=model_path), transport_gps=gps, driving_enabled=False, weekly_segments=False)
     sdk = MomentSDK(cfg)
@@ -191,8 +191,8 @@ def evaluate_stream(ds: ImuDataset, model_path: Optional[str] = None, gps: Optio
     """
     from pathlib import Path
 
-    from momentsense.sdk.manifest import read_manifest
-    from momentsense.sdk.transport_options import default_model_path
+    from momentsense.sdk.models.manifest import read_manifest
+    from momentsense.sdk.transport.options import default_model_path
 
     path = Path(model_path) if model_path else default_model_path()
     model_names = list(read_manifest(path.with_suffix(".json")).label_names)

@@ -1,7 +1,7 @@
 """Run ``.tflite`` models on the device, whatever interpreter is installed.
 
 Backends, tried in order: on Android the Java TFLite interpreter through pyjnius (``"java"``, see
-:mod:`sdk.interpreter_android`; it is where the GPU/NNAPI/Hexagon delegates live), then
+:mod:`sdk.models.android`; it is where the GPU/NNAPI/Hexagon delegates live), then
 ``ai_edge_litert`` (LiteRT, XNNPACK on CPU), ``tflite_runtime`` (needs numpy < 2), and
 ``tensorflow.lite`` only as a last resort on desktops. TensorFlow is never imported when an earlier
 backend loads. Quantized (int8/uint8) inputs and outputs are converted with the tensor's own scale
@@ -27,17 +27,20 @@ import numpy as np
 
 from momentsense.sdk.android import is_android
 from momentsense.sdk.errors import ModelError
-from momentsense.sdk.manifest import TensorSpec, check_tflite_bytes
+from momentsense.sdk.models.base import (  # noqa: F401  (re-exported: the interpreter's public names)
+    ALL_BACKENDS,
+    ANDROID_DELEGATES,
+    BACKENDS,
+    DELEGATES,
+    JAVA_BACKEND,
+    Model,
+    dequantize,
+    quantize,
+)
+from momentsense.sdk.models.manifest import TensorSpec, check_tflite_bytes
 
 log = logging.getLogger(__name__)
 
-#: Python backends, in the order tried on desktops.
-BACKENDS = ("ai_edge_litert", "tflite_runtime", "tensorflow")
-#: The Android backend (Java ``org.tensorflow.lite.Interpreter`` through pyjnius).
-JAVA_BACKEND = "java"
-ALL_BACKENDS = (JAVA_BACKEND,) + BACKENDS
-DELEGATES = ("auto", "xnnpack", "cpu", "gpu", "nnapi", "hexagon")
-ANDROID_DELEGATES = ("gpu", "nnapi", "hexagon")
 _MODULES = {
     "ai_edge_litert": "ai_edge_litert.interpreter",
     "tflite_runtime": "tflite_runtime.interpreter",
@@ -70,8 +73,9 @@ def _interpreter_module(backend: Optional[str]):
     raise ModelError("no TFLite interpreter could be loaded (" + "; ".join(errors) + "); pip install ai-edge-litert")
 
 
-def _interpreter_class(backend: Optional[str]):
-    """(name, Interpreter class) of the first Python backend that imports (kept for callers)."""
+def interpreter_class(backend: Optional[str]):
+    """(name, Interpreter class) of the first Python backend that imports (``backend`` None: in the
+    order of :data:`BACKENDS`); :class:`ModelError` when none does."""
     name, module = _interpreter_module(backend)
     return name, module.Interpreter
 
@@ -79,58 +83,6 @@ def _interpreter_class(backend: Optional[str]):
 def _spec(detail: dict) -> TensorSpec:
     scale, zero = detail.get("quantization", (0.0, 0))
     return TensorSpec(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name, float(scale), int(zero))
-
-
-def quantize(x: np.ndarray, spec: TensorSpec) -> np.ndarray:
-    """float32 → the tensor's dtype (int8/uint8: ``round(x / scale + zero_point)``, clipped)."""
-    dtype = np.dtype(spec.dtype)
-    if dtype in (np.int8, np.uint8):
-        info = np.iinfo(dtype)
-        return np.clip(np.round(x / spec.scale + spec.zero_point), info.min, info.max).astype(dtype)
-    return x.astype(dtype)
-
-
-def dequantize(y: np.ndarray, spec: TensorSpec) -> np.ndarray:
-    """The tensor's dtype → float32 (int8/uint8: ``(q - zero_point) * scale``)."""
-    if np.dtype(spec.dtype) in (np.int8, np.uint8):
-        return (y.astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
-    return y.astype(np.float32)
-
-
-class Model:
-    """The interface every backend implements: one input, one output, float32 in and out.
-
-    Attributes:
-        backend: Which interpreter runs it (one of :data:`ALL_BACKENDS`).
-        delegate: The delegate actually in use after any fallback (``xnnpack``, ``cpu``, ``gpu``...).
-        input_spec, output_spec: Shapes, dtypes and quantization read from the model.
-    """
-
-    backend: str
-    delegate: str
-    input_spec: TensorSpec
-    output_spec: TensorSpec
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Run one example (shape = input shape, batch included) and return the float32 output."""
-        x = np.asarray(x, np.float32)
-        if x.shape != tuple(self.input_spec.shape):
-            raise ModelError(f"input must have shape {tuple(self.input_spec.shape)}, got {x.shape}")
-        return dequantize(self._invoke(quantize(x, self.input_spec)), self.output_spec)
-
-    def run_batch(self, x: np.ndarray) -> np.ndarray:
-        """Run ``N`` examples one by one (the shipped models have batch 1); returns ``(N, ...)``."""
-        x = np.asarray(x, np.float32)
-        if not len(x):
-            return np.zeros((0,) + tuple(self.output_spec.shape[1:]), np.float32)
-        return np.concatenate([self.run(x[i : i + 1]) for i in range(len(x))])
-
-    def reset(self) -> None:  # pragma: no cover - interface
-        """Reset variable tensors (the state a fused LSTM keeps between invocations)."""
-        raise NotImplementedError
-
-    def _invoke(self, q: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 class TfliteModel(Model):
@@ -224,7 +176,7 @@ def load_model(
     errors = []
     for name in names:
         if name == JAVA_BACKEND:
-            from momentsense.sdk.interpreter_android import JavaTfliteModel, java_available
+            from momentsense.sdk.models.android import JavaTfliteModel, java_available
 
             if backend is None and not java_available():
                 errors.append("java: pyjnius or org.tensorflow.lite.Interpreter not available")

@@ -33,7 +33,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from momentsense.sdk.errors import InputError
-from momentsense.sdk.sources import SensorChunk, SensorSource
+from momentsense.sdk.sources.core import SensorChunk, SensorSource
 from momentsense.sdk.timeline.records import GpsFix
 
 log = logging.getLogger(__name__)

@@ -146,7 +146,7 @@ class ReplaySource(SensorSource):
     name = "replay"
 
     def __init__(self, path: str, speed: float = 0.0, chunk_s: float = 10.0):
-        from momentsense.sdk.imu_file import read_imu
+        from momentsense.sdk.io.imu_file import read_imu
 
         self.dataset = read_imu(path)
         self.speed, self.chunk_s = speed, chunk_s
@@ -161,32 +161,3 @@ class ReplaySource(SensorSource):
 
     def close(self) -> None:
         self._closed = True
-
-
-def plyer_source(**kwargs) -> SensorSource:
-    """The phone's sensors: GPS through plyer, the IMU through the SDK's pyjnius listener (or plyer
-    polling with ``imu="plyer"``); see :class:`sdk.sources_phone.PhoneSource` for ``kwargs``.
-
-    Off Android, raises :class:`SensorUnavailableError` saying which source to use instead (plyer's
-    desktop backends either raise or, as measured here on Linux, return nothing useful at 25 Hz).
-    On Android, a sensor that cannot start (no permission, no accelerometer) raises it too.
-    """
-    from momentsense.sdk.android import is_android
-
-    if not is_android():
-        raise SensorUnavailableError(
-            "no phone sensors on this platform (not Android); use source='simulate' (SimulatorSource) "
-            "or source='replay' (ReplaySource) on a desktop"
-        )
-    from momentsense.sdk.sources_phone import PhoneSource
-
-    try:
-        return PhoneSource(**kwargs)
-    except MomentsenseError:
-        raise
-    except Exception as exc:  # plyer raises plain Exception / NotImplementedError; jnius JavaException
-        raise SensorUnavailableError(
-            f"the phone's sensors could not start ({type(exc).__name__}: {exc}); check the app's "
-            "permissions (ACCESS_FINE_LOCATION) and that sensing runs in a foreground service, or use "
-            "source='simulate' / source='replay' to run without a phone"
-        ) from exc
