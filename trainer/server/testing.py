@@ -39,7 +39,7 @@ class ServerProcess:
     """
 
     def __init__(self, db_path: Path, api_keys: dict, models_dir: Optional[Path] = None, port: Optional[int] = None,
-                 extra_args: tuple = ("--rate-limit", "0")):  # fmt: skip
+                 extra_args: tuple = ("--rate-limit", "0", "--auth-fail-limit", "0", "--max-day-age-days", "0")):  # fmt: skip
         self.db_url = f"sqlite:///{db_path}"
         self.api_keys = dict(api_keys)
         self.models_dir = models_dir

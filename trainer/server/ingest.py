@@ -1,0 +1,112 @@
+"""Storing an ingest batch and feedback: one transaction per request, safe under concurrent retries.
+
+:func:`store_batch` claims the idempotency key first (the ``batches`` row, flushed before any day is
+touched). A concurrent request with the same key then waits on that row (PostgreSQL) or on the file
+lock (SQLite) and, once the first commits, fails its insert and answers the first one's receipt; so
+a batch is stored once and every caller gets the same answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trainer.server import schemas as S
+from trainer.server.db import Batch, Day, Event, Feedback
+from trainer.server.errors import Refusal
+
+#: Tries of a batch whose transaction collided with a concurrent one (another key writing the same day).
+CONFLICT_TRIES = 3
+
+
+def replay(prev: Batch, digest: str) -> dict:
+    """The stored receipt of a key, if the body is the same; a 409 if the key came with another body."""
+    if prev.body_sha256 != digest:
+        raise Refusal(409, "idempotency_key_reused", "Idempotency-Key reused with a different body")
+    return prev.response
+
+
+def _find_batch(s: Session, app_id: int, install_id: str, key: str) -> Optional[Batch]:
+    return s.scalar(select(Batch).where(Batch.app_id == app_id, Batch.install_id == install_id, Batch.key == key))
+
+
+def _write(s: Session, body: S.IngestIn, app_id: int, install_id: str, key: str, digest: str) -> dict:
+    s.add(Batch(app_id=app_id, install_id=install_id, key=key, body_sha256=digest, response={}))
+    s.flush()  # claim the key before touching any day
+    days = [d.day for d in body.days]
+    existing = {r.day: r for r in s.scalars(select(Day).where(Day.app_id == app_id, Day.install_id == install_id,
+                                                              Day.day.in_(days)))}  # fmt: skip
+    stored = stale = 0
+    rows: list[dict] = []
+    now = time.time()
+    for d in body.days:
+        row = existing.get(d.day)
+        if row is not None and row.revision > d.revision:
+            stale += 1
+            continue
+        payload = d.model_dump(mode="json")
+        if row is None:
+            row = Day(app_id=app_id, install_id=install_id, day=d.day, revision=d.revision, payload=payload)
+            s.add(row)
+            existing[d.day] = row
+        else:
+            row.revision, row.payload, row.updated_t = d.revision, payload, now
+        # the day's old events, and events that moved here from another day (time zone change)
+        s.execute(delete(Event).where(Event.app_id == app_id, Event.install_id == install_id,
+                                      (Event.day == d.day) | Event.event_id.in_(d.event_ids())))  # fmt: skip
+        for kind, recs in (("visit", d.visits), ("trip", d.trips), ("moment", d.moments)):
+            rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r.id, "kind": kind,
+                      "start": r.start, "end": r.end, "data": r.model_dump(mode="json")} for r in recs]  # fmt: skip
+        rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r.id, "kind": "driving",
+                  "start": r.trip_start, "end": r.trip_end, "data": r.model_dump(mode="json")} for r in d.driving]  # fmt: skip
+        stored += 1
+    s.flush()
+    if rows:
+        s.execute(insert(Event), rows)
+    answer = {"batch": key, "days_stored": stored, "days_stale": stale, "events": len(rows)}
+    s.execute(Batch.__table__.update().where(Batch.app_id == app_id, Batch.install_id == install_id,
+                                             Batch.key == key).values(response=answer))  # fmt: skip
+    s.commit()
+    return answer
+
+
+def store_batch(s: Session, body: S.IngestIn, app_id: int, install_id: str, key: str, digest: str) -> dict:
+    """Store the batch once (see the module docstring); returns the receipt, or raises a :class:`Refusal`
+    (409 for a key reused with another body, or a collision that persisted through :data:`CONFLICT_TRIES`)."""
+    for _ in range(CONFLICT_TRIES):
+        prev = _find_batch(s, app_id, install_id, key)
+        if prev is not None:
+            return replay(prev, digest)
+        try:
+            return _write(s, body, app_id, install_id, key, digest)
+        except IntegrityError:  # the same key or day written concurrently: look again
+            s.rollback()
+    prev = _find_batch(s, app_id, install_id, key)
+    if prev is not None:
+        return replay(prev, digest)
+    raise Refusal(409, "conflict", "a concurrent upload wrote the same days; retry", {"Retry-After": "1"})
+
+
+def feedback_value(value) -> str:
+    """A feedback value as stored (``true``, an integer or a vocabulary word)."""
+    if value is True:
+        return "true"
+    return str(value)
+
+
+def store_feedback(s: Session, body: S.FeedbackIn, app_id: int, install_id: str) -> dict:
+    """Store the corrections of this install's known events; unknown event ids are listed, not stored."""
+    ids = sorted({it.event_id for it in body.items})
+    known = set(s.scalars(select(Event.event_id).where(Event.app_id == app_id, Event.install_id == install_id,
+                                                       Event.event_id.in_(ids))))  # fmt: skip
+    rows = [{"app_id": app_id, "install_id": install_id, "event_id": it.event_id, "field": it.field,
+             "value": feedback_value(it.value), "created_t": time.time()}
+            for it in body.items if it.event_id in known]  # fmt: skip
+    if rows:
+        s.execute(insert(Feedback), rows)
+    s.commit()
+    return {"accepted": len(rows), "unknown_event_ids": sorted(set(ids) - known)}
