@@ -36,6 +36,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-inflight", type=int, default=8, help="requests processed at once per worker")
     p.add_argument("--max-queue", type=int, default=64, help="requests waiting per worker; beyond: 503")
     p.add_argument("--max-wait", type=float, default=2.0, help="longest wait for a slot, s; then 503")
+    p.add_argument("--sqlite-sync", choices=["full", "normal"], default="full",
+                   help="SQLite commits: full = on disk before acknowledged (survives power loss); "
+                        "normal = WAL synced at checkpoints (survives a killed server, not a power loss)")
     p.add_argument("--max-day-age-days", type=float, default=400.0,
                    help="refuse days older than this many days before receipt (0: no limit)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body on the wire")
@@ -73,7 +76,8 @@ def _run(args: argparse.Namespace) -> int:
                               auth_fail_per_s=args.auth_fail_limit, auth_fail_burst=args.auth_fail_burst,
                               workers=args.workers, max_inflight=args.max_inflight, max_queue=args.max_queue,
                               max_wait_s=args.max_wait, max_body_bytes=args.max_body_bytes,
-                              max_day_age_days=args.max_day_age_days or None)  # fmt: skip
+                              max_day_age_days=args.max_day_age_days or None,
+                              sqlite_synchronous=args.sqlite_sync.upper())  # fmt: skip
     print(f"momentsense server on http://{args.host}:{args.port} (db {args.db}, {args.workers} worker(s))",
           file=sys.stderr, flush=True)  # fmt: skip
     if args.workers == 1:

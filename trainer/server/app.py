@@ -70,6 +70,7 @@ class ServerSettings:
         max_wait_s: Longest wait for a slot, s; then 503.
         busy_timeout_s: Longest wait for the SQLite write lock, s; then 503.
         retry_after_s: ``Retry-After`` of 503 answers, s.
+        sqlite_synchronous: ``FULL`` or ``NORMAL`` (see :func:`trainer.server.db.make_engine`).
         max_day_age_days: Oldest day accepted, days before the receipt time (None: no limit; days in
             the future are always refused).
     """
@@ -91,6 +92,7 @@ class ServerSettings:
     busy_timeout_s: float = 5.0
     retry_after_s: int = 1
     max_day_age_days: Optional[float] = None
+    sqlite_synchronous: str = "FULL"
 
 
 #: Refusals every authenticated endpoint may answer (documented in the OpenAPI spec).
@@ -100,7 +102,8 @@ _BODY_ERRORS = {code: {"model": S.ErrorOut} for code in (400, 409, 413, 415)}
 
 def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     """Build the application (creates the tables if missing)."""
-    engine = make_engine(settings.db_url, pool_size=settings.max_inflight + 2, busy_timeout_s=settings.busy_timeout_s)
+    engine = make_engine(settings.db_url, pool_size=settings.max_inflight + 2, busy_timeout_s=settings.busy_timeout_s,
+                         sqlite_synchronous=settings.sqlite_synchronous)  # fmt: skip
     if settings.models_dir is None:
         from edge_models import artifact_dir
 

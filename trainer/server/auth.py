@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import re
 import threading
+import time
 from typing import Iterator, Optional
 
 import anyio
@@ -66,7 +68,14 @@ def _client(request: Request) -> str:
 class Authenticator:
     """Authentication and the limits of :class:`trainer.server.app.ServerSettings`."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, cache_size: int = 100_000, app_cache_s: float = 10.0):
+        # installs never change their secret, so (app, install) → secret hash is cached without expiry;
+        # an app key may be replaced (``serve --add-app``), so key → app id is kept ``app_cache_s`` only
+        self._installs: "collections.OrderedDict[tuple, str]" = collections.OrderedDict()
+        self._apps: dict = {}
+        self._cache_size = int(cache_size)
+        self._app_cache_s = float(app_cache_s)
+        self._lock = threading.Lock()
         self.per_install = TokenBuckets(settings.rate_per_s, settings.burst)
         w = max(1, int(settings.workers))
         self.per_app = TokenBuckets(settings.app_rate_per_s / w, max(1.0, settings.app_burst / w))
@@ -87,39 +96,62 @@ class Authenticator:
         if wait > 0:
             raise Refusal(429, reason, "rate limit exceeded", {"Retry-After": retry_after(wait)})
 
-    def _app(self, s: Session, request: Request, api_key: Optional[str]) -> App:
+    def _app(self, s: Session, request: Request, api_key: Optional[str]) -> int:
         self._guard(request)
         if not api_key:
             raise self._refuse(request, "X-Api-Key header required")
-        app = s.scalar(select(App).where(App.key_hash == hash_secret(api_key)))
-        if app is None:
-            raise self._refuse(request, "unknown API key")
-        self._limit(self.per_app, str(app.id), "app_rate_limited")
-        return app
+        h = hash_secret(api_key)
+        hit = self._apps.get(h)
+        if hit is not None and time.monotonic() - hit[1] < self._app_cache_s:
+            app_id = hit[0]
+        else:
+            app_id = s.scalar(select(App.id).where(App.key_hash == h))
+            if app_id is None:
+                raise self._refuse(request, "unknown API key")
+            with self._lock:
+                if len(self._apps) >= self._cache_size:
+                    self._apps.clear()
+                self._apps[h] = (app_id, time.monotonic())
+        self._limit(self.per_app, str(app_id), "app_rate_limited")
+        return app_id
 
     def app(self, s: Session, request: Request, api_key: Optional[str]) -> int:
         """The app id of ``X-Api-Key`` (401 if unknown); limited per app key and client address."""
-        app = self._app(s, request, api_key)
-        key = hashlib.sha256(f"{app.id}:{_client(request)}".encode()).hexdigest()
+        app_id = self._app(s, request, api_key)
+        key = hashlib.sha256(f"{app_id}:{_client(request)}".encode()).hexdigest()
         self._limit(self.per_install, "a:" + key, "rate_limited")
-        return app.id
+        return app_id
 
     def install(self, s: Session, request: Request, api_key: Optional[str], token: Optional[str]) -> tuple[int, str]:
         """``(app_id, install_id)`` of the request (401 if the key or token is wrong); limited per install."""
-        app = self._app(s, request, api_key)
+        app_id = self._app(s, request, api_key)
         m = TOKEN_RE.match(token or "")
         if not m:
             raise self._refuse(request, "X-Install-Token '<32 hex install id>.<64 hex secret>' required")
         install_id, secret = m.groups()
-        row = s.scalar(select(Install).where(Install.app_id == app.id, Install.install_id == install_id))
-        if row is None:
+        pinned = self._installs.get((app_id, install_id))
+        if pinned is None:
+            pinned = self._register(s, app_id, install_id, hash_secret(secret))
+        if pinned != hash_secret(secret):
+            raise self._refuse(request, "install token does not match this install")
+        self._limit(self.per_install, f"i:{app_id}:{install_id}", "rate_limited")
+        return app_id, install_id
+
+    def _register(self, s: Session, app_id: int, install_id: str, secret_hash: str) -> str:
+        """The install's pinned secret hash; registers it with ``secret_hash`` if it is new."""
+        q = select(Install.secret_hash).where(Install.app_id == app_id, Install.install_id == install_id)
+        pinned = s.scalar(q)
+        if pinned is None:
             try:
-                s.add(Install(app_id=app.id, install_id=install_id, secret_hash=hash_secret(secret)))
+                s.add(Install(app_id=app_id, install_id=install_id, secret_hash=secret_hash))
                 s.commit()
+                pinned = secret_hash
             except IntegrityError:  # registered concurrently
                 s.rollback()
-                row = s.scalar(select(Install).where(Install.app_id == app.id, Install.install_id == install_id))
-        if row is not None and row.secret_hash != hash_secret(secret):
-            raise self._refuse(request, "install token does not match this install")
-        self._limit(self.per_install, f"i:{app.id}:{install_id}", "rate_limited")
-        return app.id, install_id
+                pinned = s.scalar(q)
+        if pinned is not None:
+            with self._lock:
+                self._installs[(app_id, install_id)] = pinned
+                while len(self._installs) > self._cache_size:
+                    self._installs.popitem(last=False)
+        return pinned

@@ -35,41 +35,34 @@ def _find_batch(s: Session, app_id: int, install_id: str, key: str) -> Optional[
 
 
 def _write(s: Session, body: S.IngestIn, app_id: int, install_id: str, key: str, digest: str) -> dict:
-    s.add(Batch(app_id=app_id, install_id=install_id, key=key, body_sha256=digest, response={}))
-    s.flush()  # claim the key before touching any day
     days = [d.day for d in body.days]
     existing = {r.day: r for r in s.scalars(select(Day).where(Day.app_id == app_id, Day.install_id == install_id,
                                                               Day.day.in_(days)))}  # fmt: skip
-    stored = stale = 0
+    fresh = [d for d in body.days if d.day not in existing or existing[d.day].revision <= d.revision]
+    n_events = sum(len(d.event_ids()) for d in fresh)
+    answer = {"batch": key, "days_stored": len(fresh), "days_stale": len(body.days) - len(fresh), "events": n_events}
+    s.add(Batch(app_id=app_id, install_id=install_id, key=key, body_sha256=digest, response=answer))
+    s.flush()  # claim the key before touching any day (a concurrent twin waits here, then fails)
     rows: list[dict] = []
     now = time.time()
-    for d in body.days:
-        row = existing.get(d.day)
-        if row is not None and row.revision > d.revision:
-            stale += 1
-            continue
+    for d in fresh:
         payload = d.model_dump(mode="json")
+        row = existing.get(d.day)
         if row is None:
-            row = Day(app_id=app_id, install_id=install_id, day=d.day, revision=d.revision, payload=payload)
-            s.add(row)
-            existing[d.day] = row
+            s.add(Day(app_id=app_id, install_id=install_id, day=d.day, revision=d.revision, payload=payload))
         else:
             row.revision, row.payload, row.updated_t = d.revision, payload, now
         # the day's old events, and events that moved here from another day (time zone change)
         s.execute(delete(Event).where(Event.app_id == app_id, Event.install_id == install_id,
                                       (Event.day == d.day) | Event.event_id.in_(d.event_ids())))  # fmt: skip
-        for kind, recs in (("visit", d.visits), ("trip", d.trips), ("moment", d.moments)):
-            rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r.id, "kind": kind,
-                      "start": r.start, "end": r.end, "data": r.model_dump(mode="json")} for r in recs]  # fmt: skip
-        rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r.id, "kind": "driving",
-                  "start": r.trip_start, "end": r.trip_end, "data": r.model_dump(mode="json")} for r in d.driving]  # fmt: skip
-        stored += 1
+        for kind, recs in (("visit", "visits"), ("trip", "trips"), ("moment", "moments")):
+            rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r["id"], "kind": kind,
+                      "start": r["start"], "end": r["end"], "data": r} for r in payload[recs]]  # fmt: skip
+        rows += [{"app_id": app_id, "install_id": install_id, "day": d.day, "event_id": r["id"], "kind": "driving",
+                  "start": r["trip_start"], "end": r["trip_end"], "data": r} for r in payload["driving"]]  # fmt: skip
     s.flush()
     if rows:
         s.execute(insert(Event), rows)
-    answer = {"batch": key, "days_stored": stored, "days_stale": stale, "events": len(rows)}
-    s.execute(Batch.__table__.update().where(Batch.app_id == app_id, Batch.install_id == install_id,
-                                             Batch.key == key).values(response=answer))  # fmt: skip
     s.commit()
     return answer
 
@@ -78,13 +71,13 @@ def store_batch(s: Session, body: S.IngestIn, app_id: int, install_id: str, key:
     """Store the batch once (see the module docstring); returns the receipt, or raises a :class:`Refusal`
     (409 for a key reused with another body, or a collision that persisted through :data:`CONFLICT_TRIES`)."""
     for _ in range(CONFLICT_TRIES):
+        try:
+            return _write(s, body, app_id, install_id, key, digest)
+        except IntegrityError:  # the same key (a retry) or day written concurrently: look again
+            s.rollback()
         prev = _find_batch(s, app_id, install_id, key)
         if prev is not None:
             return replay(prev, digest)
-        try:
-            return _write(s, body, app_id, install_id, key, digest)
-        except IntegrityError:  # the same key or day written concurrently: look again
-            s.rollback()
     prev = _find_batch(s, app_id, install_id, key)
     if prev is not None:
         return replay(prev, digest)
