@@ -39,6 +39,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sqlite-sync", choices=["full", "normal"], default="full",
                    help="SQLite commits: full = on disk before acknowledged (survives power loss); "
                         "normal = WAL synced at checkpoints (survives a killed server, not a power loss)")
+    p.add_argument("--segment-names", default=None,
+                   help="comma-separated allow-list of segment names (default: any name matching ^[a-z][a-z0-9_]{0,31}$)")
     p.add_argument("--max-day-age-days", type=float, default=400.0,
                    help="refuse days older than this many days before receipt (0: no limit)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body on the wire")
@@ -77,7 +79,8 @@ def _run(args: argparse.Namespace) -> int:
                               workers=args.workers, max_inflight=args.max_inflight, max_queue=args.max_queue,
                               max_wait_s=args.max_wait, max_body_bytes=args.max_body_bytes,
                               max_day_age_days=args.max_day_age_days or None,
-                              sqlite_synchronous=args.sqlite_sync.upper())  # fmt: skip
+                              sqlite_synchronous=args.sqlite_sync.upper(),
+                              segment_names=tuple(n for n in args.segment_names.split(",") if n) if args.segment_names else None)  # fmt: skip
     print(f"momentsense server on http://{args.host}:{args.port} (db {args.db}, {args.workers} worker(s))",
           file=sys.stderr, flush=True)  # fmt: skip
     if args.workers == 1:

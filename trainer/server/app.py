@@ -70,6 +70,9 @@ class ServerSettings:
         max_wait_s: Longest wait for a slot, s; then 503.
         busy_timeout_s: Longest wait for the SQLite write lock, s; then 503.
         retry_after_s: ``Retry-After`` of 503 answers, s.
+        segment_names: Allowed segment names (None: any name matching the pattern of
+            :data:`sdk.sync.schema.SEGMENT_NAME_RE`); an allow-list also refuses free text that happens to
+            match the pattern (e.g. a place's name in snake case).
         sqlite_synchronous: ``FULL`` or ``NORMAL`` (see :func:`trainer.server.db.make_engine`).
         max_day_age_days: Oldest day accepted, days before the receipt time (None: no limit; days in
             the future are always refused).
@@ -93,6 +96,7 @@ class ServerSettings:
     retry_after_s: int = 1
     max_day_age_days: Optional[float] = None
     sqlite_synchronous: str = "FULL"
+    segment_names: Optional[tuple] = None
 
 
 #: Refusals every authenticated endpoint may answer (documented in the OpenAPI spec).
@@ -151,6 +155,10 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                 check_day(d.day, now, settings.max_day_age_days)
             except SchemaError as exc:
                 raise Refusal(422, exc.reason, f"days[{i}]: {exc}") from None
+            if settings.segment_names is not None:
+                unknown = sorted(set(d.segments) - set(settings.segment_names))
+                if unknown:
+                    raise Refusal(422, "segment_unknown", f"days[{i}]: segment names not allowed: {unknown[:5]}")
         digest = request.scope.get("momentsense.body_sha256", "")
         return store_batch(who.s, body, who.app_id, who.install_id, idempotency_key, digest)
 
