@@ -3,7 +3,7 @@
 The server is started on a free loopback port (``momentsense serve`` in a subprocess, SQLite in a
 temporary folder unless ``db_url`` names a database) or an existing one on ``127.0.0.1`` is used.
 ``clients`` concurrent simulated phones each upload one day per request (gzip JSON built by the
-SDK's :func:`sdk.sync.payload.build_day_payload` from simulated commuter days), each install its
+SDK's :func:`sdk.sync.payload.build_day_payload` from commuter days, :func:`commuter_week`), each install its
 week of days, then the next install; like the SDK's client they retry the same batch (same
 idempotency key) after a timeout, a 503/429 (``Retry-After``, with jitter) or a lost connection.
 
@@ -79,29 +79,61 @@ class BenchOptions:
             raise InputError("--kill-server-every needs a server this command starts (no --url)")
 
 
+def commuter_week(t0: float, seed: int) -> list:
+    """A week of one commuter's typed records (:class:`sdk.sync.payload.SyncDay`), from ``t0`` (Monday
+    00:00 UTC): weekdays home → work (car, bus or bike) → café → work → shop → home, weekends home →
+    shop → home; times drawn around those of :func:`trainer.eval_places.simulate_days` (which replays
+    the sensors and takes a minute per week on a busy machine, too slow to drive a load test)."""
+    from sdk.sync.payload import MomentSpan, SyncDay
+    from sdk.timeline.records import DrivingScore, Place, Trip, Visit
+
+    rng = random.Random(seed)
+    coords = {"home": (48.85, 2.35), "work": (48.87, 2.39), "cafe": (48.871, 2.392), "shop": (48.852, 2.352)}
+    labels = {"home": "home", "work": "work", "cafe": "restaurant", "shop": "shop"}
+    places = [Place(k, lat, lon, 10, 1, 1, labels[k]) for k, (lat, lon) in coords.items()]
+    days = []
+    for d in range(DAYS_PER_INSTALL):
+        day_t = t0 + d * 86400.0
+        h = 3600.0
+        plan = ([("home", 7.4), ("work", 12.0), ("cafe", 12.8), ("work", 17.5), ("shop", 17.9), ("home", 24.0)]
+                if d < 5 else [("home", 10.5), ("shop", 11.2), ("home", 24.0)])  # fmt: skip
+        mode = rng.choice(["car", "bus", "bike"])
+        visits, trips, moments, drives = [], [], [], []
+        t = day_t
+        for k, (place, until) in enumerate(plan):
+            end = day_t + (until + rng.uniform(-0.2, 0.2)) * h if until < 24 else day_t + 86399.0
+            end = max(end, t + 600.0)
+            visits.append(Visit(t, end, place, *coords[place]))
+            if k + 1 < len(plan):
+                nxt = plan[k + 1][0]
+                far = {place, nxt} == {"home", "work"}
+                dur = rng.uniform(1500, 2700) if far else rng.uniform(300, 900)
+                modes = ("walk", mode, "walk") if far else ("walk",)
+                trips.append(Trip(end, end + dur, place, nxt, modes, rng.uniform(6000, 11000) if far else rng.uniform(200, 900)))
+                moments.append(MomentSpan(end, end + dur, "commute" if far else ("shopping" if nxt == "shop" else "errand")))
+                if far and mode == "car":
+                    drives.append(DrivingScore(end, end + dur, rng.uniform(60, 95), rng.uniform(0, 8), rng.uniform(6000, 11000),
+                                               {"harsh_braking": rng.randint(0, 3)}))  # fmt: skip
+                t = end + dur
+        day = time.strftime("%Y-%m-%d", time.gmtime(day_t))
+        days.append(SyncDay(day, tuple(visits), tuple(trips), tuple(places), moments=tuple(moments),
+                            segments={"commuter": round(rng.uniform(0.6, 0.95), 2)}, driving_scores=tuple(drives)))  # fmt: skip
+    return days
+
+
 def _day_bodies(n_salts: int, seed: int) -> list[list[tuple[str, bytes]]]:
-    """``[salt][day] -> (day string, gzip body)``: a simulated commuter week ending a week ago."""
-    from sdk.sync.payload import MomentSpan, build_day_payload, split_days
-    from sdk.timeline.places import cluster_places, label_home_work
-    from sdk.timeline.stay_points import detect_stay_points
-    from sdk.timeline.trips import build_trips
-    from trainer.eval_places import simulate_days
+    """``[salt][day] -> (day string, gzip body)``: each salt a commuter week ending a week ago."""
+    from sdk.sync.payload import build_day_payload
 
     today = _dt.datetime.now(_dt.timezone.utc).date()
     monday = today - _dt.timedelta(days=today.weekday() + 14)
     t0 = _dt.datetime(monday.year, monday.month, monday.day, tzinfo=_dt.timezone.utc).timestamp()
-    sim = simulate_days(DAYS_PER_INSTALL, seed=seed, t0=t0)
-    stays, _ = detect_stay_points(sim.fixes)
-    places, visits = cluster_places(stays)
-    places = label_home_work(places, visits)
-    trips = build_trips(visits, sim.fixes, sim.transport_events())
-    moments = [MomentSpan(t.start, t.end, "commute") for t in trips]
-    days = split_days(visits, trips, moments, places=places, segments={"commuter": 0.8})
     out = []
     for k in range(n_salts):
         salt = bytes([k + 1]) * 32
         out.append([(d.day, gzip.compress(json.dumps({"days": [build_day_payload(d, salt, revision=1)]},
-                                                     separators=(",", ":")).encode())) for d in days])  # fmt: skip
+                                                     separators=(",", ":")).encode()))
+                    for d in commuter_week(t0, seed * 1000 + k)])  # fmt: skip
     return out
 
 
