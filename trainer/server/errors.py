@@ -2,7 +2,7 @@
 
 * :class:`Refusal`: an ``HTTPException`` with a machine-readable ``reason``.
 * :class:`StrictJSONRoute`: request bodies are parsed without ``NaN``/``Infinity``, numbers that
-  overflow a float, integers of more than 4300 digits, lone UTF-16 surrogates or duplicate keys;
+  overflow a float (an integral ``900.0`` is the integer 900, as in JSON Schema), integers of more than 4300 digits, lone UTF-16 surrogates or duplicate keys;
   each of those is a 422 ``json_invalid`` instead of a value that later breaks storage or the answer.
 * :func:`install_handlers`: every error answer (validation, HTTP errors, a locked or saturated
   database) in that shape; database overload is a 503 with ``Retry-After``, never a 500.
@@ -41,10 +41,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed (finite numbers only)")
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str):
     v = float(text)
     if v in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:30]} overflows a float")
+    # JSON has one number type: 900.0 is the integer 900 (as JSON Schema's "integer" says)
+    if v.is_integer() and abs(v) <= 2**53:
+        return int(v)
     return v
 
 

@@ -81,7 +81,7 @@ class DrivingIn(_Strict):
 
 class DayIn(_Strict):
     format: Literal["momentsense-sync-day-v1"]
-    day: str = Field(pattern=V.DAY_RE.pattern, min_length=10, max_length=10)
+    day: str = Field(pattern=V.DAY_RE.pattern, min_length=10, max_length=10, json_schema_extra={"format": "date"})
     revision: int = Field(ge=0, le=2**62)
     time_rounding_s: int = Field(ge=60, le=86400)
     grid_deg: Optional[float] = Field(default=None, ge=MIN_GRID_DEG, le=1.0)
