@@ -120,12 +120,31 @@ class TestFlush:
         res = c.flush()
         assert res.deferred == "auth" and res.attempts == 1 and len(q) == 1
 
-    def test_429_honours_retry_after(self, tmp_path):
-        """A 429 with Retry-After: 3 waits exactly 3 s, then succeeds."""
-        c, q, sleeps = make(tmp_path, [FakeResponse(429, {}, {"Retry-After": "3"}), 200])
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_429_and_503_honour_retry_after(self, tmp_path, status):
+        """A 429 or 503 with Retry-After: 3 waits 3 to 4.5 s (jitter, so a fleet does not return at once),
+        then succeeds."""
+        c, q, sleeps = make(tmp_path, [FakeResponse(status, {}, {"Retry-After": "3"}), 200])
         c.enqueue_days(days(1))
         res = c.flush()
-        assert sleeps == [3.0] and len(res.sent) == 1
+        assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 4.5 and len(res.sent) == 1
+
+    def test_409_in_flight_is_retried_but_a_reused_key_is_rejected(self, tmp_path):
+        """409 with Retry-After (the batch still in flight) is retried; 409 without it is a refusal for good."""
+        c, q, sleeps = make(tmp_path, [FakeResponse(409, {}, {"Retry-After": "1"}), 200])
+        c.enqueue_days(days(1))
+        assert len(c.flush().sent) == 1 and len(sleeps) == 1
+        c, q, sleeps = make(tmp_path / "b", [FakeResponse(409, {"reason": "idempotency_key_reused"})])
+        c.enqueue_days(days(1))
+        res = c.flush()
+        assert len(res.rejected) == 1 and sleeps == [] and res.attempts == 1
+
+    def test_default_timeout_is_above_the_servers_bound(self):
+        """The client waits longer than the server takes to answer or refuse (slot wait + busy timeout)."""
+        from trainer.server.app import ServerSettings
+
+        s = ServerSettings()
+        assert SyncOptions("http://x", "k", INSTALL).timeout_s > s.max_wait_s + s.busy_timeout_s
 
     def test_long_retry_after_defers_the_batch(self, tmp_path):
         """A Retry-After beyond max_retry_after_s ends the flush; the batch is not due before then."""
