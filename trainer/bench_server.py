@@ -213,6 +213,8 @@ class _Load:
         self.health_ms: list = []
         self.health_fail = 0
         self.stop_t = 0.0
+        # installs and keys unique to this run, so a reused database never answers with old receipts
+        self.run_id = secrets.randbits(32)
 
     def count(self, k) -> None:
         self.status[str(k)] = self.status.get(str(k), 0) + 1
@@ -221,10 +223,10 @@ class _Load:
         conn: list = [None]
         seq = 0
         while time.monotonic() < self.stop_t:
-            inst = f"{i:08x}{seq // DAYS_PER_INSTALL:024x}"
+            inst = f"{self.run_id:08x}{i:08x}{seq // DAYS_PER_INSTALL:016x}"
             token = f"{inst}.{(inst * 2)}"
             day, body = self.bodies[i % len(self.bodies)][seq % DAYS_PER_INSTALL]
-            key = f"bench-{i}-{seq}"
+            key = f"bench-{self.run_id:08x}-{i}-{seq}"
             headers = {"X-Api-Key": self.key, "X-Install-Token": token, "Idempotency-Key": key,
                        "Content-Encoding": "gzip", "Content-Type": "application/json"}  # fmt: skip
             first, attempt = time.monotonic(), 0

@@ -190,6 +190,23 @@ class AdmissionGate:
             self.inflight -= 1
 
 
+async def _drain(receive, limit_bytes: int = 1 << 20, timeout_s: float = 0.5) -> None:
+    """Read and drop the request body (bounded), so the keep-alive connection survives the refusal."""
+    async def go():
+        n, more = 0, True
+        while more and n <= limit_bytes:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                return
+            n += len(msg.get("body", b""))
+            more = msg.get("more_body", False)
+
+    try:
+        await asyncio.wait_for(go(), timeout_s)
+    except asyncio.TimeoutError:
+        pass
+
+
 class AdmissionMiddleware:
     """Back-pressure: requests beyond the gate (:class:`AdmissionGate`) get 503 with ``Retry-After``
     at once instead of queueing without bound; ``exempt`` paths (``/health``) always pass."""
@@ -205,6 +222,7 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or scope.get("path") in self.exempt:
             return await self.app(scope, receive, send)
         if not await self.gate.acquire():
+            await _drain(receive)
             return await _send_json(send, 503, error_body(503, "server saturated; retry later", "overloaded"),
                                     ((b"retry-after", self.retry_after),))  # fmt: skip
         try:
