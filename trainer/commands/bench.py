@@ -30,6 +30,3 @@ def _runtime_run(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     cli.command("bench runtime", "replay simulated sensor hours through the on-device runtime; JSON with realtime factor and peak RSS", _runtime_args, _runtime_run)
-    from trainer.bench_server import add_args as _server_args, run as _server_run
-
-    cli.command("bench server", "simulated phones upload to the sync server under load; JSON with acked/s, latency percentiles, statuses, acked_missing", _server_args, _server_run)
