@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sdk.errors import InputError
 from sdk.sync.schema import SchemaError, check_day
 from trainer.server import schemas as S
 from trainer.server.auth import Authenticator, RequestDB
@@ -39,6 +40,8 @@ from trainer.server.limits import AdmissionGate, AdmissionMiddleware, BodyLimitM
 from trainer.server.registry import ModelRegistry
 
 _KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
+#: Most requests processed at once per worker (below the 40 threads of the worker's thread pool).
+MAX_INFLIGHT = 32
 
 
 @dataclasses.dataclass
@@ -106,6 +109,10 @@ _BODY_ERRORS = {code: {"model": S.ErrorOut} for code in (400, 409, 413, 415)}
 
 def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     """Build the application (creates the tables if missing)."""
+    if not 1 <= settings.max_inflight <= MAX_INFLIGHT:
+        # each request in flight may hold a worker thread while it waits for the SQLite lock; the
+        # holder needs one more thread of the pool (40) to finish, so the pool must never run dry
+        raise InputError(f"max_inflight must be in 1..{MAX_INFLIGHT}, got {settings.max_inflight}")
     engine = make_engine(settings.db_url, pool_size=settings.max_inflight + 2, busy_timeout_s=settings.busy_timeout_s,
                          sqlite_synchronous=settings.sqlite_synchronous)  # fmt: skip
     if settings.models_dir is None:
