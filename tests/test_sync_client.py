@@ -226,3 +226,27 @@ def test_sync_modules_stay_light():
             "bad = [m for m in ('tensorflow', 'fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]\n"
             "assert not bad, bad")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class TestFeedback:
+    def test_every_feedback_kind_is_sent(self, tmp_path):
+        """Items of each kind of sdk.sync.schema.FEEDBACK_KINDS go out as one request."""
+        c, q, _ = make(tmp_path, [FakeResponse(200, {"accepted": 3, "unknown_event_ids": []})])
+        items = [{"event_id": "e_" + "1" * 20, "field": "did_not_happen", "value": True},
+                 {"event_id": "e_" + "2" * 20, "field": "place_category", "value": "gym"},
+                 {"event_id": "e_" + "3" * 20, "field": "end", "value": 1_700_000_040}]  # fmt: skip
+        assert c.send_feedback(items)["accepted"] == 3
+        assert c.session.calls[0][2]["json"] == {"items": items}
+
+    @pytest.mark.parametrize("item", [
+        {"event_id": "e_" + "1" * 20, "field": "place_category", "value": "Dr Smith's clinic"},
+        {"event_id": "e_" + "1" * 20, "field": "rename", "value": "home"},
+        {"event_id": "e_" + "1" * 20, "field": "start", "value": "1700000040"},
+        {"event_id": "trip-3", "field": "mode", "value": "bus"},
+        {"event_id": "e_" + "1" * 20, "field": "mode"},
+    ])  # fmt: skip
+    def test_bad_items_are_input_errors_before_any_request(self, tmp_path, item):
+        c, q, _ = make(tmp_path, [])
+        with pytest.raises(InputError, match="feedback item 0"):
+            c.send_feedback([item])
+        assert c.session.calls == []

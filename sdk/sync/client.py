@@ -39,6 +39,7 @@ import requests
 
 from sdk.errors import InputError, MomentsenseError
 from sdk.sync.queue import UploadQueue
+from sdk.sync.schema import EVENT_ID_RE, check_feedback
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -305,7 +306,20 @@ class SyncClient:
 
     # -- other calls -------------------------------------------------------------------------
     def send_feedback(self, items: Sequence[dict]) -> dict:
-        """Post label corrections ``[{"event_id", "field": "mode"|"category", "value"}]``; returns the answer."""
+        """Post corrections ``[{"event_id", "field", "value"}]`` (``field`` one of
+        :data:`sdk.sync.schema.FEEDBACK_KINDS`, ``value`` as documented there); returns the server's answer.
+
+        Items are checked with the server's rules first: a bad one is an :class:`InputError` naming it,
+        not a request the server refuses."""
+        for i, it in enumerate(items):
+            if not isinstance(it, dict) or set(it) != {"event_id", "field", "value"}:
+                raise InputError(f"feedback item {i} must be a dict with event_id, field and value, got {it!r:.80}")
+            if not isinstance(it["event_id"], str) or not EVENT_ID_RE.match(it["event_id"]):
+                raise InputError(f"feedback item {i}: event_id must be an id of an uploaded event (e_ + 20 hex)")
+            try:
+                check_feedback(it["field"], it["value"])
+            except InputError as exc:
+                raise InputError(f"feedback item {i}: {exc}") from None
         res = FlushResult()
         resp, outcome = self._request("POST", "/v1/feedback", res, json={"items": list(items)}, headers=self._headers())
         if outcome != "ok":
