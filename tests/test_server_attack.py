@@ -17,11 +17,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from sdk.sync.payload import PayloadOptions, SyncDay, build_day_payload
-from sdk.timeline.records import DrivingScore, Place, Trip, Visit
-from sdk.sync.payload import MomentSpan
-from trainer.server.app import ServerSettings, count_events, create_app
-from trainer.server.db import add_app
+from momentsense.sdk.sync.payload import PayloadOptions, SyncDay, build_day_payload
+from momentsense.sdk.timeline.records import DrivingScore, Place, Trip, Visit
+from momentsense.sdk.sync.payload import MomentSpan
+from momentsense.trainer.server.app import ServerSettings, count_events, create_app
+from momentsense.trainer.server.db import add_app
 
 T0 = 1699833600.0  # 2023-11-13 00:00 UTC
 SALT = bytes(range(32))
@@ -186,7 +186,7 @@ def test_window_around_receipt_time(tmp_path):
     """With max_day_age_days, old days are refused with reason day_window; recent days pass."""
     import time
 
-    from sdk.sync.schema import check_day
+    from momentsense.sdk.sync.schema import check_day
 
     app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/w.db", rate_per_s=0, max_day_age_days=30))
     key = add_app(app.state.engine, "w")

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from test_server import day_payload
-from trainer.server.db import Batch, Event
-from trainer.server.testing import ServerProcess
+from momentsense.trainer.server.db import Batch, Event
+from momentsense.trainer.server.testing import ServerProcess
 
 KEY = "concurrency-key-0123456789"
 LIMITS_OFF = ("--rate-limit", "0", "--auth-fail-limit", "0", "--max-day-age-days", "0")
@@ -122,7 +122,7 @@ def test_overload_answers_503_quickly_and_health_stays_up(tmp_path):
 
 def test_kills_at_random_lose_nothing_acknowledged(tmp_path):
     """`bench server` with the server SIGKILLed and clients dropping requests at random: 0 acknowledged lost."""
-    from trainer.bench_server import BenchOptions, bench_server
+    from momentsense.trainer.bench_server import BenchOptions, bench_server
 
     out = bench_server(BenchOptions(clients=6, seconds=8.0, db_url=f"sqlite:///{tmp_path}/k.db", kill_server_every_s=2.5,
                                     client_abort_p=0.1, timeout_s=5.0, seed=1))  # fmt: skip

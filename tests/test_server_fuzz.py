@@ -21,8 +21,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from test_server_attack import full_payload
-from trainer.server.app import ServerSettings, create_app
-from trainer.server.db import add_app
+from momentsense.trainer.server.app import ServerSettings, create_app
+from momentsense.trainer.server.db import add_app
 
 _DIR = tempfile.mkdtemp(prefix="momentsense-fuzz-")
 APP = create_app(ServerSettings(db_url=f"sqlite:///{_DIR}/fuzz.db", rate_per_s=0, auth_fail_per_s=0))

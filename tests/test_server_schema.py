@@ -6,22 +6,22 @@ import sys
 
 import pytest
 
-from sdk.errors import InputError
-from sdk.sync import schema as V
-from sdk.sync.payload import SyncDay, build_day_payload
-from sdk.timeline.records import Visit
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync import schema as V
+from momentsense.sdk.sync.payload import SyncDay, build_day_payload
+from momentsense.sdk.timeline.records import Visit
 
 
 def test_imports_only_the_standard_library():
     """Importing the rules pulls in neither numpy nor pydantic (they run on the phone)."""
-    code = "import sys, sdk.sync.schema; print(sorted(m for m in ('numpy', 'pydantic', 'sqlalchemy') if m in sys.modules))"
+    code = "import sys, momentsense.sdk.sync.schema; print(sorted(m for m in ('numpy', 'pydantic', 'sqlalchemy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 
 
 def test_vocabularies_match_the_sdk():
-    from sdk.records import TRANSPORT_MODES
-    from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+    from momentsense.sdk.records import TRANSPORT_MODES
+    from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
     assert V.TRANSPORT_MODES == TRANSPORT_MODES and V.PLACE_CATEGORIES == PLACE_CATEGORIES and V.MOMENTS == MOMENTS
     assert set(V.FEEDBACK_KINDS) >= {"mode", "category", "moment", "place_category", "did_not_happen", "start", "end"}

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 MAX_CLIENTS = 2000
 MAX_SECONDS = 900.0
@@ -83,8 +83,8 @@ def commuter_week(t0: float, seed: int) -> list:
     00:00 UTC): weekdays home → work (car, bus or bike) → café → work → shop → home, weekends home →
     shop → home; times drawn around those of :func:`trainer.eval_places.simulate_days` (which replays
     the sensors and takes a minute per week on a busy machine, too slow to drive a load test)."""
-    from sdk.sync.payload import MomentSpan, SyncDay
-    from sdk.timeline.records import DrivingScore, Place, Trip, Visit
+    from momentsense.sdk.sync.payload import MomentSpan, SyncDay
+    from momentsense.sdk.timeline.records import DrivingScore, Place, Trip, Visit
 
     rng = random.Random(seed)
     coords = {"home": (48.85, 2.35), "work": (48.87, 2.39), "cafe": (48.871, 2.392), "shop": (48.852, 2.352)}
@@ -122,7 +122,7 @@ def commuter_week(t0: float, seed: int) -> list:
 
 def _day_bodies(n_salts: int, seed: int) -> list[list[tuple[str, bytes]]]:
     """``[salt][day] -> (day string, gzip body)``: each salt a commuter week ending a week ago."""
-    from sdk.sync.payload import build_day_payload
+    from momentsense.sdk.sync.payload import build_day_payload
 
     today = _dt.datetime.now(_dt.timezone.utc).date()
     monday = today - _dt.timedelta(days=today.weekday() + 14)
@@ -293,7 +293,7 @@ def _missing(db_url: str, acked: list) -> int:
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
 
-    from trainer.server.db import Batch, Day
+    from momentsense.trainer.server.db import Batch, Day
 
     engine = create_engine(db_url)
     with Session(engine) as s:
@@ -327,7 +327,7 @@ async def _recovery_s(host: str, port: int, key: str, bodies: list, timeout_s: f
 
 def bench_server(o: BenchOptions) -> dict:
     """Run the load (see the module docstring) and return the JSON record."""
-    from trainer.server.testing import ServerProcess
+    from momentsense.trainer.server.testing import ServerProcess
 
     bodies = _day_bodies(16, o.seed)
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-server-")
@@ -340,7 +340,7 @@ def bench_server(o: BenchOptions) -> dict:
         url = server.url
     else:
         url = o.url
-        from trainer.server.db import add_app, make_engine
+        from momentsense.trainer.server.db import add_app, make_engine
 
         engine = make_engine(db_url)
         add_app(engine, "bench", key)

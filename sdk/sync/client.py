@@ -37,9 +37,9 @@ from typing import Callable, Optional, Sequence
 
 import requests
 
-from sdk.errors import InputError, MomentsenseError
-from sdk.sync.queue import UploadQueue
-from sdk.sync.schema import EVENT_ID_RE, check_feedback
+from momentsense.sdk.errors import InputError, MomentsenseError
+from momentsense.sdk.sync.queue import UploadQueue
+from momentsense.sdk.sync.schema import EVENT_ID_RE, check_feedback
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -27,7 +27,7 @@ import math
 import re
 from typing import Any, Iterable, Mapping, Optional
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Segment names: lower-case identifiers of at most 32 characters.
 SEGMENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$", re.ASCII)
@@ -44,7 +44,7 @@ MAX_COUNT = 10_000
 #: Largest unix time accepted, s (year 2242; the server's integer column).
 MAX_TIME_S = 2**33
 
-#: Vocabularies (the same tuples as ``sdk.records.TRANSPORT_MODES`` and ``sdk.timeline_file``; kept
+#: Vocabularies (the same tuples as ``sdk.records.TRANSPORT_MODES`` and ``sdk.io.timeline_file``; kept
 #: here so the checks import nothing beyond the standard library; a test keeps them equal).
 TRANSPORT_MODES: tuple[str, ...] = ("still", "walk", "run", "bike", "car", "bus", "train", "subway")
 PLACE_CATEGORIES: tuple[str, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from trainer.bench_server import MAX_CLIENTS, MAX_SECONDS, BenchOptions, bench_server
+from momentsense.trainer.bench_server import MAX_CLIENTS, MAX_SECONDS, BenchOptions, bench_server
 
 
 def add_args(p) -> None:

@@ -48,13 +48,13 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     try:
         import uvicorn
 
-        from trainer.server.app import ServerSettings, create_app
-        from trainer.server.db import add_app, make_engine
+        from momentsense.trainer.server.app import ServerSettings, create_app
+        from momentsense.trainer.server.db import add_app, make_engine
     except ImportError as exc:
         raise InputError(f"the server needs the [server] extra: pip install -e '.[server]' ({exc})") from None
     if not 0 < args.port < 65536:
@@ -89,14 +89,14 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     # several processes: each imports the app factory and reads the settings from the environment
     os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings))
-    uvicorn.run("trainer.commands.serve:app_from_env", factory=True, host=args.host, port=args.port,
+    uvicorn.run("momentsense.trainer.commands.serve:app_from_env", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=2)  # fmt: skip
     return 0
 
 
 def app_from_env():
     """The app of a worker process (``--workers`` > 1): settings from :data:`SETTINGS_ENV`."""
-    from trainer.server.app import ServerSettings, create_app
+    from momentsense.trainer.server.app import ServerSettings, create_app
 
     return create_app(ServerSettings(**json.loads(os.environ[SETTINGS_ENV])))
 

@@ -29,15 +29,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from sdk.errors import InputError
-from sdk.sync.schema import SchemaError, check_day
-from trainer.server import schemas as S
-from trainer.server.auth import Authenticator, RequestDB
-from trainer.server.db import Batch, Day, Erasure, Event, Feedback, make_engine
-from trainer.server.errors import Refusal, StrictJSONRoute, install_handlers
-from trainer.server.ingest import store_batch, store_feedback
-from trainer.server.limits import AdmissionGate, AdmissionMiddleware, BodyLimitMiddleware
-from trainer.server.registry import ModelRegistry
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.schema import SchemaError, check_day
+from momentsense.trainer.server import schemas as S
+from momentsense.trainer.server.auth import Authenticator, RequestDB
+from momentsense.trainer.server.db import Batch, Day, Erasure, Event, Feedback, make_engine
+from momentsense.trainer.server.errors import Refusal, StrictJSONRoute, install_handlers
+from momentsense.trainer.server.ingest import store_batch, store_feedback
+from momentsense.trainer.server.limits import AdmissionGate, AdmissionMiddleware, BodyLimitMiddleware
+from momentsense.trainer.server.registry import ModelRegistry
 
 _KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
 #: Most requests processed at once per worker (below the 40 threads of the worker's thread pool).
@@ -116,7 +116,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     engine = make_engine(settings.db_url, pool_size=settings.max_inflight + 2, busy_timeout_s=settings.busy_timeout_s,
                          sqlite_synchronous=settings.sqlite_synchronous)  # fmt: skip
     if settings.models_dir is None:
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         models_dir = artifact_dir()
     else:

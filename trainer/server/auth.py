@@ -25,9 +25,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trainer.server.db import App, Install, hash_secret
-from trainer.server.errors import Refusal
-from trainer.server.limits import TokenBuckets, retry_after
+from momentsense.trainer.server.db import App, Install, hash_secret
+from momentsense.trainer.server.errors import Refusal
+from momentsense.trainer.server.limits import TokenBuckets, retry_after
 
 TOKEN_RE = re.compile(r"^([0-9a-f]{32})\.([0-9a-f]{64})$", re.ASCII)
 

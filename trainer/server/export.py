@@ -27,12 +27,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sdk.sync.schema import (
+from momentsense.sdk.sync.schema import (
     FEEDBACK_CATEGORY, FEEDBACK_DID_NOT_HAPPEN, FEEDBACK_END, FEEDBACK_MODE, FEEDBACK_MOMENT, FEEDBACK_PLACE_CATEGORY,
     FEEDBACK_START,
 )  # fmt: skip
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
-from trainer.server.db import App, Day, Feedback, make_engine
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
+from momentsense.trainer.server.db import App, Day, Feedback, make_engine
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trainer.server import schemas as S
-from trainer.server.db import Batch, Day, Event, Feedback
-from trainer.server.errors import Refusal
+from momentsense.trainer.server import schemas as S
+from momentsense.trainer.server.db import Batch, Day, Event, Feedback
+from momentsense.trainer.server.errors import Refusal
 
 #: Tries of a batch whose transaction collided with a concurrent one (another key writing the same day).
 CONFLICT_TRIES = 3

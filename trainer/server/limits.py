@@ -17,7 +17,7 @@ import threading
 import time
 import zlib
 
-from trainer.server.errors import error_body
+from momentsense.trainer.server.errors import error_body
 
 
 async def _send_json(send, status: int, body: dict, headers: tuple = ()) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sdk.sync import schema as V
-from sdk.sync.payload import DRIVING_KINDS, MIN_GRID_DEG
+from momentsense.sdk.sync import schema as V
+from momentsense.sdk.sync.payload import DRIVING_KINDS, MIN_GRID_DEG
 
 EventId = Field(pattern=V.EVENT_ID_RE.pattern)
 PlaceTok = Field(pattern=r"^(p_[0-9a-f]{16})?$")
