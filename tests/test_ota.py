@@ -205,3 +205,43 @@ class TestUpdate:
         out = up.shadow(x)
         np.testing.assert_allclose(out, real["m"].run(x))
         assert up.candidate() is None and up.state["history"][-1]["action"] == "rolled_back"
+
+
+class Malformed(requests.Session):
+    """The registry's JSON answers replaced: ``latest`` by ``latest_body``, the version's by ``meta_body``."""
+
+    def __init__(self, latest_body, meta_body=None):
+        super().__init__()
+        self.latest_body, self.meta_body = latest_body, meta_body
+
+    def get(self, url, **kw):
+        body = self.latest_body if url.endswith("/latest") else self.meta_body
+        if body is None or url.endswith("/file"):
+            return super().get(url, **kw)
+        r = requests.Response()
+        r.status_code, r._content = 200, body if isinstance(body, bytes) else json.dumps(body).encode()
+        return r
+
+
+GOOD = {"manifest": {"version": "1.1.0"}, "signature": "hmac-sha256:00", "download": "/v1/models/transport_cnn/1.1.0/file"}
+
+
+@pytest.mark.parametrize("latest,meta", [
+    ({"manifest": None}, None),
+    ([1, 2, 3], None),
+    (b"not json{", None),
+    ({"manifest": {"version": 110}}, None),
+    ({"manifest": {"version": "1.1.0; rm -rf"}}, None),
+    (GOOD, {**GOOD, "signature": 12345}),
+    (GOOD, {**GOOD, "manifest": None}),
+    (GOOD, [GOOD]),
+    (GOOD, {**GOOD, "download": None}),
+    (GOOD, {**GOOD, "manifest": {"version": "1.1.0", "name": 5, "sha256": ["x"]}}),
+])  # fmt: skip
+def test_malformed_registry_answers_fail_with_a_reason(tmp_path, registry, latest, meta):
+    """Malformed registry JSON is action="failed" with a reason, never a TypeError/AttributeError; nothing staged."""
+    up = ModelUpdater(options(tmp_path, registry), session=Malformed(latest, meta))
+    rep = up.update()
+    assert rep.action == "failed" and rep.reason, rep
+    assert up.candidate() is None and up.active()[1].version == "1.0.0"
+    assert list(up.root.glob(".staging-*")) == []

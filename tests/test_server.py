@@ -74,11 +74,11 @@ class TestIngest:
         assert len(events) == 6 and len({e["event_id"] for e in events}) == 6
 
     def test_same_key_other_body_is_refused(self, server):
-        """Reusing a key for a different body is a 422, and nothing changes."""
+        """Reusing a key for a different body is a 409, and nothing changes."""
         c, keys, _ = server
         assert post_days(c, keys["a"], [day_payload(0)], "batch-0002").status_code == 200
         r = post_days(c, keys["a"], [day_payload(1)], "batch-0002")
-        assert r.status_code == 422 and "different body" in r.text
+        assert r.status_code == 409 and r.json()["reason"] == "idempotency_key_reused" and "different body" in r.text
         assert len(c.get("/v1/me/events", headers=h(keys["a"])).json()) == 3
 
     def test_new_key_same_day_replaces_instead_of_duplicating(self, server):

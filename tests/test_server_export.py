@@ -78,6 +78,43 @@ class TestExportTraining:
         assert sorted((r["field"], r["predicted"], r["corrected"]) for r in rows) == [
             ("category", "work", "school"), ("mode", "walk+bus", "train")]
 
+    def test_every_feedback_kind_reaches_the_export(self, db, capsys):
+        """did_not_happen drops the event, place_category relabels every visit of the place, start/end move
+        the event: each accepted correction is in the exported timeline and in the feedback file."""
+        from momentsense.sdk.sync import schema as V
+
+        url, tmp = db
+        app = create_app(ServerSettings(db_url=url, rate_per_s=0))
+        c = TestClient(app)
+        key = add_app(app.state.engine, "app")  # the fixture's key is replaced; installs are kept
+        h = {"X-Api-Key": key, "X-Install-Token": TOKS[1]}
+        ev = c.get("/v1/me/events", headers=h).json()
+        visits = [e for e in ev if e["kind"] == "visit"]
+        home = [e for e in visits if e["data"]["category"] == "home"]
+        trip = next(e for e in ev if e["kind"] == "trip" and e["data"]["modes"] == ["walk", "bus"])
+        gone = next(e for e in visits if e["data"]["category"] == "work")
+        items = [{"event_id": gone["event_id"], "field": V.FEEDBACK_DID_NOT_HAPPEN, "value": True},
+                 {"event_id": home[0]["event_id"], "field": V.FEEDBACK_PLACE_CATEGORY, "value": "friend"},
+                 {"event_id": trip["event_id"], "field": V.FEEDBACK_START, "value": trip["start"] + 600}]  # fmt: skip
+        assert {it["field"] for it in items} <= set(V.FEEDBACK_KINDS)
+        r = c.post("/v1/feedback", headers=h, json={"items": items})
+        assert r.status_code == 200 and r.json()["accepted"] == 3, r.text
+        bad = c.post("/v1/feedback", headers=h, json={"items": [{"event_id": gone["event_id"], "field": "place_category",
+                                                                 "value": "Dr Smith's clinic"}]})  # fmt: skip
+        assert bad.status_code == 422
+        out = tmp / "export2" / "train.jsonl"
+        assert main(["export-training", "--db", url, "--out", str(out)]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["events"] == 2 * 3 * 6 - 1 - 1  # the train correction of the fixture, the dropped visit
+        rows = [json.loads(line) for line in open(tmp / "export2" / "train.feedback.jsonl")]
+        fields = sorted(r["field"] for r in rows)
+        assert fields.count("place_category") == len(home) > 1 and "did_not_happen" in fields and "start" in fields
+        tl = read_timeline(out)
+        user = next(r["user"] for r in rows if r["field"] == "did_not_happen")
+        u = tl.users.index(user)
+        assert sum(e.label == "friend" for e in tl.events(u)) == len(home) and not any(e.label == "home" for e in tl.events(u))
+        assert any(e.start == trip["start"] + 600 for e in tl.events(u) if e.kind == "transport")
+
     def test_export_fails_with_missing_database(self, tmp_path, capsys):
         """A SQLite URL to a missing file is a clear error (exit 2)."""
         assert main(["export-training", "--db", f"sqlite:///{tmp_path}/nope.db", "--out", str(tmp_path / "x.jsonl")]) == 2

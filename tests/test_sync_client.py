@@ -120,12 +120,31 @@ class TestFlush:
         res = c.flush()
         assert res.deferred == "auth" and res.attempts == 1 and len(q) == 1
 
-    def test_429_honours_retry_after(self, tmp_path):
-        """A 429 with Retry-After: 3 waits exactly 3 s, then succeeds."""
-        c, q, sleeps = make(tmp_path, [FakeResponse(429, {}, {"Retry-After": "3"}), 200])
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_429_and_503_honour_retry_after(self, tmp_path, status):
+        """A 429 or 503 with Retry-After: 3 waits 3 to 4.5 s (jitter, so a fleet does not return at once),
+        then succeeds."""
+        c, q, sleeps = make(tmp_path, [FakeResponse(status, {}, {"Retry-After": "3"}), 200])
         c.enqueue_days(days(1))
         res = c.flush()
-        assert sleeps == [3.0] and len(res.sent) == 1
+        assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 4.5 and len(res.sent) == 1
+
+    def test_409_in_flight_is_retried_but_a_reused_key_is_rejected(self, tmp_path):
+        """409 with Retry-After (the batch still in flight) is retried; 409 without it is a refusal for good."""
+        c, q, sleeps = make(tmp_path, [FakeResponse(409, {}, {"Retry-After": "1"}), 200])
+        c.enqueue_days(days(1))
+        assert len(c.flush().sent) == 1 and len(sleeps) == 1
+        c, q, sleeps = make(tmp_path / "b", [FakeResponse(409, {"reason": "idempotency_key_reused"})])
+        c.enqueue_days(days(1))
+        res = c.flush()
+        assert len(res.rejected) == 1 and sleeps == [] and res.attempts == 1
+
+    def test_default_timeout_is_above_the_servers_bound(self):
+        """The client waits longer than the server takes to answer or refuse (slot wait + busy timeout)."""
+        from momentsense.trainer.server.app import ServerSettings
+
+        s = ServerSettings()
+        assert SyncOptions("http://x", "k", INSTALL).timeout_s > s.max_wait_s + s.busy_timeout_s
 
     def test_long_retry_after_defers_the_batch(self, tmp_path):
         """A Retry-After beyond max_retry_after_s ends the flush; the batch is not due before then."""
@@ -207,3 +226,27 @@ def test_sync_modules_stay_light():
             "bad = [m for m in ('tensorflow', 'fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]\n"
             "assert not bad, bad")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class TestFeedback:
+    def test_every_feedback_kind_is_sent(self, tmp_path):
+        """Items of each kind of sdk.sync.schema.FEEDBACK_KINDS go out as one request."""
+        c, q, _ = make(tmp_path, [FakeResponse(200, {"accepted": 3, "unknown_event_ids": []})])
+        items = [{"event_id": "e_" + "1" * 20, "field": "did_not_happen", "value": True},
+                 {"event_id": "e_" + "2" * 20, "field": "place_category", "value": "gym"},
+                 {"event_id": "e_" + "3" * 20, "field": "end", "value": 1_700_000_040}]  # fmt: skip
+        assert c.send_feedback(items)["accepted"] == 3
+        assert c.session.calls[0][2]["json"] == {"items": items}
+
+    @pytest.mark.parametrize("item", [
+        {"event_id": "e_" + "1" * 20, "field": "place_category", "value": "Dr Smith's clinic"},
+        {"event_id": "e_" + "1" * 20, "field": "rename", "value": "home"},
+        {"event_id": "e_" + "1" * 20, "field": "start", "value": "1700000040"},
+        {"event_id": "trip-3", "field": "mode", "value": "bus"},
+        {"event_id": "e_" + "1" * 20, "field": "mode"},
+    ])  # fmt: skip
+    def test_bad_items_are_input_errors_before_any_request(self, tmp_path, item):
+        c, q, _ = make(tmp_path, [])
+        with pytest.raises(InputError, match="feedback item 0"):
+            c.send_feedback([item])
+        assert c.session.calls == []

@@ -210,8 +210,9 @@ class TestBuildDayPayload:
 
     def test_unknown_vocabulary_is_replaced(self):
         """Free-text modes and categories do not leak into the payload."""
-        d = SyncDay("2023-11-13", trips=[Trip(0.0, 600.0, "a", "b", ("walk", "my secret mode"), 1234.0)],
-                        place_categories={"a": "Dr Smith's clinic"}, visits=[Visit(0.0, 1.0, "a", 0.0, 0.0)])  # fmt: skip
+        t = 1699833600.0  # 2023-11-13 00:00 UTC: events lie on their day
+        d = SyncDay("2023-11-13", trips=[Trip(t, t + 600.0, "a", "b", ("walk", "my secret mode"), 1234.0)],
+                        place_categories={"a": "Dr Smith's clinic"}, visits=[Visit(t, t + 1.0, "a", 0.0, 0.0)])  # fmt: skip
         p = build_day_payload(d, SALT)
         assert p["trips"][0]["modes"] == ["walk", "unknown"] and p["visits"][0]["category"] == "other"
         assert p["trips"][0]["distance_m"] == 1200

@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -97,6 +98,9 @@ def verify_signature(manifest: dict, signature: Optional[str], hmac_key: Optiona
         except (InvalidSignature, ValueError):
             raise ModelError("model signature does not verify with the pinned Ed25519 key") from None
     raise ModelError(f"no pinned key for signature scheme {scheme!r}")
+
+
+_VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]*)?$", re.ASCII)
 
 
 def _version_key(v: str) -> tuple:
@@ -226,9 +230,33 @@ class ModelUpdater:
             raise ModelError(f"registry answered HTTP {r.status_code} for {path}")
         return r
 
+    def _meta(self, version: str) -> dict:
+        """The registry's ``{"manifest", "signature", "download"}`` for ``version``, its shape checked:
+        a malformed answer (not JSON, a list, ``manifest: null``, a non-string signature or version...)
+        is a :class:`ModelError` naming the field, never a ``TypeError`` deep inside."""
+        try:
+            meta = self._get(f"/v1/models/{self.o.name}/{version}").json()
+        except ValueError:
+            raise ModelError("malformed registry answer: not JSON") from None
+        if not isinstance(meta, dict):
+            raise ModelError(f"malformed registry answer: a JSON {type(meta).__name__}, not an object")
+        manifest = meta.get("manifest")
+        if not isinstance(manifest, dict):
+            raise ModelError(f"malformed registry answer: manifest is {type(manifest).__name__}, not an object")
+        v = manifest.get("version")
+        if not isinstance(v, str) or not _VERSION_RE.match(v):
+            raise ModelError(f"malformed registry answer: manifest version {str(v)[:40]!r}")
+        sig = meta.get("signature")
+        if sig is not None and not isinstance(sig, str):
+            raise ModelError(f"malformed registry answer: signature is {type(sig).__name__}, not a string")
+        dl = meta.get("download")
+        if not isinstance(dl, str) or not dl.startswith("/v1/models/"):
+            raise ModelError(f"malformed registry answer: download {str(dl)[:60]!r}")
+        return meta
+
     def check(self) -> Optional[str]:
         """The registry's latest version if it is newer than the active one (and not the candidate)."""
-        latest = self._get(f"/v1/models/{self.o.name}/latest").json()["manifest"]["version"]
+        latest = self._meta("latest")["manifest"]["version"]
         current = self.active()[1].version
         if _version_key(latest) > _version_key(current) and latest != self.candidate():
             return latest
@@ -238,7 +266,7 @@ class ModelUpdater:
         """Fetch, verify and stage ``version`` as the shadow candidate; failures leave everything as it was."""
         staging = self.root / f".staging-{uuid.uuid4().hex}"
         try:
-            meta = self._get(f"/v1/models/{self.o.name}/{version}").json()
+            meta = self._meta(version)
             manifest = meta["manifest"]
             verify_signature(manifest, meta.get("signature"), self.o.hmac_key, self.o.ed25519_public_key)
             man = Manifest.from_dict(manifest)
@@ -257,9 +285,10 @@ class ModelUpdater:
             if final.exists():
                 shutil.rmtree(final)
             os.replace(staging, final)
-        except (ModelError, requests.RequestException, KeyError, ValueError) as exc:
+        except (ModelError, requests.RequestException, KeyError, ValueError, TypeError, AttributeError) as exc:
+            # TypeError/AttributeError: a manifest whose fields have the wrong types (Manifest.from_dict)
             shutil.rmtree(staging, ignore_errors=True)
-            return self._report(UpdateReport("failed", version, str(exc)))
+            return self._report(UpdateReport("failed", version, f"{type(exc).__name__}: {exc}"[:300]))
         self.state["candidate"] = {"version": version, "started_t": self.clock(), "runs": 0, "agree": 0, "conf_sum": 0.0}
         self._candidate_fn = None
         return self._report(UpdateReport("downloaded", version))
@@ -270,8 +299,8 @@ class ModelUpdater:
             return UpdateReport("none", self.candidate(), "a candidate is already shadowing")
         try:
             v = self.check()
-        except (ModelError, requests.RequestException, KeyError, ValueError) as exc:
-            return UpdateReport("failed", None, str(exc))
+        except (ModelError, requests.RequestException, KeyError, ValueError, TypeError, AttributeError) as exc:
+            return UpdateReport("failed", None, f"{type(exc).__name__}: {exc}"[:300])
         return self.download(v) if v else UpdateReport("none", None, "up to date")
 
     # -- shadow --------------------------------------------------------------------------------

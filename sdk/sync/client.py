@@ -8,9 +8,15 @@ Protocol (served by ``momentsense serve``, see ``trainer/server``):
 * ``POST /v1/feedback``, ``DELETE /v1/me`` (erasure, answers a confirmation), ``GET /v1/models``...
 
 Retries: timeouts, connection errors and 5xx are retried with exponential backoff and full jitter
-(``uniform(0, min(backoff_max_s, backoff_base_s * 2**attempt))``); 429 waits ``Retry-After``; other
-4xx are not retried (401/403 stop the flush and keep the batch; 400/413/422 reject the batch).
-Because every batch keeps its idempotency key, a retry after a lost response creates no duplicate.
+(``uniform(0, min(backoff_max_s, backoff_base_s * 2**attempt))``); 429 and 503 (the server is
+saturated) wait ``Retry-After`` (plus up to 50 % jitter, so a fleet does not come back at once), and
+so does a 409 that carries ``Retry-After`` (the same batch still in flight elsewhere); other 4xx are
+not retried (401/403 stop the flush and keep the batch; 400/409/413/422 reject the batch). Because
+every batch keeps its idempotency key, a retry after a lost response creates no duplicate.
+
+Timeout: the server answers within ``max_wait`` (2 s, a slot) + the database's busy timeout (5 s)
++ the work, or says 503 at once, so the default ``timeout_s`` of 15 s only expires when the network
+or the server is gone, and a retry rarely overlaps the original.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import requests
 from momentsense.sdk.errors import InputError, MomentsenseError
 from momentsense.sdk.sync.gate import require_sync, sync_kinds
 from momentsense.sdk.sync.queue import UploadQueue
+from momentsense.sdk.sync.schema import EVENT_ID_RE, check_feedback
 
 if TYPE_CHECKING:
     from momentsense.sdk.consent import ConsentManager
@@ -82,10 +89,10 @@ class SyncOptions:
         install: This install's identity (:func:`load_or_create_install`); None: the SDK's uploader
             loads or creates it in its state folder (a :class:`SyncClient` needs one).
         days_per_batch: Day payloads per upload request.
-        timeout_s: Connect and read timeout per request, s.
+        timeout_s: Connect and read timeout per request, s (above the server's own bound, see the module docstring).
         max_attempts: Tries per batch within one :meth:`SyncClient.flush` before giving up until later.
         backoff_base_s, backoff_max_s: Exponential backoff bounds, s (full jitter).
-        max_retry_after_s: Longest ``Retry-After`` waited inside a flush; longer ones end the flush.
+        max_retry_after_s: Longest ``Retry-After`` (429, 503) waited inside a flush; longer ones end the flush.
         wifi_only, charging_only: Upload only when ``is_on_wifi()`` / ``is_charging()`` say so.
         is_on_wifi, is_charging: Platform callbacks; None counts as "no" when the policy is on.
     """
@@ -94,7 +101,7 @@ class SyncOptions:
     api_key: str
     install: Optional[InstallIdentity] = None
     days_per_batch: int = 7
-    timeout_s: float = 10.0
+    timeout_s: float = 15.0
     max_attempts: int = 6
     backoff_base_s: float = 0.5
     backoff_max_s: float = 60.0
@@ -236,12 +243,13 @@ class SyncClient:
                 if resp.status_code < 300:
                     return resp, "ok"
                 result.errors.append(f"{method} {path}: HTTP {resp.status_code}")
-                if resp.status_code == 429:
-                    wait = _retry_after_s(resp.headers.get("Retry-After"))
-                    wait = self._backoff_s(attempt) if wait is None else wait
+                retry_after = _retry_after_s(resp.headers.get("Retry-After"))
+                if resp.status_code in (429, 503) or (resp.status_code == 409 and retry_after is not None):
+                    wait = self._backoff_s(attempt) if retry_after is None else retry_after * self._rng.uniform(1.0, 1.5)
                     if wait > o.max_retry_after_s:
                         return resp, "rate_limited"
-                    self._sleep(wait)
+                    if attempt + 1 < o.max_attempts:
+                        self._sleep(wait)
                     continue
                 if resp.status_code in (401, 403):
                     return resp, "auth"
@@ -321,8 +329,21 @@ class SyncClient:
 
     # -- other calls -------------------------------------------------------------------------
     def send_feedback(self, items: Sequence[dict]) -> dict:
-        """Post label corrections ``[{"event_id", "field": "mode"|"category", "value"}]``; returns the answer."""
+        """Post corrections ``[{"event_id", "field", "value"}]`` (``field`` one of
+        :data:`sdk.sync.schema.FEEDBACK_KINDS`, ``value`` as documented there); returns the server's answer.
+
+        Items are checked with the server's rules first: a bad one is an :class:`InputError` naming it,
+        not a request the server refuses."""
         require_sync(self.consent)
+        for i, it in enumerate(items):
+            if not isinstance(it, dict) or set(it) != {"event_id", "field", "value"}:
+                raise InputError(f"feedback item {i} must be a dict with event_id, field and value, got {it!r:.80}")
+            if not isinstance(it["event_id"], str) or not EVENT_ID_RE.match(it["event_id"]):
+                raise InputError(f"feedback item {i}: event_id must be an id of an uploaded event (e_ + 20 hex)")
+            try:
+                check_feedback(it["field"], it["value"])
+            except InputError as exc:
+                raise InputError(f"feedback item {i}: {exc}") from None
         res = FlushResult()
         resp, outcome = self._request("POST", "/v1/feedback", res, json={"items": list(items)}, headers=self._headers())
         if outcome != "ok":

@@ -39,13 +39,13 @@ import hashlib
 import hmac
 import math
 import os
-import re
 import secrets
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.sync.schema import SEGMENT_NAME_RE, check_day, check_day_payload
 from momentsense.sdk.timeline.records import DrivingScore, Place, Trip, Visit
 from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
@@ -56,9 +56,7 @@ MIN_GRID_DEG = 0.005
 MODES: tuple[str, ...] = TRANSPORT_MODES + ("unknown",)
 #: Driving event kinds that may be counted.
 DRIVING_KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")
-SEGMENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SALT_BYTES = 32
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,8 +204,7 @@ def build_day_payload(day: SyncDay, salt: bytes, options: PayloadOptions = Paylo
     """
     if not isinstance(day, SyncDay):
         raise InputError(f"build_day_payload needs a SyncDay, got {type(day).__name__}")
-    if not _DAY_RE.match(day.day):
-        raise InputError(f"SyncDay.day must be YYYY-MM-DD, got {day.day!r}")
+    check_day(day.day)
     if not isinstance(revision, int) or revision < 0:
         raise InputError(f"revision must be an int >= 0, got {revision!r}")
     _check_salt(salt)
@@ -256,11 +253,13 @@ def build_day_payload(day: SyncDay, salt: bytes, options: PayloadOptions = Paylo
                         "trip_end": t["end"], "score": int(round(min(max(s.score, 0.0), 100.0))),
                         "events_per_100km": round(float(s.events_per_100km), 1) if math.isfinite(s.events_per_100km) else 0.0,
                         "distance_m": _round_to(max(s.distance_m, 0.0), o.distance_rounding_m), "counts": counts})  # fmt: skip
-    return {
+    out = {
         "format": FORMAT, "day": day.day, "revision": revision,
         "time_rounding_s": int(o.time_rounding_s), "grid_deg": o.coarse_grid_deg,
         "visits": visits, "trips": trips, "moments": moments, "segments": segments, "driving": driving,
     }  # fmt: skip
+    check_day_payload(out, driving_kinds=DRIVING_KINDS)  # the server's rules (sdk.sync.schema)
+    return out
 
 
 def sync_day_from_store(store_day: Any, places: Sequence[Place] = (), **day_fields) -> SyncDay:

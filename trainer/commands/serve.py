@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import sys
+
+#: Environment variable that carries the settings to worker processes.
+SETTINGS_ENV = "MOMENTSENSE_SERVE_SETTINGS"
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -17,8 +23,26 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="register an app (or replace its key), print its new API key and exit")  # fmt: skip
     p.add_argument("--app-key", metavar="NAME:KEY", action="append", default=[],
                    help="register an app with a given key before serving (development and tests); repeatable")  # fmt: skip
-    p.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per API key (0: off)")
-    p.add_argument("--burst", type=float, default=100.0, help="rate-limit bucket size")
+    p.add_argument("--rate-limit", type=float, default=2.0,
+                   help="requests per second per install (per app key and address without an install token; 0: off)")
+    p.add_argument("--burst", type=float, default=30.0, help="per-install bucket size, requests")
+    p.add_argument("--app-rate-limit", type=float, default=0.0,
+                   help="fleet-wide requests per second per app, all its installs together (0: off)")
+    p.add_argument("--app-burst", type=float, default=1000.0, help="per-app bucket size, requests")
+    p.add_argument("--auth-fail-limit", type=float, default=1.0,
+                   help="failed authentications per second per client address before 429 (0: off)")
+    p.add_argument("--auth-fail-burst", type=float, default=30.0, help="failed-authentication bucket size")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (use 1 with SQLite)")
+    p.add_argument("--max-inflight", type=int, default=8, help="requests processed at once per worker")
+    p.add_argument("--max-queue", type=int, default=64, help="requests waiting per worker; beyond: 503")
+    p.add_argument("--max-wait", type=float, default=2.0, help="longest wait for a slot, s; then 503")
+    p.add_argument("--sqlite-sync", choices=["full", "normal"], default="full",
+                   help="SQLite commits: full = on disk before acknowledged (survives power loss); "
+                        "normal = WAL synced at checkpoints (survives a killed server, not a power loss)")
+    p.add_argument("--segment-names", default=None,
+                   help="comma-separated allow-list of segment names (default: any name matching ^[a-z][a-z0-9_]{0,31}$)")
+    p.add_argument("--max-day-age-days", type=float, default=400.0,
+                   help="refuse days older than this many days before receipt (0: no limit)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body on the wire")
     p.add_argument("--log-level", default="warning")
 
@@ -46,12 +70,35 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError(f"--app-key must be NAME:KEY with a key of at least 16 characters, got {spec!r}")
         add_app(engine, name, key)
     engine.dispose()
+    for name in ("workers", "max_inflight"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     settings = ServerSettings(db_url=args.db, models_dir=args.models, rate_per_s=args.rate_limit, burst=args.burst,
-                              max_body_bytes=args.max_body_bytes)  # fmt: skip
-    app = create_app(settings)
-    print(f"momentsense server on http://{args.host}:{args.port} (db {args.db})", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=2)
+                              app_rate_per_s=args.app_rate_limit, app_burst=args.app_burst,
+                              auth_fail_per_s=args.auth_fail_limit, auth_fail_burst=args.auth_fail_burst,
+                              workers=args.workers, max_inflight=args.max_inflight, max_queue=args.max_queue,
+                              max_wait_s=args.max_wait, max_body_bytes=args.max_body_bytes,
+                              max_day_age_days=args.max_day_age_days or None,
+                              sqlite_synchronous=args.sqlite_sync.upper(),
+                              segment_names=tuple(n for n in args.segment_names.split(",") if n) if args.segment_names else None)  # fmt: skip
+    print(f"momentsense server on http://{args.host}:{args.port} (db {args.db}, {args.workers} worker(s))",
+          file=sys.stderr, flush=True)  # fmt: skip
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                    timeout_graceful_shutdown=2)  # fmt: skip
+        return 0
+    # several processes: each imports the app factory and reads the settings from the environment
+    os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings))
+    uvicorn.run("momentsense.trainer.commands.serve:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=2)  # fmt: skip
     return 0
+
+
+def app_from_env():
+    """The app of a worker process (``--workers`` > 1): settings from :data:`SETTINGS_ENV`."""
+    from momentsense.trainer.server.app import ServerSettings, create_app
+
+    return create_app(ServerSettings(**json.loads(os.environ[SETTINGS_ENV])))
 
 
 def register(cli) -> None:

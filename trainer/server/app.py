@@ -1,39 +1,56 @@
 """The FastAPI application: :func:`create_app`.
 
 Endpoints (all but ``/health`` and ``/openapi.json`` need ``X-Api-Key``; the ``/v1/me`` family and
-ingest/feedback also ``X-Install-Token: <install_id>.<secret>``, registered on first use):
+ingest/feedback also ``X-Install-Token: <install_id>.<secret>``, registered on first use and pinned
+for good: after ``DELETE /v1/me`` the same install id still only works with its first secret):
 
 * ``POST /v1/ingest`` (``Idempotency-Key`` header; body ``{"days": [...]}``, gzip allowed): stores
   each day if its revision is >= the stored one, replacing that day's events. The same key with the
-  same body returns the first answer again and writes nothing; with another body it is a 422.
-* ``POST /v1/feedback``: label corrections for events of this install.
+  same body returns the first answer again and writes nothing, also when both arrive at once; with
+  another body it is a 409.
+* ``POST /v1/feedback``: corrections of events of this install (``sdk.sync.schema.FEEDBACK_KINDS``).
 * ``GET /v1/me/events``: this install's stored events. ``DELETE /v1/me``: erasure, with a receipt.
 * ``GET /v1/models``, ``GET /v1/models/{name}/{version}`` (manifest + signature; ``latest`` allowed),
   ``GET /v1/models/{name}/{version}/file``.
+
+Each request uses one database session (authentication included). Refusals are
+``{"reason", "detail"}`` JSON; the statuses each endpoint can answer are in the OpenAPI spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import time
 import uuid
 from pathlib import Path
 from typing import Optional
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.schema import SchemaError, check_day
 from momentsense.trainer.server import schemas as S
-from momentsense.trainer.server.db import App, Batch, Day, Erasure, Event, Feedback, Install, hash_secret, make_engine
-from momentsense.trainer.server.limits import BodyLimitMiddleware, RateLimitMiddleware
+from momentsense.trainer.server.auth import Authenticator, RequestDB
+from momentsense.trainer.server.db import Batch, Day, Erasure, Event, Feedback, make_engine
+from momentsense.trainer.server.errors import Refusal, StrictJSONRoute, install_handlers
+from momentsense.trainer.server.ingest import store_batch, store_feedback
+from momentsense.trainer.server.limits import AdmissionGate, AdmissionMiddleware, BodyLimitMiddleware
 from momentsense.trainer.server.registry import ModelRegistry
 
-_TOKEN_RE = re.compile(r"^([0-9a-f]{32})\.([0-9a-f]{64})$")
-_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
+#: Most requests processed at once per worker (below the 40 threads of the worker's thread pool).
+MAX_INFLIGHT = 32
+
+
+@dataclasses.dataclass
+class Caller:
+    """An authenticated request: its one session, app id and install id (``""`` for app-only calls)."""
+
+    s: Session
+    app_id: int
+    install_id: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,20 +62,59 @@ class ServerSettings:
         models_dir: Registry folder; None = the shipped ``edge_models/artifacts``.
         max_body_bytes: Largest request body on the wire, bytes.
         max_inflated_bytes: Largest body after gzip inflation, bytes.
-        rate_per_s, burst: Token bucket per API key (0 disables).
+        rate_per_s, burst: Token bucket per install (per app key and client address for calls without
+            an install token); 0 disables.
+        app_rate_per_s, app_burst: Fleet-wide ceiling per app (all its installs together); 0 disables.
+        auth_fail_per_s, auth_fail_burst: Failed authentications allowed per client address; beyond
+            them the address gets 429 without a database lookup; 0 disables.
+        workers: Worker processes sharing the database; the per-app ceiling is divided among them.
+        max_inflight: Requests processed at once per worker (the database pool is sized to it).
+        max_queue: Requests waiting for a slot per worker; more get 503 at once.
+        max_wait_s: Longest wait for a slot, s; then 503.
+        busy_timeout_s: Longest wait for the SQLite write lock, s; then 503.
+        retry_after_s: ``Retry-After`` of 503 answers, s.
+        segment_names: Allowed segment names (None: any name matching the pattern of
+            :data:`sdk.sync.schema.SEGMENT_NAME_RE`); an allow-list also refuses free text that happens to
+            match the pattern (e.g. a place's name in snake case).
+        sqlite_synchronous: ``FULL`` or ``NORMAL`` (see :func:`trainer.server.db.make_engine`).
+        max_day_age_days: Oldest day accepted, days before the receipt time (None: no limit; days in
+            the future are always refused).
     """
 
     db_url: str = "sqlite:///momentsense-server.db"
     models_dir: Optional[str] = None
     max_body_bytes: int = 1 << 20
     max_inflated_bytes: int = 8 << 20
-    rate_per_s: float = 50.0
-    burst: float = 100.0
+    rate_per_s: float = 2.0
+    burst: float = 30.0
+    app_rate_per_s: float = 0.0
+    app_burst: float = 1000.0
+    auth_fail_per_s: float = 1.0
+    auth_fail_burst: float = 30.0
+    workers: int = 1
+    max_inflight: int = 8
+    max_queue: int = 64
+    max_wait_s: float = 2.0
+    busy_timeout_s: float = 5.0
+    retry_after_s: int = 1
+    max_day_age_days: Optional[float] = None
+    sqlite_synchronous: str = "FULL"
+    segment_names: Optional[tuple] = None
+
+
+#: Refusals every authenticated endpoint may answer (documented in the OpenAPI spec).
+_AUTH_ERRORS = {code: {"model": S.ErrorOut} for code in (401, 422, 429, 503)}
+_BODY_ERRORS = {code: {"model": S.ErrorOut} for code in (400, 409, 413, 415)}
 
 
 def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     """Build the application (creates the tables if missing)."""
-    engine = make_engine(settings.db_url)
+    if not 1 <= settings.max_inflight <= MAX_INFLIGHT:
+        # each request in flight may hold a worker thread while it waits for the SQLite lock; the
+        # holder needs one more thread of the pool (40) to finish, so the pool must never run dry
+        raise InputError(f"max_inflight must be in 1..{MAX_INFLIGHT}, got {settings.max_inflight}")
+    engine = make_engine(settings.db_url, pool_size=settings.max_inflight + 2, busy_timeout_s=settings.busy_timeout_s,
+                         sqlite_synchronous=settings.sqlite_synchronous)  # fmt: skip
     if settings.models_dir is None:
         from momentsense.edge_models import artifact_dir
 
@@ -66,164 +122,105 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     else:
         models_dir = Path(settings.models_dir)
     registry = ModelRegistry(models_dir)
-    api = FastAPI(title="momentsense server", version="1.0.0",
-                  description="Ingest of aggregated timelines, feedback, erasure and the model registry.")  # fmt: skip
+    api = FastAPI(title="momentsense server", version="1.1.0",
+                  description="Ingest of aggregated timelines, feedback, erasure and the model registry.",
+                  responses={404: {"model": S.ErrorOut}, 405: {"model": S.ErrorOut}})  # fmt: skip
+    api.router.route_class = StrictJSONRoute
     api.state.engine = engine
     api.state.registry = registry
+    db = RequestDB(engine)
+    auth = Authenticator(settings)
+    api.state.auth = auth
+    install_handlers(api, settings.retry_after_s)
 
-    def session():
-        with Session(engine) as s:
-            yield s
+    def as_install(request: Request, x_api_key: Optional[str] = Header(None),
+                   x_install_token: Optional[str] = Header(None)):  # fmt: skip
+        """The request's one session, authenticated as an install (before the body is looked at)."""
+        with db.session() as s:
+            app_id, install_id = auth.install(s, request, x_api_key, x_install_token)
+            yield Caller(s, app_id, install_id)
 
-    def app_of(x_api_key: Optional[str] = Header(default=None), s: Session = Depends(session)) -> App:
-        if not x_api_key:
-            raise HTTPException(401, "X-Api-Key header required")
-        app = s.scalar(select(App).where(App.key_hash == hash_secret(x_api_key)))
-        if app is None:
-            raise HTTPException(401, "unknown API key")
-        return app
+    def as_app(request: Request, x_api_key: Optional[str] = Header(None)):
+        with db.session() as s:
+            yield Caller(s, auth.app(s, request, x_api_key), "")
 
-    def install_of(x_install_token: Optional[str] = Header(default=None), app: App = Depends(app_of),
-                   s: Session = Depends(session)) -> tuple[int, str]:  # fmt: skip
-        m = _TOKEN_RE.match(x_install_token or "")
-        if not m:
-            raise HTTPException(401, "X-Install-Token '<32 hex install id>.<64 hex secret>' required")
-        install_id, secret = m.groups()
-        row = s.scalar(select(Install).where(Install.app_id == app.id, Install.install_id == install_id))
-        if row is None:
+    @api.get("/health", tags=["health"], responses={503: {"model": S.ErrorOut}})
+    async def health():
+        """Answers within about a second even when the server is saturated (it skips the admission queue)."""
+        ok = await db.ping(timeout_s=0.8)
+        if not ok:
+            return JSONResponse({"reason": "database_unavailable", "detail": "database did not answer"}, 503,
+                                headers={"Retry-After": str(settings.retry_after_s)})  # fmt: skip
+        return {"status": "ok", "models": len(registry.list()), "inflight": gate.inflight}
+
+    @api.post("/v1/ingest", response_model=S.IngestOut, tags=["sync"], responses={**_AUTH_ERRORS, **_BODY_ERRORS})
+    def ingest(body: S.IngestIn, request: Request, idempotency_key: str = Header(..., pattern=_KEY_PATTERN),
+               who: Caller = Depends(as_install)) -> dict:  # fmt: skip
+        now = request.scope.get("momentsense.received_t")
+        for i, d in enumerate(body.days):
             try:
-                s.add(Install(app_id=app.id, install_id=install_id, secret_hash=hash_secret(secret)))
-                s.commit()
-            except IntegrityError:  # registered concurrently
-                s.rollback()
-                row = s.scalar(select(Install).where(Install.app_id == app.id, Install.install_id == install_id))
-        if row is not None and row.secret_hash != hash_secret(secret):
-            raise HTTPException(401, "install token does not match this install")
-        return app.id, install_id
-
-    @api.get("/health", tags=["health"])
-    def health() -> dict:
-        with Session(engine) as s:
-            s.execute(select(1))
-        return {"status": "ok", "models": len(registry.list())}
-
-    @api.post("/v1/ingest", response_model=S.IngestOut, tags=["sync"])
-    def ingest(body: S.IngestIn, request: Request,
-               idempotency_key: str = Header(..., pattern=_KEY_RE.pattern),
-               who: tuple = Depends(install_of)) -> dict:  # fmt: skip
-        app_id, install_id = who
+                check_day(d.day, now, settings.max_day_age_days)
+            except SchemaError as exc:
+                raise Refusal(422, exc.reason, f"days[{i}]: {exc}") from None
+            if settings.segment_names is not None:
+                unknown = sorted(set(d.segments) - set(settings.segment_names))
+                if unknown:
+                    raise Refusal(422, "segment_unknown", f"days[{i}]: segment names not allowed: {unknown[:5]}")
         digest = request.scope.get("momentsense.body_sha256", "")
-        with Session(engine) as s:
-            prev = s.scalar(select(Batch).where(Batch.app_id == app_id, Batch.install_id == install_id,
-                                                Batch.key == idempotency_key))  # fmt: skip
-            if prev is not None:
-                return _replay(prev, digest)
-            stored = stale = n_events = 0
-            for d in body.days:
-                row = s.scalar(select(Day).where(Day.app_id == app_id, Day.install_id == install_id, Day.day == d.day))
-                if row is not None and row.revision > d.revision:
-                    stale += 1
-                    continue
-                payload = d.model_dump(mode="json")
-                if row is None:
-                    s.add(Day(app_id=app_id, install_id=install_id, day=d.day, revision=d.revision, payload=payload))
-                else:
-                    row.revision, row.payload, row.updated_t = d.revision, payload, time.time()
-                ids = [r.id for r in (*d.visits, *d.trips, *d.moments, *d.driving)]
-                # the day's old events, and events that moved here from another day (time zone change)
-                s.execute(delete(Event).where(Event.app_id == app_id, Event.install_id == install_id,
-                                              (Event.day == d.day) | Event.event_id.in_(ids)))  # fmt: skip
-                s.flush()
-                for kind, recs in (("visit", d.visits), ("trip", d.trips), ("moment", d.moments)):
-                    for r in recs:
-                        s.add(Event(app_id=app_id, install_id=install_id, day=d.day, event_id=r.id, kind=kind,
-                                    start=r.start, end=r.end, data=r.model_dump(mode="json")))  # fmt: skip
-                        n_events += 1
-                for r in d.driving:
-                    s.add(Event(app_id=app_id, install_id=install_id, day=d.day, event_id=r.id, kind="driving",
-                                start=r.trip_start, end=r.trip_end, data=r.model_dump(mode="json")))  # fmt: skip
-                    n_events += 1
-                stored += 1
-            answer = {"batch": idempotency_key, "days_stored": stored, "days_stale": stale, "events": n_events}
-            s.add(Batch(app_id=app_id, install_id=install_id, key=idempotency_key, body_sha256=digest, response=answer))
-            try:
-                s.commit()
-            except IntegrityError:  # the same key committed concurrently (a retry racing the original)
-                s.rollback()
-                prev = s.scalar(select(Batch).where(Batch.app_id == app_id, Batch.install_id == install_id,
-                                                    Batch.key == idempotency_key))  # fmt: skip
-                if prev is None:
-                    raise HTTPException(409, "conflicting events; retry") from None
-                return _replay(prev, digest)
-        return answer
+        return store_batch(who.s, body, who.app_id, who.install_id, idempotency_key, digest)
 
-    def _replay(prev: Batch, digest: str) -> dict:
-        if prev.body_sha256 != digest:
-            raise HTTPException(422, "Idempotency-Key reused with a different body")
-        return prev.response
+    @api.post("/v1/feedback", response_model=S.FeedbackOut, tags=["sync"], responses={**_AUTH_ERRORS, **_BODY_ERRORS})
+    def feedback(body: S.FeedbackIn, who: Caller = Depends(as_install)) -> dict:
+        return store_feedback(who.s, body, who.app_id, who.install_id)
 
-    @api.post("/v1/feedback", response_model=S.FeedbackOut, tags=["sync"])
-    def feedback(body: S.FeedbackIn, who: tuple = Depends(install_of)) -> dict:
-        app_id, install_id = who
-        with Session(engine) as s:
-            ids = [it.event_id for it in body.items]
-            known = set(s.scalars(select(Event.event_id).where(Event.app_id == app_id, Event.install_id == install_id,
-                                                               Event.event_id.in_(ids))))  # fmt: skip
-            n = 0
-            for it in body.items:
-                if it.event_id in known:
-                    s.add(Feedback(app_id=app_id, install_id=install_id, event_id=it.event_id, field=it.field, value=it.value))
-                    n += 1
-            s.commit()
-        return {"accepted": n, "unknown_event_ids": sorted(set(ids) - known)}
-
-    @api.get("/v1/me/events", response_model=list[S.EventOut], tags=["sync"])
-    def my_events(who: tuple = Depends(install_of)) -> list:
-        app_id, install_id = who
-        with Session(engine) as s:
-            rows = s.scalars(select(Event).where(Event.app_id == app_id, Event.install_id == install_id)
+    @api.get("/v1/me/events", response_model=list[S.EventOut], tags=["sync"], responses=_AUTH_ERRORS)
+    def my_events(who: Caller = Depends(as_install)) -> list:
+        rows = who.s.scalars(select(Event).where(Event.app_id == who.app_id, Event.install_id == who.install_id)
                              .order_by(Event.start, Event.id)).all()  # fmt: skip
-            return [{"event_id": r.event_id, "kind": r.kind, "day": r.day, "start": r.start, "end": r.end, "data": r.data}
+        return [{"event_id": r.event_id, "kind": r.kind, "day": r.day, "start": r.start, "end": r.end, "data": r.data}
                     for r in rows]  # fmt: skip
 
-    @api.delete("/v1/me", response_model=S.ErasureOut, tags=["sync"])
-    def erase(who: tuple = Depends(install_of)) -> dict:
-        app_id, install_id = who
-        counts = {}
-        with Session(engine) as s:
-            for name, table in (("events", Event), ("days", Day), ("feedback", Feedback), ("batches", Batch)):
-                counts[name] = s.execute(delete(table).where(table.app_id == app_id, table.install_id == install_id)).rowcount
-            s.execute(delete(Install).where(Install.app_id == app_id, Install.install_id == install_id))
-            receipt = uuid.uuid4().hex
-            s.add(Erasure(app_id=app_id, receipt=receipt, counts=counts))
-            s.commit()
+    @api.delete("/v1/me", response_model=S.ErasureOut, tags=["sync"], responses=_AUTH_ERRORS)
+    def erase(who: Caller = Depends(as_install)) -> dict:
+        """Deletes every event, day, correction and batch of the install. The install's registration
+        (its random id and the hash of its secret, no user data) stays, so nobody else can claim the id."""
+        s, counts = who.s, {}
+        for name, table in (("events", Event), ("days", Day), ("feedback", Feedback), ("batches", Batch)):
+            counts[name] = s.execute(delete(table).where(table.app_id == who.app_id,
+                                                         table.install_id == who.install_id)).rowcount  # fmt: skip
+        receipt = uuid.uuid4().hex
+        s.add(Erasure(app_id=who.app_id, receipt=receipt, counts=counts))
+        s.commit()
         return {"erased": True, "receipt": receipt, "deleted": counts}
 
-    @api.get("/v1/models", response_model=list[S.ModelInfo], tags=["models"])
-    def models(app: App = Depends(app_of)) -> list:
+    @api.get("/v1/models", response_model=list[S.ModelInfo], tags=["models"], responses=_AUTH_ERRORS)
+    def models(who: Caller = Depends(as_app)) -> list:
         return [{"name": e.name, "version": e.version, "task": e.task, "sha256": e.sha256, "size_bytes": e.size_bytes,
                  "signed": e.signature is not None} for e in registry.list()]  # fmt: skip
 
     def _entry(name: str, version: str):
         e = registry.get(name, version)
         if e is None:
-            raise HTTPException(404, f"no model {name!r} version {version!r}")
+            raise Refusal(404, "no_such_model", f"no model {name[:64]!r} version {version[:64]!r}")
         return e
 
-    @api.get("/v1/models/{name}/{version}", response_model=S.ModelOut, tags=["models"])
-    def model(name: str, version: str, app: App = Depends(app_of)) -> dict:
+    @api.get("/v1/models/{name}/{version}", response_model=S.ModelOut, tags=["models"],
+             responses={**_AUTH_ERRORS, 404: {"model": S.ErrorOut}})  # fmt: skip
+    def model(name: str, version: str, who: Caller = Depends(as_app)) -> dict:
         e = _entry(name, version)
         return {"manifest": e.manifest, "signature": e.signature, "download": f"/v1/models/{e.name}/{e.version}/file"}
 
     @api.get("/v1/models/{name}/{version}/file", tags=["models"],
-             responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
-    def model_file(name: str, version: str, app: App = Depends(app_of)):
+             responses={200: {"content": {"application/octet-stream": {}}}, **_AUTH_ERRORS, 404: {"model": S.ErrorOut}})  # fmt: skip
+    def model_file(name: str, version: str, who: Caller = Depends(as_app)):
         e = _entry(name, version)
         return FileResponse(e.tflite_path, media_type="application/octet-stream", filename=e.tflite_path.name)
 
-    api.add_middleware(RateLimitMiddleware, rate_per_s=settings.rate_per_s, burst=settings.burst)
+    gate = AdmissionGate(settings.max_inflight, settings.max_queue, settings.max_wait_s)
+    api.state.gate = gate
     api.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_inflated_bytes=settings.max_inflated_bytes)  # fmt: skip
+    api.add_middleware(AdmissionMiddleware, gate=gate, retry_after_s=settings.retry_after_s)
     return api
 
 

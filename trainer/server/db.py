@@ -114,20 +114,42 @@ class Erasure(Base):
     created_t: Mapped[float] = mapped_column(Float, default=time.time)
 
 
-def make_engine(url: str) -> Engine:
-    """Engine for ``url``; creates the tables. SQLite gets WAL, full sync and thread sharing."""
-    kw = {}
-    if url.startswith("sqlite"):
-        kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+def make_engine(url: str, pool_size: int = 5, busy_timeout_s: float = 5.0, sqlite_synchronous: str = "FULL") -> Engine:
+    """Engine for ``url``; creates the tables.
+
+    ``pool_size``: connections kept (the server sizes it to its admission limit, so a request never
+    waits for a connection); ``busy_timeout_s``: how long a SQLite writer waits for the file lock, s
+    (then the request is answered 503); ``sqlite_synchronous``: ``FULL`` (each commit is on disk before
+    it is acknowledged, also across a power loss) or ``NORMAL`` (WAL synced at checkpoints: a commit
+    survives the process being killed but not a power loss or OS crash). SQLite gets WAL, thread sharing and ``BEGIN
+    IMMEDIATE`` transactions (a writer takes the lock up front and waits for it, instead of failing at
+    once when another process wrote between its read and its write).
+    """
+    kw: dict = {"pool_size": int(pool_size), "max_overflow": 2, "pool_timeout": 5.0}
+    sqlite = url.startswith("sqlite")
+    sync = str(sqlite_synchronous).upper()
+    if sync not in ("FULL", "NORMAL"):
+        raise ValueError(f"sqlite_synchronous must be FULL or NORMAL, got {sqlite_synchronous!r}")
+    if sqlite:
+        kw["connect_args"] = {"check_same_thread": False, "timeout": float(busy_timeout_s)}
+        if ":memory:" in url or url.rstrip("/") == "sqlite:":
+            kw = {"connect_args": kw["connect_args"]}
+    else:
+        kw["pool_pre_ping"] = True
     engine = create_engine(url, **kw)
-    if url.startswith("sqlite"):
+    if sqlite:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # pragma: no cover - trivial
+            conn.isolation_level = None  # transactions are begun below, not by the driver
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA synchronous={sync}")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     Base.metadata.create_all(engine)
     return engine

@@ -7,8 +7,9 @@
   (``sha256(app:install)[:16]``); visits carry their category and salted place token; each trip
   becomes transport events, one per listed mode, splitting the trip's time evenly (the payload holds
   no per-mode times); a trip's moment (from the payload's moments) is copied onto them. User
-  corrections from feedback are applied (mode → the trip becomes one event of that mode; category →
-  the visit's label; moment → the moment).
+  corrections from feedback are applied (``sdk.sync.schema.FEEDBACK_KINDS``: mode → the trip becomes
+  one event of that mode; category → the visit's label; place_category → the label of every visit of
+  that place; moment → the moment; did_not_happen → the event is left out; start/end → its times).
 * ``<out stem>.feedback.jsonl``: the corrected labels as evaluation data, one row per correction
   ``{"user", "event_id", "kind", "start", "end", "field", "predicted", "corrected"}`` (latest wins).
 
@@ -26,6 +27,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from momentsense.sdk.sync.schema import (
+    FEEDBACK_CATEGORY, FEEDBACK_DID_NOT_HAPPEN, FEEDBACK_END, FEEDBACK_MODE, FEEDBACK_MOMENT, FEEDBACK_PLACE_CATEGORY,
+    FEEDBACK_START,
+)  # fmt: skip
 from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
 from momentsense.trainer.server.db import App, Day, Feedback, make_engine
 
@@ -46,35 +51,73 @@ def pseudonym(app_name: str, install_id: str) -> str:
     return hashlib.sha256(f"{app_name}:{install_id}".encode()).hexdigest()[:16]
 
 
+def _correct_times(e: dict, kind: str, fb: dict, corrections: list) -> tuple[float, float]:
+    """The event's (start, end) after ``start``/``end`` corrections (each recorded in ``corrections``)."""
+    start, end = e["start"], e["end"]
+    for name in (FEEDBACK_START, FEEDBACK_END):
+        c = fb.get((e["id"], name))
+        if c is not None and c.lstrip("-").isdigit():
+            new = int(c)
+            corrections.append({"event_id": e["id"], "kind": kind, "start": e["start"], "end": e["end"],
+                                "field": name, "predicted": e[name], "corrected": new})  # fmt: skip
+            start, end = (new, end) if name == FEEDBACK_START else (start, new)
+    return start, max(start, end)
+
+
+def _dropped(e: dict, kind: str, label: str, fb: dict, corrections: list) -> bool:
+    """Whether the user said the event did not happen (recorded in ``corrections``)."""
+    if fb.get((e["id"], FEEDBACK_DID_NOT_HAPPEN)) != "true":
+        return False
+    corrections.append({"event_id": e["id"], "kind": kind, "start": e["start"], "end": e["end"],
+                        "field": FEEDBACK_DID_NOT_HAPPEN, "predicted": label, "corrected": "did_not_happen"})  # fmt: skip
+    return True
+
+
 def _user_events(days: list, fb: dict, user: str) -> tuple[list[Event], list[dict]]:
     rows, corrections = [], []
+    # a place recategorised through any of its visits: every visit of that place takes the category
+    place_cat = {}
+    for day in days:
+        for v in day.payload.get("visits", []):
+            c = fb.get((v["id"], FEEDBACK_PLACE_CATEGORY))
+            if c in PLACE_CATEGORIES and v["place"]:
+                place_cat[v["place"]] = c
     for day in sorted(days, key=lambda d: d.day):
         p = day.payload
         moments = {(m["start"], m["end"]): m["moment"] for m in p.get("moments", [])}
         for v in p.get("visits", []):
             label = v["category"]
-            c = fb.get((v["id"], "category"))
+            if _dropped(v, "visit", label, fb, corrections):
+                continue
+            c = fb.get((v["id"], FEEDBACK_CATEGORY))
+            field = FEEDBACK_CATEGORY
+            if c not in PLACE_CATEGORIES:
+                c, field = place_cat.get(v["place"]), FEEDBACK_PLACE_CATEGORY
             if c and c in PLACE_CATEGORIES:
                 corrections.append({"event_id": v["id"], "kind": "visit", "start": v["start"], "end": v["end"],
-                                    "field": "category", "predicted": label, "corrected": c})  # fmt: skip
+                                    "field": field, "predicted": label, "corrected": c})  # fmt: skip
                 label = c
-            rows.append(Event(float(v["start"]), float(v["end"]), "visit", label, v["place"] or "unknown", user))
+            start, end = _correct_times(v, "visit", fb, corrections)
+            rows.append(Event(float(start), float(end), "visit", label, v["place"] or "unknown", user))
         for t in p.get("trips", []):
             modes = [m for m in t["modes"] if m in TRANSPORT_LABELS] or ["walk"]
+            if _dropped(t, "trip", "+".join(t["modes"]), fb, corrections):
+                continue
             moment = moments.get((t["start"], t["end"]), "")
-            c = fb.get((t["id"], "mode"))
+            c = fb.get((t["id"], FEEDBACK_MODE))
             if c and c in TRANSPORT_LABELS:
                 corrections.append({"event_id": t["id"], "kind": "trip", "start": t["start"], "end": t["end"],
                                     "field": "mode", "predicted": "+".join(t["modes"]), "corrected": c})  # fmt: skip
                 modes = [c]
-            cm = fb.get((t["id"], "moment"))
+            cm = fb.get((t["id"], FEEDBACK_MOMENT))
             if cm and cm in MOMENTS:
                 corrections.append({"event_id": t["id"], "kind": "trip", "start": t["start"], "end": t["end"],
                                     "field": "moment", "predicted": moment, "corrected": cm})  # fmt: skip
                 moment = cm
-            step = (t["end"] - t["start"]) / len(modes)
+            start, end = _correct_times(t, "trip", fb, corrections)
+            step = (end - start) / len(modes)
             for k, m in enumerate(modes):
-                rows.append(Event(t["start"] + k * step, t["start"] + (k + 1) * step, "transport", m, "", user, moment))
+                rows.append(Event(start + k * step, start + (k + 1) * step, "transport", m, "", user, moment))
     rows.sort(key=lambda e: (e.start, e.end))
     fixed, last_end = [], -float("inf")
     for e in rows:

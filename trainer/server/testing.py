@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -28,8 +29,8 @@ class ServerProcess:
 
     Parameters
     ----------
-    db_path : Path
-        SQLite file.
+    db_path : Path or str
+        SQLite file, or a SQLAlchemy URL (``postgresql+psycopg://...``).
     api_keys : dict
         App name → API key registered at each start (``--app-key``).
     models_dir : path, optional
@@ -38,9 +39,9 @@ class ServerProcess:
         Default: a free port.
     """
 
-    def __init__(self, db_path: Path, api_keys: dict, models_dir: Optional[Path] = None, port: Optional[int] = None,
-                 extra_args: tuple = ("--rate-limit", "0")):  # fmt: skip
-        self.db_url = f"sqlite:///{db_path}"
+    def __init__(self, db_path, api_keys: dict, models_dir: Optional[Path] = None, port: Optional[int] = None,
+                 extra_args: tuple = ("--rate-limit", "0", "--auth-fail-limit", "0", "--max-day-age-days", "0")):  # fmt: skip
+        self.db_url = db_path if isinstance(db_path, str) and "://" in db_path else f"sqlite:///{db_path}"
         self.api_keys = dict(api_keys)
         self.models_dir = models_dir
         self.port = port or free_port()
@@ -58,11 +59,13 @@ class ServerProcess:
             cmd += ["--app-key", f"{name}:{key}"]
         if self.models_dir is not None:
             cmd += ["--models", str(self.models_dir)]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr to a file, not a pipe: a pipe nobody reads would block a chatty server under load
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log()[-2000:]}")
             try:
                 if requests.get(self.url + "/health", timeout=0.5).status_code == 200:
                     return self
@@ -70,6 +73,13 @@ class ServerProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not start in time")
+
+    def log(self) -> str:
+        """What the server wrote to stderr so far."""
+        if getattr(self, "_log", None) is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -88,5 +98,6 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
