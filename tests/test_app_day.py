@@ -19,7 +19,7 @@ from journeys import day, daymap  # noqa: E402
 from journeys import sync as jsync  # noqa: E402
 from journeys.bridge import DayView  # noqa: E402
 from journeys.dayvm import DayVM  # noqa: E402
-from journeys.stores import CorrectionStore  # noqa: E402
+from journeys.stores import CorrectionStore, feedback_items  # noqa: E402
 from momentsense.sdk.timeline.records import Place, Trip, Visit  # noqa: E402
 from test_app import DAY, HOUR, PLACES, T0, FakeBackend, sample_day  # noqa: E402
 
@@ -133,9 +133,9 @@ class TestDayVM:
         vm.adjust(trip, "start", -15)
         trip2 = next(c for c in vm.cards if c.kind == "trip")
         assert trip2.start == trip.start - 900 and trip2.sdk_start == trip.sdk_start and trip2.subtitle.startswith("06:45 – 08:00")
-        vm.not_happened(trip2)
+        vm.did_not_happen(trip2)
         assert [c.kind for c in vm.cards] == ["stay", "stay"]
-        assert vm.undo().field == "not_happened" and [c.kind for c in vm.cards] == ["stay", "trip", "stay"]
+        assert vm.undo().field == "did_not_happen" and [c.kind for c in vm.cards] == ["stay", "trip", "stay"]
         home = next(c for c in vm.cards if c.title == "Home")
         vm.rename_place(home, "  The   flat ")
         assert next(c for c in vm.cards if c.place_id == "p1").title == "The flat (home)"
@@ -175,16 +175,31 @@ class TestSync:
         assert [i["field"] for i in client.sent[0]] == ["mode", "category"]
         assert "Grandma" not in json.dumps(client.sent)
 
-    def test_offline_keeps_them_queued_and_new_fields_wait_for_the_server(self, tmp_path):
+    def test_offline_keeps_them_queued_and_fields_a_server_lacks_wait(self, tmp_path):
         s = self._store(tmp_path)
         r = jsync.sync_corrections(s, self.Client(fail=True), bytes(32), allowed=True)
         assert r.sent == 0 and r.waiting == 2 and "stay queued" in r.note
-        s.add("trip", 10.0, 20.0, "false", "true", "not_happened")
+        s.add("trip", 10.0, 20.0, "false", "true", "did_not_happen")
         client = self.Client()
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=True, fields={"mode", "category"})
         assert r.sent == 2 and r.waiting == 1 and "until the sync service accepts them" in r.note
-        r = jsync.sync_corrections(s, client, bytes(32), allowed=True, fields={"mode", "category", "not_happened"})
-        assert r.sent == 1 and r.waiting == 0 and client.sent[-1][0]["field"] == "not_happened"
+        r = jsync.sync_corrections(s, client, bytes(32), allowed=True)  # the SDK's vocabulary has it
+        assert r.sent == 1 and r.waiting == 0
+        assert client.sent[-1][0]["field"] == "did_not_happen" and client.sent[-1][0]["value"] is True
+
+    def test_items_pass_the_servers_feedback_rules(self, tmp_path):
+        """Every field the app sends is one of the SDK's feedback kinds with a value its schema accepts."""
+        from momentsense.sdk.sync.schema import check_feedback
+
+        s = CorrectionStore(tmp_path / "c.sqlite")
+        for field, old, new in (("mode", "bus", "train"), ("did_not_happen", "false", "true"),
+                                ("start", "1700000000", "1700000123.4"), ("end", "1700003600", "1700003599.9"),
+                                ("name", "", "Grandma's")):  # fmt: skip
+            s.add("trip", 1.7e9, 1.7e9 + 3600, old, new, field)
+        items = feedback_items(s.pending(), bytes(32))
+        assert {it["field"] for it in items} == {"mode", "did_not_happen", "start", "end"}  # names stay on the phone
+        for it in items:
+            check_feedback(it["field"], it["value"])
 
     def test_undo_after_sync_sends_the_reverse(self, tmp_path):
         s = CorrectionStore(tmp_path / "c.sqlite")

@@ -40,10 +40,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Correction kind → (event kind of :func:`sdk.sync.payload.event_id`, feedback field). The day
+#: Correction kind → (event kind of :func:`sdk.sync.payload.event_id`, feedback field of
+#: :data:`sdk.sync.schema.FEEDBACK_KINDS`). The day
 #: payload carries no single transport events (trips carry the modes), so ``event`` corrections get
 #: ids of kind ``transport`` that the server reports as unknown until it learns them.
-FEEDBACK_KINDS = {"event": ("transport", "mode"), "visit": ("visit", "category"), "trip": ("trip", "mode")}
+CORRECTION_FIELDS = {"event": ("transport", "mode"), "visit": ("visit", "category"), "trip": ("trip", "mode")}
 #: Purpose a correction needs beside ``sync``: feedback is used to retrain the models.
 TRAINING_PURPOSE = "training"
 #: Drives that lie more than this fraction inside GPS stays are a still phone misread as a car: not uploaded.
@@ -199,7 +200,7 @@ class Uploader:
         """Corrections as ``send_feedback`` items ``{"event_id", "field", "value"}`` (ids as in the payloads)."""
         out = []
         for c in corrections:
-            kind, field = FEEDBACK_KINDS[c.item_kind]
+            kind, field = CORRECTION_FIELDS[c.item_kind]
             out.append({"event_id": event_id(self._salt, kind, c.item_start, c.item_end), "field": field,
                         "value": c.corrected_label})  # fmt: skip
         return out

@@ -139,7 +139,7 @@ def _times(start: float, end: float, ongoing: bool, tz: float) -> str:
 def stay_card(visit, places: dict, fixes: dict, names: dict, categories: dict, tz: float, ongoing: bool = False,
               now: Optional[float] = None) -> Optional[Card]:  # fmt: skip
     """A visit as a card (None when the user said it did not happen)."""
-    if fixes.get("not_happened") == "true":
+    if fixes.get("did_not_happen") == "true":
         return None
     pid = getattr(visit, "place_id", "")
     place = places.get(pid)
@@ -157,7 +157,7 @@ def stay_card(visit, places: dict, fixes: dict, names: dict, categories: dict, t
 
 def trip_card(trip, fixes: dict, tz: float, ongoing: bool = False, now: Optional[float] = None) -> Optional[Card]:
     """A trip as a card (None when the user said it did not happen)."""
-    if fixes.get("not_happened") == "true":
+    if fixes.get("did_not_happen") == "true":
         return None
     modes = tuple(m for m in getattr(trip, "modes", ()) if m != "still")
     sdk_mode = main_mode(modes)

@@ -121,11 +121,11 @@ class DayVM:
         self.refresh()
         return c
 
-    def not_happened(self, card: Card):
+    def did_not_happen(self, card: Card):
         """The user says this stay or trip did not happen: it disappears (undo brings it back)."""
         if card.ongoing:
             raise ValueError("the ongoing stay or trip cannot be removed before it ends")
-        c = self.corrections.add(card.item_kind, card.sdk_start, card.sdk_end, "false", "true", "not_happened", card.place_id)
+        c = self.corrections.add(card.item_kind, card.sdk_start, card.sdk_end, "false", "true", "did_not_happen", card.place_id)
         self.refresh()
         return c
 

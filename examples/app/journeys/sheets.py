@@ -67,7 +67,7 @@ class CardSheet:
                     grid.add_widget(b)
                 box.add_widget(grid)
             self.gone_button = Factory.BigButton(text="This didn't happen", background_color=(0.6, 0.3, 0.3, 1))
-            self.gone_button.bind(on_release=lambda *_: self._apply(lambda: vm.not_happened(card)))
+            self.gone_button.bind(on_release=lambda *_: self._apply(lambda: vm.did_not_happen(card)))
             box.add_widget(self.gone_button)
         sv = ScrollView()
         sv.add_widget(box)

@@ -26,10 +26,10 @@ from typing import Iterable, Optional, Sequence
 #: Kinds of timeline item a correction can refer to (``event``: a single transport event; kept for
 #: corrections stored by older versions of the app, which corrected mode bars).
 ITEM_KINDS = ("event", "visit", "trip")
-#: What a correction changes. ``mode`` (trips), ``category`` (visits), ``not_happened`` (value
+#: What a correction changes. ``mode`` (trips), ``category`` (visits), ``did_not_happen`` (value
 #: ``"true"``), ``start``/``end`` (value: unix seconds as text), ``name`` (a place's own name; never
 #: leaves the phone).
-FIELDS = ("mode", "category", "not_happened", "start", "end", "name")
+FIELDS = ("mode", "category", "did_not_happen", "start", "end", "name")
 #: Fields that stay on the phone whatever the sync consent says.
 LOCAL_FIELDS = ("name",)
 
@@ -76,7 +76,9 @@ class Correction:
 PAYLOAD_KINDS = {"visit": "visit", "trip": "trip"}
 #: Feedback fields the server's ``POST /v1/feedback`` accepts today; the others wait in the queue
 #: until it does (the sync function takes the set it may send).
-SERVER_FIELDS = frozenset({"mode", "category"})
+#: Corrections the server learns from (the SDK's feedback vocabulary, :mod:`sdk.sync.schema`);
+#: place names stay on the phone.
+SERVER_FIELDS = frozenset({"mode", "category", "did_not_happen", "start", "end"})
 
 
 def default_field(item_kind: str) -> str:
@@ -99,8 +101,20 @@ def feedback_items(corrections: Sequence[Correction], salt: bytes, fields=SERVER
         if c.local_only or c.field not in fields or c.item_kind not in PAYLOAD_KINDS:
             continue
         out.append({"event_id": event_id(salt, PAYLOAD_KINDS[c.item_kind], c.item_start, c.item_end), "field": c.field,
-                    "value": c.corrected_label})  # fmt: skip
+                    "value": _server_value(c.field, c.corrected_label)})  # fmt: skip
     return out
+
+
+def _server_value(field: str, label: str):
+    """The value as the server's schema takes it: ``true`` for did_not_happen, whole rounded unix
+    seconds for start/end, the word otherwise."""
+    from momentsense.sdk.sync.schema import FEEDBACK_TIME_ROUNDING_S
+
+    if field == "did_not_happen":
+        return True
+    if field in ("start", "end"):
+        return int(round(float(label) / FEEDBACK_TIME_ROUNDING_S)) * FEEDBACK_TIME_ROUNDING_S
+    return label
 
 
 @contextlib.contextmanager
