@@ -6,14 +6,43 @@ from sdk.imu_file import read_imu
 from trainer.cli import main
 
 
-def test_help_lists_every_command(capsys):
-    """`momentsense --help` names each top-level command with one line of help."""
+def test_help_lists_every_command_by_section_with_demo_first(capsys):
+    """`momentsense --help` lists every command once, in sections (main job first, demo first in it)."""
+    from trainer.cli import build_cli
+
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("demo", "simulate", "convert", "train", "eval"):
-        assert f"    {cmd} " in out
+    titles = ["main job:", "data:", "train:", "evaluate:", "serve:", "benchmark:"]
+    at = [out.index("\n" + t + "\n") for t in titles]
+    assert at == sorted(at)
+    commands = [line.split("  ")[1] for line in out.splitlines() if line.startswith("  ") and not line.startswith("   ")
+                and not line.lstrip().startswith("-")]
+    assert commands[0] == "demo"
+    assert sorted(c.strip() for c in commands) == sorted(build_cli().commands)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == "momentsense 0.1.0"
+
+
+def test_every_option_has_help_and_shows_its_default():
+    """Each option of each command says what it does; a non-empty default appears in its help."""
+    from trainer.cli import HelpFormatter, build_cli
+
+    for path, parser in build_cli().commands.items():
+        formatter = HelpFormatter(parser.prog)
+        for action in parser._actions:
+            if not action.option_strings:
+                continue
+            assert action.help, (path, action.option_strings)
+            d = action.default
+            if isinstance(d, (int, float, str)) and not isinstance(d, bool) and d != "" and action.nargs != 0:
+                assert "default" in formatter._get_help_string(action), (path, action.option_strings)
 
 
 def test_bare_group_prints_its_help(capsys):

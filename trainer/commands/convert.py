@@ -108,4 +108,4 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     """Declare ``momentsense convert``."""
-    cli.command("convert", "Convert WISDM, driver-behaviour or CSV recordings to momentsense-imu-v1 HDF5.", _args, _run)
+    cli.command("convert", "Convert WISDM, driver-behaviour or CSV recordings to momentsense-imu-v1 HDF5.", _args, _run, needs="h5py")
