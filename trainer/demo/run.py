@@ -73,6 +73,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     from sdk.runtime import MomentSDK, SDKConfig
     from trainer.demo.learned import learn
     from trainer.demo.score import (
+        annotate_main_modes,
+        annotate_truth,
         score_moments,
         score_places,
         score_segments,
@@ -102,6 +104,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         finally:
             sdk.close()
         analyse_s = time.perf_counter() - t_learn
+        annotate_main_modes(learned.days, events)
+        annotate_truth(learned.days, st.legs)
         planted = truth_trips(st.stops, st.legs, persona)
         transport = score_transport(st.legs, events, st.t0, st.t_end)
         scores = {
@@ -114,6 +118,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         data = {
             "persona": persona.name, "persona_description": persona.description, "planted_traits": list(persona.traits),
             "days": options.days, "seed": options.seed, "simulated_hours": round((st.t_end - st.t0) / 3600.0, 3),
+            "intro": (f"{persona.description}. Simulated {(st.t_end - st.t0) / 3600.0:.1f} h of 25 Hz IMU and 1 Hz GPS, "
+                      "run through the SDK on this computer, synced to a local server and scored against the simulator's truth."),
             "wall_s": round(wall, 1), "simulate_s": round(st.sim_s, 1), "sdk_s": round(st.sdk_s, 1),
             "analyse_and_sync_s": round(analyse_s, 1),
             "realtime_factor": round((st.t_end - st.t0) / wall, 1) if wall > 0 else None,
@@ -168,29 +174,31 @@ def pick_drive(learned, legs: list):
 
 
 def write_report(out: Path, data: dict, st, learned, events, driving_events: dict) -> Path:
-    """Plots and ``index.html`` in ``out``; returns the HTML path."""
-    from trainer.demo.report import plot_confusion, plot_day, plot_driving, write_html
-
-    out.mkdir(parents=True, exist_ok=True)
-    labels = {p["place"]: p["label"] for p in data["places"]}
-    day = 0
-    tl = learned.day_timelines[day]
-    plot_day(out / "day_timeline.png", day, st.day0, st.legs, st.stops, [e for e in events if e.end > tl.start_s and e.start < tl.end_s],
-             list(tl.visits), labels)  # fmt: skip
-    plot_confusion(out / "transport_confusion.png", data["scores"]["transport"]["confusion_s"])
-    drive = pick_drive(learned, st.legs)
-    if drive is None:
-        plot_driving(out / "driving.png", st.speed_t, st.speed_mps, [], [])
-    else:
-        i, score = drive
-        plot_driving(out / "driving.png", st.speed_t, st.speed_mps, [score],
-                     [e for e in driving_events[i] if score.trip_start - 60 <= e.t <= score.trip_end + 60],
-                     tuple((a, b) for a, b, m in st.legs if m == "car"))  # fmt: skip
-    images = {"day": "day_timeline.png", "confusion": "transport_confusion.png", "driving": "driving.png"}
-    path = out / "index.html"
-    write_html(path, data, images)
+    """Figures and ``index.html`` in ``out`` (created below an existing folder); returns the HTML path."""
     import json
 
+    from trainer.demo.report import write_html
+    from trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips
+
+    out.mkdir(exist_ok=True)
+    images = {"map": "map.png", "confusion": "transport_confusion.png", "driving": "driving.png"}
+    plot_map(out / images["map"], data["places"], data["timeline"])
+    for d in data["timeline"]:
+        if d["trips"]:
+            name = f"trips_{d['date']}.png"
+            plot_trip_strips(out / name, d["trips"], events, st.legs)
+            images[f"strip:{d['date']}"] = name
+    plot_confusion(out / images["confusion"], data["scores"]["transport"]["confusion_s"])
+    drive = pick_drive(learned, st.legs)
+    if drive is None:
+        plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [], [])
+    else:
+        i, score = drive
+        plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [score],
+                     [e for e in driving_events[i] if score.trip_start - 60 <= e.t <= score.trip_end + 60],
+                     tuple((a, b) for a, b, m in st.legs if m == "car"))  # fmt: skip
+    path = out / "index.html"
+    write_html(path, data, images)
     (out / "summary.json").write_text(json.dumps(data, indent=1, default=str))
     return path.resolve()
 
