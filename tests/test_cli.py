@@ -90,3 +90,36 @@ def test_ctrl_c_stops_cleanly(monkeypatch, capsys):
     monkeypatch.setattr(demo_run, "run_demo", interrupted)
     assert main(["demo", "--no-progress"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_docs_cli_md_is_generated_from_the_parsers():
+    """docs/cli.md equals what `python -m trainer.cli_docs` prints (regenerate it after changing a parser)."""
+    from trainer.cli_docs import DOC, generate
+
+    assert DOC.read_text(encoding="utf-8") == generate(), "run: python -m trainer.cli_docs > docs/cli.md"
+
+
+NOISY = r'''
+import os, sys
+from trainer.cli_quiet import StderrFilter
+with StderrFilter():
+    for line in (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+                 b"I0000 00:00:1796690960.901827    8091 port.cc:153] oneDNN custom operations are on.\n",
+                 b"E0000 00:00:1796690965.241113    8091 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n",
+                 b"keep: a real message\n", b"\rprogress 10%", b"\rprogress 20%\n",
+                 b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n", b"E0000 00:00:1.2 1 other.cc:1] a real error\n"):
+        os.write(2, line)
+    print("momentsense x: error: last words", file=sys.stderr)
+'''
+
+
+def test_library_log_noise_is_filtered_and_the_rest_passes():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", NOISY], capture_output=True, env={"PYTHONPATH": str(repo)}, timeout=60)
+    assert r.returncode == 0
+    assert r.stderr.decode() == ("keep: a real message\n\rprogress 10%\rprogress 20%\n"
+                                 "E0000 00:00:1.2 1 other.cc:1] a real error\nmomentsense x: error: last words\n")

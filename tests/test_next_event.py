@@ -126,9 +126,10 @@ def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
 def test_cli_refuses_negative_recall_heads(tmp_path, capsys):
     from trainer.cli import main
 
-    assert main(["train", "next-event", "--data", "d.h5", "--out", str(tmp_path), "--recall-heads", "-1"]) == 2
+    (tmp_path / "d.h5").write_bytes(b"")  # present (the CLI checks paths first) but never read
+    assert main(["train", "next-event", "--data", str(tmp_path / "d.h5"), "--out", str(tmp_path / "o"), "--recall-heads", "-1"]) == 2
     assert "--recall-heads" in capsys.readouterr().err
-    assert not any(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
 
 
 def test_recall_branch_is_causal_and_skips_padding():

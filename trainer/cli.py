@@ -146,7 +146,8 @@ class Cli:
             if action.help is None and action.option_strings:
                 action.help = COMMON_HELP.get(action.option_strings[-1])
         needs = (needs,) if isinstance(needs, str) else tuple(needs or ())
-        p.set_defaults(_run=run, _needs=needs, _path=path)
+        positionals = tuple(a.dest for a in p._actions if not a.option_strings)
+        p.set_defaults(_run=run, _needs=needs, _path=path, _positionals=positionals)
         self.commands[path] = p
         self.helps[path] = help
 

@@ -42,7 +42,7 @@ MODULE_EXTRA.update({"keras": "train", "py_spy": "dev", "psycopg": "server", "ht
 
 #: Options whose value is an input path (comma-separated lists allowed) and options whose value is
 #: an output path (a file or a folder the command creates).
-INPUT_OPTIONS = ("data", "test_data", "train_data", "model", "src", "replay", "metrics", "markov_population", "heads",
+INPUT_OPTIONS = ("data", "test_data", "train_data", "model", "src", "replay", "metrics", "markov_population",
                  "shards", "add_to_metrics", "models")  # fmt: skip
 OUTPUT_OPTIONS = ("out", "ship", "backup_dir")
 #: Values of input options that are names, not paths.
@@ -92,6 +92,11 @@ def _paths(value: str) -> list[str]:
     return [v for v in (p.strip() for p in value.split(",")) if v]
 
 
+def _flag(args: argparse.Namespace, dest: str) -> str:
+    """How the user wrote the argument: ``--test-data`` for an option, nothing for a positional."""
+    return "" if dest in getattr(args, "_positionals", ()) else f"--{dest.replace('_', '-')} "
+
+
 def check_inputs(args: argparse.Namespace, options: Iterable[str] = INPUT_OPTIONS) -> None:
     """Every input option given names an existing file or folder; raises :class:`UsageError` naming it."""
     for dest in options:
@@ -100,15 +105,15 @@ def check_inputs(args: argparse.Namespace, options: Iterable[str] = INPUT_OPTION
             continue
         for path in _paths(value):
             if not os.path.exists(path):
-                raise UsageError(f"--{dest.replace('_', '-')} {path}: no such file or folder")
+                raise UsageError(f"{_flag(args, dest)}{path}: no such file or folder")
 
 
-def check_output(option: str, value: str) -> None:
-    """``value`` can be written: its parent folder exists and is writable, and ``value`` is not an
-    existing file where a folder must go (or the other way round is left to the command)."""
+def check_output(flag: str, value: str) -> None:
+    """``value`` (given as ``flag``, e.g. ``"--out "``) can be written: its parent folder exists, is a
+    folder and is writable."""
     path = Path(value).expanduser()
     parent = path.parent if str(path.parent) else Path(".")
-    flag = f"--{option.replace('_', '-')} {value}"
+    flag = f"{flag}{value}"
     if not parent.exists():
         raise UsageError(f"{flag}: folder {parent} does not exist (create it first; only the last part is created)")
     if not parent.is_dir():
@@ -125,7 +130,7 @@ def check_outputs(args: argparse.Namespace, options: Iterable[str] = OUTPUT_OPTI
     for dest in options:
         value = getattr(args, dest, None)
         if isinstance(value, str) and value and value not in NOT_PATHS:
-            check_output(dest, value)
+            check_output(_flag(args, dest), value)
 
 
 def check_paths(args: argparse.Namespace) -> None:

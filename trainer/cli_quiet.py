@@ -21,7 +21,7 @@ import warnings
 #: LiteRT's delegate line, TensorFlow's CPU-feature notice.
 NOISE = re.compile(
     rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d"
-    rb"|E\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ cuda"
+    rb"|E\d{4} \d\d:\d\d:[\d.]+\s+\d+ cuda"
     rb"|WARNING: All log messages before absl"
     rb"|INFO: Created TensorFlow Lite"
     rb"|To enable the following instructions"

@@ -156,12 +156,20 @@ def scores_html(s: dict) -> str:
 
 def day_html(d: dict, tz_offset_s: float, tz_name: str, strip: str | None, truth: bool) -> str:
     """One day: a heading with the day's name, its visits and trips as a list, then the strips."""
-    items = [(v["start_s"], "visit", v) for v in d["visits"]] + [(t["start_s"], "trip", t) for t in d["trips"]]
+    items = ([(v["start_s"], "visit", v) for v in d["visits"]] + [(t["start_s"], "trip", t) for t in d["trips"]]
+             + [(x["start_s"], "drive", x) for x in d["driving_scores"] if not x["during_visit"]])
     lines = []
     for t0, kind, x in sorted(items, key=lambda i: i[0]):
         when = f"<span class='t'>{local(x['start_s'], tz_offset_s)}–{local(x['end_s'], tz_offset_s)}</span>"
         if kind == "visit":
             lines.append(f"<li>{when} at <b>{html.escape(place_name(x['label'], x['place']))}</b> ({duration(x['minutes'])})</li>")
+            continue
+        if kind == "drive":
+            text = (f"{when} drive scored {x['score']:.0f}/100 over {x['km']:.1f} km: "
+                    f"{html.escape(plain(x['events']) if any(x['events'].values()) else 'no harsh events')}")  # fmt: skip
+            if truth and x.get("real_drive") is False:
+                text += f" — {WRONG}: not in a car (was {html.escape(', '.join(x['truth_modes']) or 'still')})"
+            lines.append(f"<li>&nbsp;&nbsp;↳ {text}</li>")
             continue
         text = (f"{when} {html.escape(trip_ends(x))} by <b>{html.escape(x.get('main_mode') or 'unknown')}</b> "
                 f"({html.escape(', '.join(x['modes']) or 'no mode detected')}), "
@@ -172,14 +180,6 @@ def day_html(d: dict, tz_offset_s: float, tz_name: str, strip: str | None, truth
             text += (" <span class='ok'>✓</span>" if x["mode_ok"] else
                      f" — {WRONG}: was {html.escape(main_mode(x['truth_modes']) if x['truth_modes'] else 'no movement')} "
                      f"({html.escape(', '.join(x['truth_modes']))})")  # fmt: skip
-        lines.append(f"<li>{text}</li>")
-    for x in d["driving_scores"]:
-        if x["during_visit"]:
-            continue
-        text = (f"<span class='t'>{local(x['start_s'], tz_offset_s)}</span> drive scored {x['score']:.0f}/100 over {x['km']:.1f} km: "
-                f"{html.escape(plain(x['events']) if any(x['events'].values()) else 'no harsh events')}")  # fmt: skip
-        if truth and x.get("real_drive") is False:
-            text += f" — {WRONG}: not in a car (was {html.escape(', '.join(x['truth_modes']) or 'still')})"
         lines.append(f"<li>{text}</li>")
     date = datetime.date.fromisoformat(d["date"])
     out = [f"<h3>{html.escape(d['weekday'])} {date.day} {date:%B %Y} <span class='note'>({tz_name})</span></h3>",
