@@ -225,9 +225,11 @@ def write_html(path: Path, s: dict, images: dict) -> None:
             parts.append(table(seg["embedding"], ["segment", "probability", "active"], ["segment", "probability", "fired"]))
     if images.get("driving"):
         parts.append(f"<h2>Driving</h2><img src='{images['driving']}' alt='driving'>")
+        if images.get("driving_note"):
+            parts.append(f"<p>{WRONG}: {html.escape(images['driving_note'])}</p>")
     sy = s.get("sync")
     if sy:
-        parts.append(f"<h2>What was synced</h2><p>{sy['days_built']} day payloads, {sy['payload_gzip_bytes']:,} bytes gzipped "
+        parts.append(f"<h2>What was synced</h2><p>{count(sy['days_built'], 'day payload')}, {sy['payload_gzip_bytes']:,} bytes gzipped "
                      f"vs {s['raw_sensor_bytes']:,} bytes of raw sensor data (1 : {s['raw_to_payload_ratio'] or 0:,.0f}); "
                      f"the server holds {html.escape(', '.join(sy['days_held_by_server']) or 'nothing')}. No coordinates leave the phone.</p>")  # fmt: skip
         wrong = [r["segment"] for r in seg.get("rules", []) if truth and r["active"] and r["segment"] not in set(s.get("planted_traits") or [])]

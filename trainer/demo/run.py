@@ -179,6 +179,7 @@ def write_report(out: Path, data: dict, st, learned, events, driving_events: dic
 
     from trainer.demo.report import write_html
     from trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips
+    from trainer.demo.score import main_mode, modes_by_time
 
     out.mkdir(exist_ok=True)
     images = {"map": "map.png", "confusion": "transport_confusion.png", "driving": "driving.png"}
@@ -194,6 +195,9 @@ def write_report(out: Path, data: dict, st, learned, events, driving_events: dic
         plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [], [])
     else:
         i, score = drive
+        truth = modes_by_time(st.legs, score.trip_start, score.trip_end)
+        if main_mode(truth) != "car":
+            images["driving_note"] = f"This drive is wrong: the person was not in a car but on a {main_mode(truth)} ride."
         plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [score],
                      [e for e in driving_events[i] if score.trip_start - 60 <= e.t <= score.trip_end + 60],
                      tuple((a, b) for a, b, m in st.legs if m == "car"))  # fmt: skip
@@ -203,10 +207,24 @@ def write_report(out: Path, data: dict, st, learned, events, driving_events: dic
     return path.resolve()
 
 
+def headline_scores(d: dict) -> str:
+    """The scores in words, the one that can mislead (all seconds, mostly still) after the others."""
+    sc = d["scores_flat"]
+    pct = lambda x: "–" if x is None else f"{x:.0%}"  # noqa: E731
+    yes = lambda x: "–" if x is None else ("yes" if x else "NO")  # noqa: E731
+    recall = d["scores"]["transport"].get("recall", {})
+    parts = [f"transport mode while moving {pct(sc['transport_accuracy_moving'])} right"
+             + (" (" + ", ".join(f"{m} {pct(v)}" for m, v in recall.items() if m != "still") + ")" if recall else ""),
+             f"home found {yes(sc['home_found'])}", f"work found {yes(sc['work_found'])}",
+             f"trip moments {pct(sc['moment_precision'])} (live {pct(sc['moment_precision_live'])})",
+             f"segments fired that were planted {pct(sc['segment_precision'])}, planted that fired {pct(sc['segment_recall'])}",
+             f"all seconds incl. still {pct(sc['transport_accuracy'])}"]  # fmt: skip
+    return "; ".join(parts)
+
+
 def format_summary(s: DemoSummary) -> str:
     """Human-readable summary of a demo run."""
     d = s.data
-    sc = d["scores_flat"]
     lines = [
         f"momentsense demo: persona {d['persona']} ({d['persona_description']}), seed {d['seed']}",
         (f"  {d['simulated_hours']:g} simulated hours in {d['wall_s']:.1f} s wall time (simulator {d['simulate_s']:.1f} s, "
@@ -251,7 +269,7 @@ def format_summary(s: DemoSummary) -> str:
     sy = d["sync"]
     lines.append(f"  synced: {sy['days_built']} day payloads, {sy['payload_gzip_bytes']:,} B gzipped vs {d['raw_sensor_bytes']:,} B raw "
                  f"(1:{d['raw_to_payload_ratio'] or 0:,.0f}); server on {sy['server']} holds {len(sy['days_held_by_server'])} day(s)")
-    lines.append("  scores vs simulator truth: " + ", ".join(f"{k}={v}" for k, v in sc.items()))
+    lines.append("  scores vs the simulator's truth: " + headline_scores(d))
     if s.report:
         lines.append(f"  report: {s.report}")
     return "\n".join(lines)
