@@ -72,8 +72,9 @@ def plot_map(path: Path, places: list, days: list, track: Optional[tuple] = None
         ax.annotate(f"{name}\n{p['visits']} visit{'s' if p['visits'] != 1 else ''}, {p['dwell_h']:g} h", (x, y), xytext=(6, 6), textcoords="offset points",
                     fontsize=8, zorder=4)  # fmt: skip
     used = sorted({m for _, _, m in pairs}, key=TRANSPORT_MODES.index)
-    ax.legend(handles=[plt.Line2D([], [], color=COLORS[m], lw=3) for m in used], labels=[f"trips by {m}" for m in used],
-              fontsize=8, loc="best")  # fmt: skip
+    if used:
+        ax.legend(handles=[plt.Line2D([], [], color=COLORS[m], lw=3) for m in used], labels=[f"trips by {m}" for m in used],
+                  fontsize=8, loc="best")  # fmt: skip
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.2)
     ax.set_xlabel("km east of " + ("home" if ref and ref["label"] == "home" else "the first place"))
