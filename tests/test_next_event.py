@@ -118,7 +118,10 @@ def test_first_week_scenario_scores_only_each_users_first_week(seqs):
 def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
     from trainer.cli import main
 
-    args = ["eval", "next-event", "--model", "m.tflite", "--data", "d.h5", "--first-week", "--shift-hours", "1"]
+    for name in ("m.tflite", "d.h5"):  # present (the CLI checks paths first) but never read
+        (tmp_path / name).write_bytes(b"")
+    args = ["eval", "next-event", "--model", str(tmp_path / "m.tflite"), "--data", str(tmp_path / "d.h5"), "--first-week",
+            "--shift-hours", "1"]  # fmt: skip
     assert main(args) == 2
     assert "--first-week" in capsys.readouterr().err
 
