@@ -89,3 +89,17 @@ def test_a_broken_csv_is_one_line_naming_the_file_and_line(tmp_path, capsys):
     assert main(["run", "--replay", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "bad.csv:3" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_model_picks_the_transport_model(replayed, tmp_path):
+    """--model runs the given .tflite: the float32 variant of the shipped model reads the same
+    recording into the same trip (its events may differ in detail)."""
+    from edge_models import artifact_dir
+
+    _, out = replayed
+    csv = out.parent / "phone.csv"
+    model = artifact_dir() / "transport_cnn_float32.tflite"
+    assert main(["run", "--replay", str(csv), "--time-unit", "ms", "--model", str(model), "--out", str(tmp_path / "f32")]) == 0
+    data = json.loads((tmp_path / "f32" / "timeline.json").read_text())
+    assert "transport_cnn_float32.tflite" in data["intro"]
+    assert [t["main_mode"] for day in data["timeline"] for t in day["trips"]] == ["car"]

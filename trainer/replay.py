@@ -28,8 +28,12 @@ from sdk.timeline.records import GpsFix
 
 DAY_S = 86400.0
 #: Accepted names of the GPS columns (first match wins).
-GPS_COLUMNS = {"lat": ("lat", "latitude"), "lon": ("lon", "lng", "longitude"), "accuracy": ("accuracy", "accuracy_m", "horizontal_accuracy"),
-               "speed": ("speed", "speed_mps")}  # fmt: skip
+GPS_COLUMNS = {
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "lng", "longitude"),
+    "accuracy": ("accuracy", "accuracy_m", "horizontal_accuracy"),
+    "speed": ("speed", "speed_mps"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,12 +164,13 @@ def run_replay(opts: ReplayOptions) -> dict:
     if not gps_on:
         notes.append("the recording has no GPS columns: no places, visits or trips, only transport modes")
     first = datetime.datetime.fromtimestamp(t0 + tz, datetime.timezone.utc)
+    length = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
+    samples, fixes = sum(len(r.t) for r in recs), sum(len(r.gps.t) for r in recs if r.gps is not None)
+    model = f"model {opts.model}" if opts.model else "the shipped model"
+    intro = (f"{length} recorded from {first:%A %d %B %Y %H:%M}, {samples:,} IMU samples, {fixes:,} GPS fixes, run through "
+             f"the SDK ({model}) in {time.perf_counter() - t_start:.1f} s." + "".join(f" Note: {n}." for n in notes))
     data = {
-        "title": f"momentsense run: {Path(opts.path).name}",
-        "intro": (f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h") + (f" recorded from {first:%A %d %B %Y %H:%M}, {sum(len(r.t) for r in recs):,} IMU samples, "
-                  f"{sum(len(r.gps.t) for r in recs if r.gps is not None):,} GPS fixes, run through the SDK "
-                  f"({'model ' + opts.model if opts.model else 'the shipped model'}) in {time.perf_counter() - t_start:.1f} s."
-                  + "".join(f" Note: {n}." for n in notes)),
+        "title": f"momentsense run: {Path(opts.path).name}", "intro": intro,
         "notes": notes, "source": str(opts.path), "hours": round(hours, 3), "tz_offset_s": tz,
         "tz_name": "UTC" if not tz else f"UTC{opts.utc_offset_h:+g} h", "windows": stats["windows"],
         "timeline": learned.days, "places": learned.places, "segments": learned.segments,

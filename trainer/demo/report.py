@@ -86,7 +86,8 @@ def summary_html(s: dict) -> str:
     """The days in a few sentences: where, how, how long, what the SDK concluded."""
     days = s["timeline"]
     places = sorted(s["places"], key=lambda p: -p["dwell_h"])
-    named = [f"<b>{html.escape(place_name(p['label'], p['place']))}</b> ({count(p['visits'], 'visit')}, {p['dwell_h']:g} h)" for p in places[:5]]
+    named = [f"<b>{html.escape(place_name(p['label'], p['place']))}</b> ({count(p['visits'], 'visit')}, {p['dwell_h']:g} h)"
+             for p in places[:5]]
     more = f" and {len(places) - 5} more places" if len(places) > 5 else ""
     modes: dict = {}
     for d in days:
@@ -217,8 +218,10 @@ def write_html(path: Path, s: dict, images: dict) -> None:
         parts.append(f"<p>Not yet: {html.escape(seg['unavailable'])}</p>")
     else:
         planted = set(s.get("planted_traits") or [])
-        rows = [{**r, "segment": r["segment"].replace("_", " "), "active": Html(("yes" + (f" ({WRONG}: not planted)" if truth and r["segment"] not in planted else ""))
-                                                                       if r["active"] else "no"), "evidence": r["evidence"]} for r in seg["rules"]]  # fmt: skip
+        rows = []
+        for r in seg["rules"]:
+            fired = "yes" + (f" ({WRONG}: not planted)" if truth and r["segment"] not in planted else "") if r["active"] else "no"
+            rows.append({**r, "segment": r["segment"].replace("_", " "), "active": Html(fired)})
         parts.append(table(rows, ["segment", "active", "sentence", "evidence"], ["segment", "fired", "why", "evidence"]))
         if seg.get("embedding"):
             parts.append("<p>From the timeline encoder (learned, not rules):</p>")
@@ -232,10 +235,13 @@ def write_html(path: Path, s: dict, images: dict) -> None:
         parts.append(f"<h2>What was synced</h2><p>{count(sy['days_built'], 'day payload')}, {sy['payload_gzip_bytes']:,} bytes gzipped "
                      f"vs {s['raw_sensor_bytes']:,} bytes of raw sensor data (1 : {s['raw_to_payload_ratio'] or 0:,.0f}); "
                      f"the server holds {html.escape(', '.join(sy['days_held_by_server']) or 'nothing')}. No coordinates leave the phone.</p>")  # fmt: skip
-        wrong = [r["segment"] for r in seg.get("rules", []) if truth and r["active"] and r["segment"] not in set(s.get("planted_traits") or [])]
+        planted = set(s.get("planted_traits") or [])
+        wrong = [r["segment"] for r in seg.get("rules", []) if truth and r["active"] and r["segment"] not in planted]
         if wrong:
-            parts.append(f"<p>{WRONG}: the upload carries the segment(s) {html.escape(', '.join(wrong))}, which the persona does not have.</p>")
+            parts.append(f"<p>{WRONG}: the upload carries the segment(s) {html.escape(', '.join(wrong))}, "
+                         "which the persona does not have.</p>")
         if sy.get("first_payload"):
-            parts.append("<p>The first day's payload as uploaded:</p><pre>" + html.escape(json.dumps(sy["first_payload"], indent=1)) + "</pre>")
+            payload = html.escape(json.dumps(sy["first_payload"], indent=1))
+            parts.append(f"<p>The first day's payload as uploaded:</p><pre>{payload}</pre>")
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -69,7 +69,8 @@ def plot_map(path: Path, places: list, days: list, track: Optional[tuple] = None
         ax.scatter([x], [y], s=40 + 8 * min(60.0, p["dwell_h"]), color=PLACE_COLORS.get(p["label"], "#777777"),
                    edgecolor="white", zorder=3)  # fmt: skip
         name = p["label"] if p["label"] != "other" else f"place {p['place']}"
-        ax.annotate(f"{name}\n{p['visits']} visit{'s' if p['visits'] != 1 else ''}, {p['dwell_h']:g} h", (x, y), xytext=(6, 6), textcoords="offset points",
+        text = f"{name}\n{p['visits']} visit{'s' if p['visits'] != 1 else ''}, {p['dwell_h']:g} h"
+        ax.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points",
                     fontsize=8, zorder=4)  # fmt: skip
     used = sorted({m for _, _, m in pairs}, key=TRANSPORT_MODES.index)
     if used:
