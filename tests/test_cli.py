@@ -123,3 +123,14 @@ def test_library_log_noise_is_filtered_and_the_rest_passes():
     assert r.returncode == 0
     assert r.stderr.decode() == ("keep: a real message\n\rprogress 10%\rprogress 20%\n"
                                  "E0000 00:00:1.2 1 other.cc:1] a real error\nmomentsense x: error: last words\n")
+
+
+def test_quantize_report_does_not_claim_a_model_shipped_that_was_only_written():
+    """The model to ship is written to --out; the report says so instead of "shipped"."""
+    from quantize.measure import format_report
+
+    report = {"variants": [], "keras": {"accuracy": 0.9, "macro_f1": 0.8}, "test_windows": 10,
+              "latency": {"backend": "litert"}, "recommended": "int8", "recommended_why": "smallest"}  # fmt: skip
+    assert "ship" not in format_report(report)
+    text = format_report({**report, "shipped": "transport_cnn.tflite (int8)"})
+    assert "shipped" not in text and "ready to ship (in the --out folder, not yet in edge_models/artifacts/)" in text
