@@ -159,9 +159,12 @@ def day_html(d: dict, tz_offset_s: float, tz_name: str, strip: str | None, truth
     """One day: a heading with the day's name, its visits and trips as a list, then the strips."""
     items = ([(v["start_s"], "visit", v) for v in d["visits"]] + [(t["start_s"], "trip", t) for t in d["trips"]]
              + [(x["start_s"], "drive", x) for x in d["driving_scores"] if not x["during_visit"]])
+    day0 = datetime.datetime.fromisoformat(d["date"]).replace(tzinfo=datetime.timezone.utc).timestamp() - tz_offset_s
+    # A stay that began on an earlier day (or ends on a later one) shows that day's name too.
+    clock = lambda t: local(t, tz_offset_s, "%H:%M" if day0 <= t < day0 + 86400.0 else "%a %H:%M")  # noqa: E731
     lines = []
     for t0, kind, x in sorted(items, key=lambda i: i[0]):
-        when = f"<span class='t'>{local(x['start_s'], tz_offset_s)}–{local(x['end_s'], tz_offset_s)}</span>"
+        when = f"<span class='t'>{clock(x['start_s'])}–{clock(x['end_s'])}</span>"
         if kind == "visit":
             lines.append(f"<li>{when} at <b>{html.escape(place_name(x['label'], x['place']))}</b> ({duration(x['minutes'])})</li>")
             continue

@@ -61,9 +61,18 @@ def plot_map(path: Path, places: list, days: list, track: Optional[tuple] = None
             if a in where and b in where and a != b:
                 key = (min(a, b), max(a, b), t.get("main_mode") or main_mode(t["modes"]))
                 pairs[key] = pairs.get(key, 0) + 1
+    xs = [float(v[0]) for v in where.values()] + [0.0]
+    ys = [float(v[1]) for v in where.values()] + [0.0]
+    gap = 0.012 * max(max(xs) - min(xs), max(ys) - min(ys), 0.1)  # km between parallel lines of one pair
     for (a, b, mode), n in sorted(pairs.items(), key=lambda kv: kv[1]):
         (x0, y0), (x1, y1) = where[a], where[b]
-        ax.plot([x0, x1], [y0, y1], color=COLORS.get(mode, "#333333"), lw=1.2 + 1.2 * math.log2(n), alpha=0.75, zorder=2)
+        # Trips between the same two places by different modes are drawn side by side, not on top.
+        modes = sorted(m for (p, q, m) in pairs if (p, q) == (a, b))
+        shift = (modes.index(mode) - (len(modes) - 1) / 2) * gap
+        length = math.hypot(x1 - x0, y1 - y0) or 1.0
+        dx, dy = -(y1 - y0) / length * shift, (x1 - x0) / length * shift
+        ax.plot([x0 + dx, x1 + dx], [y0 + dy, y1 + dy], color=COLORS.get(mode, "#333333"), lw=1.2 + 1.2 * math.log2(n),
+                alpha=0.85, zorder=2, solid_capstyle="butt")  # fmt: skip
     for p in places:
         x, y = where[p["place"]]
         ax.scatter([x], [y], s=40 + 8 * min(60.0, p["dwell_h"]), color=PLACE_COLORS.get(p["label"], "#777777"),
@@ -74,7 +83,7 @@ def plot_map(path: Path, places: list, days: list, track: Optional[tuple] = None
                     fontsize=8, zorder=4)  # fmt: skip
     used = sorted({m for _, _, m in pairs}, key=TRANSPORT_MODES.index)
     if used:
-        ax.legend(handles=[plt.Line2D([], [], color=COLORS[m], lw=3) for m in used], labels=[f"trips by {m}" for m in used],
+        ax.legend(handles=[plt.Line2D([], [], color=COLORS[m], lw=3) for m in used], labels=[f"trips by {m}" if m != "still" else "trips, mode unknown" for m in used],
                   fontsize=8, loc="best")  # fmt: skip
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.2)
