@@ -103,3 +103,26 @@ def test_model_picks_the_transport_model(replayed, tmp_path):
     data = json.loads((tmp_path / "f32" / "timeline.json").read_text())
     assert "transport_cnn_float32.tflite" in data["intro"]
     assert [t["main_mode"] for day in data["timeline"] for t in day["trips"]] == ["car"]
+
+
+def test_recordings_are_fed_in_time_order_and_overlaps_moved_apart():
+    """A file's recordings go to the SDK by start time; one overlapping the previous is moved after it
+    (with its gyroscope clock and GPS), never fed backwards in time."""
+    from sdk.records import GpsTrack, ImuRecording
+    from trainer.replay import GAP_S, in_time_order, iter_chunks
+
+    def rec(name, t0, n=250):
+        t = t0 + np.arange(n) * 0.04
+        return ImuRecording(name, t, np.zeros((n, 3), np.float32), np.ones((n // 2, 3), np.float32), None,
+                            gyro_t=t0 + np.arange(n // 2) * 0.08, gps=GpsTrack(t[::25].copy(), np.full(10, 48.0), np.full(10, 11.0)))  # fmt: skip
+
+    late, early, overlapping = rec("late", 1000.0), rec("early", 100.0), rec("overlap", 105.0)
+    out, moved = in_time_order([late, early, overlapping])
+    assert [r.id for r in out] == ["early", "overlap", "late"] and moved == 1
+    assert out[1].t[0] == pytest.approx(early.t[-1] + GAP_S) and out[1].gyro_t[0] == out[1].t[0]
+    assert out[1].gps.t[0] == out[1].t[0]
+    chunks = [c for r in out for c in iter_chunks(r, 10.0, gps_on=True)]
+    starts = [c.acc_t[0] for c in chunks if len(c.acc_t)]
+    assert starts == sorted(starts)
+    assert sum(len(c.gyro) for c in chunks) == 3 * 125 and all(len(c.gyro) == len(c.gyro_t) for c in chunks)
+    assert sum(len(c.gps) for c in chunks) == 30

@@ -27,6 +27,8 @@ from sdk.sources import SensorChunk
 from sdk.timeline.records import GpsFix
 
 DAY_S = 86400.0
+#: Seconds between recordings of one file that had to be moved apart in time.
+GAP_S = 60.0
 #: Accepted names of the GPS columns (first match wins).
 GPS_COLUMNS = {
     "lat": ("lat", "latitude"),
@@ -107,6 +109,25 @@ def load_recording(opts: ReplayOptions) -> ImuDataset:
     return ds
 
 
+def shift_recording(rec: ImuRecording, dt: float) -> ImuRecording:
+    """The recording with every time stamp (IMU, gyroscope, GPS) moved by ``dt`` seconds."""
+    gps = dataclasses.replace(rec.gps, t=rec.gps.t + dt) if rec.gps is not None else None
+    gyro_t = rec.gyro_t + dt if rec.gyro_t is not None else None
+    return dataclasses.replace(rec, t=rec.t + dt, gyro_t=gyro_t, gps=gps)
+
+
+def in_time_order(recs: list) -> tuple[list, int]:
+    """Recordings sorted by start; one that overlaps the previous one is moved to start
+    :data:`GAP_S` after it. Returns the recordings and how many were moved."""
+    out, moved = [], 0
+    for rec in sorted(recs, key=lambda r: float(r.t[0])):
+        if out and rec.t[0] <= out[-1].t[-1]:
+            rec = shift_recording(rec, float(out[-1].t[-1]) + GAP_S - float(rec.t[0]))
+            moved += 1
+        out.append(rec)
+    return out, moved
+
+
 def iter_chunks(rec: ImuRecording, chunk_s: float, gps_on: bool) -> Iterator[SensorChunk]:
     """The recording as :class:`SensorChunk` objects of ``chunk_s`` seconds (labels dropped)."""
     t = np.asarray(rec.t, np.float64)
@@ -116,14 +137,21 @@ def iter_chunks(rec: ImuRecording, chunk_s: float, gps_on: bool) -> Iterator[Sen
     for a in np.arange(t[0], t[-1] + chunk_s, chunk_s):
         b = a + chunk_s
         sel = (t >= a) & (t < b)
-        gyro = rec.gyro[sel] if rec.gyro is not None else np.zeros((int(sel.sum()), 3), np.float32)
+        gyro_t = None
+        if rec.gyro is None:
+            gyro = np.zeros((int(sel.sum()), 3), np.float32)
+        elif rec.gyro_t is not None:  # the gyroscope on its own clock
+            gsel = (rec.gyro_t >= a) & (rec.gyro_t < b)
+            gyro_t, gyro = rec.gyro_t[gsel], rec.gyro[gsel]
+        else:
+            gyro = rec.gyro[sel]
         fixes = []
         if g is not None:
             for i in np.flatnonzero((g.t >= a) & (g.t < b)):
                 acc = float(g.accuracy_m[i]) if g.accuracy_m is not None else math.nan
                 spd = float(g.speed_mps[i]) if g.speed_mps is not None else math.nan
                 fixes.append(GpsFix(float(g.t[i]), float(g.lat[i]), float(g.lon[i]), acc, spd))
-        yield SensorChunk(t[sel], rec.acc[sel], None, gyro, fixes, None, gps_on)
+        yield SensorChunk(t[sel], rec.acc[sel], gyro_t, gyro, fixes, None, gps_on)
 
 
 def run_replay(opts: ReplayOptions) -> dict:
@@ -137,6 +165,7 @@ def run_replay(opts: ReplayOptions) -> dict:
     recs = [r for r in ds.recordings if len(r.t)]
     if not recs:
         raise InputError(f"--replay {opts.path}: no samples in the recording")
+    recs, shifted = in_time_order(recs)
     tz = opts.utc_offset_h * 3600.0
     gps_on = any(r.gps is not None for r in recs)
     t_start = time.perf_counter()
@@ -163,6 +192,9 @@ def run_replay(opts: ReplayOptions) -> dict:
                      "detected here are unreliable")  # fmt: skip
     if not gps_on:
         notes.append("the recording has no GPS columns: no places, visits or trips, only transport modes")
+    if shifted:
+        notes.append(f"{shifted} of its {len(recs)} recordings overlapped an earlier one in time and were moved to "
+                     f"start {GAP_S:.0f} s after it (the SDK reads one phone's sensors in time order)")
     first = datetime.datetime.fromtimestamp(t0 + tz, datetime.timezone.utc)
     length = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
     samples, fixes = sum(len(r.t) for r in recs), sum(len(r.gps.t) for r in recs if r.gps is not None)
