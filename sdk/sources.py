@@ -13,8 +13,8 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import MomentsenseError
-from sdk.timeline.records import GpsFix
+from momentsense.sdk.errors import MomentsenseError
+from momentsense.sdk.timeline.records import GpsFix
 
 
 class SensorUnavailableError(MomentsenseError, RuntimeError):
@@ -124,7 +124,7 @@ class SimulatorSource(SensorSource):
         self._closed = False
 
     def chunks(self) -> Iterator[SensorChunk]:
-        from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+        from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
 
         pieces = []
         for leg in self.legs:
@@ -146,7 +146,7 @@ class ReplaySource(SensorSource):
     name = "replay"
 
     def __init__(self, path: str, speed: float = 0.0, chunk_s: float = 10.0):
-        from sdk.imu_file import read_imu
+        from momentsense.sdk.io.imu_file import read_imu
 
         self.dataset = read_imu(path)
         self.speed, self.chunk_s = speed, chunk_s
@@ -165,20 +165,20 @@ class ReplaySource(SensorSource):
 
 def plyer_source(**kwargs) -> SensorSource:
     """The phone's sensors: GPS through plyer, the IMU through the SDK's pyjnius listener (or plyer
-    polling with ``imu="plyer"``); see :class:`sdk.sources_phone.PhoneSource` for ``kwargs``.
+    polling with ``imu="plyer"``); see :class:`sdk.sources.phone.PhoneSource` for ``kwargs``.
 
     Off Android, raises :class:`SensorUnavailableError` saying which source to use instead (plyer's
     desktop backends either raise or, as measured here on Linux, return nothing useful at 25 Hz).
     On Android, a sensor that cannot start (no permission, no accelerometer) raises it too.
     """
-    from sdk.android import is_android
+    from momentsense.sdk.android import is_android
 
     if not is_android():
         raise SensorUnavailableError(
             "no phone sensors on this platform (not Android); use source='simulate' (SimulatorSource) "
             "or source='replay' (ReplaySource) on a desktop"
         )
-    from sdk.sources_phone import PhoneSource
+    from momentsense.sdk.sources.phone import PhoneSource
 
     try:
         return PhoneSource(**kwargs)

@@ -2,13 +2,13 @@
 
 import pytest
 
-from sdk.imu_file import read_imu
-from trainer.cli import main
+from momentsense.sdk.io.imu_file import read_imu
+from momentsense.trainer.cli import main
 
 
 def test_help_lists_every_command_by_section_with_demo_first(capsys):
     """`momentsense --help` lists every command once, in sections (main job first, demo first in it)."""
-    from trainer.cli import build_cli
+    from momentsense.trainer.cli import build_cli
 
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
@@ -32,7 +32,7 @@ def test_version(capsys):
 
 def test_every_option_has_help_and_shows_its_default():
     """Each option of each command says what it does; a non-empty default appears in its help."""
-    from trainer.cli import HelpFormatter, build_cli
+    from momentsense.trainer.cli import HelpFormatter, build_cli
 
     for path, parser in build_cli().commands.items():
         formatter = HelpFormatter(parser.prog)
@@ -82,7 +82,7 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
 
 def test_ctrl_c_stops_cleanly(monkeypatch, capsys):
     """An interrupted command exits 130 with a one-line note instead of a traceback."""
-    import trainer.demo.run as demo_run
+    import momentsense.trainer.demo.run as demo_run
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -93,15 +93,15 @@ def test_ctrl_c_stops_cleanly(monkeypatch, capsys):
 
 
 def test_docs_cli_md_is_generated_from_the_parsers():
-    """docs/cli.md equals what `python -m trainer.cli_docs` prints (regenerate it after changing a parser)."""
-    from trainer.cli_docs import DOC, generate
+    """docs/cli.md equals what `python -m momentsense.trainer.cli_docs` prints (regenerate it after changing a parser)."""
+    from momentsense.trainer.cli_docs import DOC, generate
 
-    assert DOC.read_text(encoding="utf-8") == generate(), "run: python -m trainer.cli_docs > docs/cli.md"
+    assert DOC.read_text(encoding="utf-8") == generate(), "run: python -m momentsense.trainer.cli_docs > docs/cli.md"
 
 
 NOISY = r'''
 import os, sys
-from trainer.cli_quiet import StderrFilter
+from momentsense.trainer.cli_quiet import StderrFilter
 with StderrFilter():
     for line in (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
                  b"I0000 00:00:1796690960.901827    8091 port.cc:153] oneDNN custom operations are on.\n",
@@ -127,7 +127,7 @@ def test_library_log_noise_is_filtered_and_the_rest_passes():
 
 def test_quantize_report_does_not_claim_a_model_shipped_that_was_only_written():
     """The model to ship is written to --out; the report says so instead of "shipped"."""
-    from quantize.measure import format_report
+    from momentsense.quantize.measure import format_report
 
     report = {"variants": [], "keras": {"accuracy": 0.9, "macro_f1": 0.8}, "test_windows": 10,
               "latency": {"backend": "litert"}, "recommended": "int8", "recommended_why": "smallest"}  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.cli import main
+from momentsense.trainer.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "edge_models" / "artifacts" / "transport_cnn.tflite"
@@ -115,7 +115,7 @@ BLOCKER = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Missing())
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
     out = []
     for argv in json.loads(sys.argv[1]):
         err = io.StringIO()
@@ -146,17 +146,17 @@ def test_a_missing_extra_is_named_before_any_work(tmp_path):
 
 def test_an_import_failing_while_running_names_the_extra(monkeypatch, capsys):
     """A module a command did not declare: still one line with the extra to install, exit 2."""
-    import trainer.commands.bench as bench
+    import momentsense.trainer.commands.bench as bench
 
     def needs_tf(args):
         raise ModuleNotFoundError("No module named 'tf_keras'", name="tf_keras")
 
-    from trainer.cli import build_cli
+    from momentsense.trainer.cli import build_cli
 
     cli = build_cli()
     args = cli.parser.parse_args(["bench", "runtime"])
     monkeypatch.setattr(args, "_run", needs_tf)
-    from trainer.cli import run_command
+    from momentsense.trainer.cli import run_command
 
     assert run_command(args) == 2
     assert capsys.readouterr().err.strip() == (

@@ -9,8 +9,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("matplotlib")
 
-from trainer.cli import main
-from trainer.demo.personas import LEAD_IN_S
+from momentsense.trainer.cli import main
+from momentsense.trainer.demo.personas import LEAD_IN_S
 
 SCORE_KEYS = ("transport_accuracy", "transport_accuracy_moving", "moment_precision", "segment_precision",
               "segment_recall", "embedding_segment_precision")  # fmt: skip
@@ -129,8 +129,8 @@ def test_unknown_persona_names_the_known_ones(tmp_path, capsys):
 
 
 def test_transport_score_counts_seconds_and_the_confusion():
-    from sdk.timeline.records import TransportEvent
-    from trainer.demo.score import score_transport
+    from momentsense.sdk.timeline.records import TransportEvent
+    from momentsense.trainer.demo.score import score_transport
 
     legs = [(0.0, 600.0, "still"), (600.0, 1200.0, "car")]
     perfect = score_transport(legs, [TransportEvent(0, 600, "still", 1), TransportEvent(600, 1200, "car", 1)], 0.0, 1200.0)
@@ -142,9 +142,9 @@ def test_transport_score_counts_seconds_and_the_confusion():
 
 
 def test_planted_trips_get_the_moments_of_their_places():
-    from sdk.sync.payload import MomentSpan
-    from trainer.demo.personas import get_persona
-    from trainer.demo.score import score_moments, truth_trips
+    from momentsense.sdk.sync.payload import MomentSpan
+    from momentsense.trainer.demo.personas import get_persona
+    from momentsense.trainer.demo.score import score_moments, truth_trips
 
     h = 3600.0
     stops = [(0, 8 * h, "home"), (9 * h, 17 * h, "work"), (17.5 * h, 18 * h, "shop"), (18.5 * h, 24 * h, "home")]
@@ -160,7 +160,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
     """Ctrl-C while legs are being fed: exit 130, no report, the SDK's temporary folder is removed."""
     import tempfile
 
-    from trainer.demo import stream
+    from momentsense.trainer.demo import stream
 
     made = []
     real_tmp = tempfile.TemporaryDirectory
@@ -189,8 +189,8 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
 
 def test_trips_and_drives_that_disagree_with_the_truth_are_flagged():
     """A bus ride detected as a car is a wrong trip, and the drive scored on it is not a real drive."""
-    from sdk.timeline.records import TransportEvent
-    from trainer.demo.score import annotate_main_modes, annotate_truth
+    from momentsense.sdk.timeline.records import TransportEvent
+    from momentsense.trainer.demo.score import annotate_main_modes, annotate_truth
 
     legs = [(0.0, 100.0, "walk"), (100.0, 1300.0, "bus"), (1300.0, 1400.0, "walk"), (2000.0, 2100.0, "walk"),
             (2100.0, 3000.0, "car")]  # fmt: skip
@@ -208,7 +208,7 @@ def test_trips_and_drives_that_disagree_with_the_truth_are_flagged():
 
 
 def test_values_are_written_in_words():
-    from trainer.demo.report import plain
+    from momentsense.trainer.demo.report import plain
 
     assert plain(["walk", "car"]) == "walk, car"
     assert plain({"harsh_acceleration": 2, "speeding": 1, "crash": 0}) == "2 harsh accelerations, 1 speeding"

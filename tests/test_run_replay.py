@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from sdk.sim import draw_device, draw_person
-from sdk.sim.itinerary import Leg
-from sdk.sim.simulate import simulate_itinerary
-from trainer.cli import main
+from momentsense.sdk.sim import draw_device, draw_person
+from momentsense.sdk.sim.itinerary import Leg
+from momentsense.sdk.sim.simulate import simulate_itinerary
+from momentsense.trainer.cli import main
 
 
 def write_phone_csv(path, legs, seed=1, gps=True, gyro=True, label=False):
@@ -94,7 +94,7 @@ def test_a_broken_csv_is_one_line_naming_the_file_and_line(tmp_path, capsys):
 def test_model_picks_the_transport_model(replayed, tmp_path):
     """--model runs the given .tflite: the float32 variant of the shipped model reads the same
     recording into the same trip (its events may differ in detail)."""
-    from edge_models import artifact_dir
+    from momentsense.edge_models import artifact_dir
 
     _, out = replayed
     csv = out.parent / "phone.csv"
@@ -108,8 +108,8 @@ def test_model_picks_the_transport_model(replayed, tmp_path):
 def test_recordings_are_fed_in_time_order_and_overlaps_moved_apart():
     """A file's recordings go to the SDK by start time; one overlapping the previous is moved after it
     (with its gyroscope clock and GPS), never fed backwards in time."""
-    from sdk.records import GpsTrack, ImuRecording
-    from trainer.replay import GAP_S, in_time_order, iter_chunks
+    from momentsense.sdk.records import GpsTrack, ImuRecording
+    from momentsense.trainer.replay import GAP_S, in_time_order, iter_chunks
 
     def rec(name, t0, n=250):
         t = t0 + np.arange(n) * 0.04

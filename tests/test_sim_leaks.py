@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
-from sdk.sim import SIMULATOR_VERSION, simulate_dataset
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
+from momentsense.sdk.sim import SIMULATOR_VERSION, simulate_dataset
 
 WINDOW = 250  # 10 s at 25 Hz
 VEHICLES = [TRANSPORT_MODES.index(m) for m in ("car", "bus", "train", "subway")]

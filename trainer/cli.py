@@ -57,7 +57,7 @@ def version() -> str:
 
         return dist_version("momentsense")
     except (ImportError, PackageNotFoundError):
-        from trainer import __version__
+        from momentsense.trainer import __version__
 
         return __version__
 
@@ -189,13 +189,13 @@ class Cli:
 
 def build_cli() -> Cli:
     """Import every module in :mod:`trainer.commands` and let it register its commands."""
-    from trainer import commands
+    from momentsense.trainer import commands
 
     cli = Cli()
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"trainer.commands.{info.name}")
+        module = importlib.import_module(f"momentsense.trainer.commands.{info.name}")
         module.register(cli)
     cli.finish()
     return cli
@@ -208,8 +208,8 @@ def _fail(prog: str, message: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Check the command's extras and paths, then run it; user mistakes become one line + exit 2."""
-    from sdk.errors import MomentsenseError
-    from trainer.cli_checks import UsageError, check_paths, missing_extra, module_error_message
+    from momentsense.sdk.errors import MomentsenseError
+    from momentsense.trainer.cli_checks import UsageError, check_paths, missing_extra, module_error_message
 
     prog = f"momentsense {args._path}"
     try:
@@ -253,7 +253,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     if args.verbose:
         return run_command(args)
-    from trainer.cli_quiet import StderrFilter, quiet_libraries
+    from momentsense.trainer.cli_quiet import StderrFilter, quiet_libraries
 
     quiet_libraries()
     with StderrFilter():

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 class UsageError(InputError):

@@ -2,7 +2,7 @@
 
 Prints one JSON object::
 
-    python -m trainer.eval_driving [--trips 40] [--seed 0] [--data ../shared/data/driver_behavior_trips.h5]
+    python -m momentsense.trainer.eval_driving [--trips 40] [--seed 0] [--data ../shared/data/driver_behavior_trips.h5]
 
 Simulated: per kind, recall (planted events with a detection of that kind within [start − 1 s,
 end + 1 s] of the peak time) and precision (detections matching a planted event of their kind); crash
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.driving import DrivingOptions, analyse_drive
-from trainer.driving_sim import simulate_drive
+from momentsense.sdk.driving import DrivingOptions, analyse_drive
+from momentsense.trainer.driving_sim import simulate_drive
 
 TOL_S = 1.0
 SIM_KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")
@@ -81,7 +81,7 @@ def evaluate_simulated(n_trips: int = 40, seed: int = 0) -> dict:
 
 def evaluate_real(path: str | Path, scales=(1.0, 0.8, 0.6)) -> dict:
     """Recall per labelled type and false alarms per hour on the real trips (earth-frame input, no GPS)."""
-    from trainer.loaders.driver import load_driver
+    from momentsense.trainer.loaders.driver import load_driver
 
     ds = load_driver(path)
     out = {}

@@ -21,10 +21,10 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from sdk.errors import FormatError, InputError
-from sdk.records import GpsTrack, ImuDataset, ImuRecording
-from sdk.sources import SensorChunk
-from sdk.timeline.records import GpsFix
+from momentsense.sdk.errors import FormatError, InputError
+from momentsense.sdk.records import GpsTrack, ImuDataset, ImuRecording
+from momentsense.sdk.sources import SensorChunk
+from momentsense.sdk.timeline.records import GpsFix
 
 DAY_S = 86400.0
 #: Seconds between recordings of one file that had to be moved apart in time.
@@ -95,12 +95,12 @@ def load_recording(opts: ReplayOptions) -> ImuDataset:
     path = Path(opts.path)
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5"):
-        from sdk.imu_file import read_imu
+        from momentsense.sdk.io.imu_file import read_imu
 
         return read_imu(path)
     if suffix != ".csv":
         raise InputError(f"--replay {opts.path}: expected a .csv or a momentsense-imu-v1 .h5 file")
-    from trainer.loaders.csv_import import TIME_SCALE, load_csv
+    from momentsense.trainer.loaders.csv_import import TIME_SCALE, load_csv
 
     ds = load_csv(path, path.stem, time_unit=opts.time_unit, acc_unit=opts.acc_unit, gyro_unit=opts.gyro_unit)
     gps = read_gps_columns(path, "time", TIME_SCALE[opts.time_unit])
@@ -156,10 +156,10 @@ def iter_chunks(rec: ImuRecording, chunk_s: float, gps_on: bool) -> Iterator[Sen
 
 def run_replay(opts: ReplayOptions) -> dict:
     """Feed the recording to the SDK, write the report into ``opts.out``; returns the summary."""
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.transport_options import ModelOptions
-    from trainer.demo.learned import learn
-    from trainer.demo.score import annotate_main_modes
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.transport.options import ModelOptions
+    from momentsense.trainer.demo.learned import learn
+    from momentsense.trainer.demo.score import annotate_main_modes
 
     ds = load_recording(opts)
     recs = [r for r in ds.recordings if len(r.t)]
@@ -214,8 +214,8 @@ def run_replay(opts: ReplayOptions) -> dict:
 
 def write_report(out: Path, data: dict, events: list, recs: list, learned) -> Path:
     """``index.html``, ``timeline.json`` and figures in ``out`` (created below an existing folder)."""
-    from trainer.demo.report import write_html
-    from trainer.demo.report_plots import plot_driving, plot_map, plot_trip_strips
+    from momentsense.trainer.demo.report import write_html
+    from momentsense.trainer.demo.report_plots import plot_driving, plot_map, plot_trip_strips
 
     out.mkdir(exist_ok=True)
     tracks = [r.gps for r in recs if r.gps is not None]

@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import VEHICLE_MODES
-from sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
+from momentsense.sdk.records import VEHICLE_MODES
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
 
 
 

@@ -42,14 +42,14 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
 
 def _load(args: argparse.Namespace):
     if args.kind == "wisdm":
-        from trainer.loaders.wisdm import load_wisdm
+        from momentsense.trainer.loaders.wisdm import load_wisdm
 
         return load_wisdm(args.src)
     if args.kind == "driver":
-        from trainer.loaders.driver import load_driver
+        from momentsense.trainer.loaders.driver import load_driver
 
         return load_driver(args.src)
-    from trainer.loaders.csv_import import CsvColumns, load_csv
+    from momentsense.trainer.loaders.csv_import import CsvColumns, load_csv
 
     columns = CsvColumns(
         time=args.time_column, acc=_three(args.acc_columns, "--acc-columns"),
@@ -87,7 +87,7 @@ def summary(ds) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
 
     if args.kind == "csv" and not args.subject:
         from pathlib import Path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.eval_places import evaluate
+    from momentsense.trainer.eval_places import evaluate
 
     if args.days < 1 or args.people < 1:
         raise InputError(f"--days and --people must be >= 1, got {args.days}, {args.people}")

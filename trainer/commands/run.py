@@ -22,8 +22,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from sdk.errors import InputError
-    from trainer.replay import ReplayOptions, format_replay, run_replay
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.replay import ReplayOptions, format_replay, run_replay
 
     if not -14 <= args.utc_offset <= 14:
         raise InputError(f"--utc-offset must be in -14..14 hours, got {args.utc_offset}")

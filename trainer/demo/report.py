@@ -15,8 +15,8 @@ import html
 import json
 from pathlib import Path
 
-from trainer.demo.score import main_mode
-from trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips  # noqa: F401 (re-exported)
+from momentsense.trainer.demo.score import main_mode
+from momentsense.trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips  # noqa: F401 (re-exported)
 
 WRONG = "<span class='wrong'>wrong</span>"
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"

@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.records import TRANSPORT_MODES
-from trainer.demo.score import main_mode
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.trainer.demo.score import main_mode
 
 COLORS = {"still": "#d9d9d9", "walk": "#4daf4a", "run": "#a65628", "bike": "#984ea3", "car": "#e41a1c",
           "bus": "#ff7f00", "train": "#377eb8", "subway": "#17becf"}  # fmt: skip

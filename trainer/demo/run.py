@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sdk.errors import InputError
-from trainer.demo.personas import PERSONAS, get_persona
+from momentsense.sdk.errors import InputError
+from momentsense.trainer.demo.personas import PERSONAS, get_persona
 
 MAX_DAYS = 28
 
@@ -70,9 +70,9 @@ class DemoSummary:
 
 def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     """Run the demo; see the module docstring. Returns the summary (the report is in ``options.out``)."""
-    from sdk.runtime import MomentSDK, SDKConfig
-    from trainer.demo.learned import learn
-    from trainer.demo.score import (
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.trainer.demo.learned import learn
+    from momentsense.trainer.demo.score import (
         annotate_main_modes,
         annotate_truth,
         score_moments,
@@ -81,8 +81,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         score_transport,
         truth_trips,
     )
-    from trainer.demo.stream import stream_persona
-    from trainer.demo.sync import sync_days
+    from momentsense.trainer.demo.stream import stream_persona
+    from momentsense.trainer.demo.sync import sync_days
 
     persona = get_persona(options.persona)
     t_start = time.perf_counter()
@@ -159,7 +159,7 @@ def flat_scores(d: dict) -> dict:
 def pick_drive(learned, legs: list):
     """``(day index, DrivingScore)`` of the scored drive on a trip (not inside a visit) overlapping the
     planted car legs most (then the longest distance), or None without such drives."""
-    from trainer.demo.learned import in_visits
+    from momentsense.trainer.demo.learned import in_visits
 
     best, key = None, None
     for i, tl in enumerate(learned.day_timelines):
@@ -177,9 +177,9 @@ def write_report(out: Path, data: dict, st, learned, events, driving_events: dic
     """Figures and ``index.html`` in ``out`` (created below an existing folder); returns the HTML path."""
     import json
 
-    from trainer.demo.report import write_html
-    from trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips
-    from trainer.demo.score import main_mode, modes_by_time
+    from momentsense.trainer.demo.report import write_html
+    from momentsense.trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips
+    from momentsense.trainer.demo.score import main_mode, modes_by_time
 
     out.mkdir(exist_ok=True)
     images = {"map": "map.png", "confusion": "transport_confusion.png", "driving": "driving.png"}

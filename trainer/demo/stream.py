@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from sdk.runtime import MomentSDK
-from sdk.sim import draw_device, draw_person
-from sdk.sim.gps import local_to_wgs84
-from sdk.sim.simulate import SimulatorOptions
-from sdk.sources import _chunk_recording
-from trainer.demo.personas import (
+from momentsense.sdk.runtime import MomentSDK
+from momentsense.sdk.sim import draw_device, draw_person
+from momentsense.sdk.sim.gps import local_to_wgs84
+from momentsense.sdk.sim.simulate import SimulatorOptions
+from momentsense.sdk.sources import _chunk_recording
+from momentsense.trainer.demo.personas import (
     DAY_S,
     LEAD_IN_S,
     MONDAY_T0,
