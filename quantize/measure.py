@@ -99,7 +99,8 @@ def format_report(report: dict) -> str:
                  f"macro-F1 {k['macro_f1']:.3f}; latency: {report['latency']['backend']}, 1 thread, batch 1")  # fmt: skip
     lines.append(f"recommended for phones: {report.get('recommended')} ({report.get('recommended_why', '')})")
     if report.get("shipped"):
-        lines.append(f"shipped: {report['shipped']}")
+        # The model is written to --out only; it ships when copied into edge_models/artifacts/.
+        lines.append(f"ready to ship (in the --out folder, not yet in edge_models/artifacts/): {report['shipped']}")
     return "\n".join(lines)
 
 

@@ -36,10 +36,28 @@ def test_report_is_written_with_its_images(day):
     summary, out = day
     assert Path(summary["report"]) == (out / "index.html").resolve()
     page = (out / "index.html").read_text()
-    for img in ("day_timeline.png", "transport_confusion.png", "driving.png"):
+    for img in ("map.png", "trips_2023-11-13.png", "transport_confusion.png", "driving.png"):
         assert (out / img).stat().st_size > 5000 and (out / img).read_bytes()[:4] == b"\x89PNG"
         assert f"src='{img}'" in page
-    assert "What was synced" in page and "Timeline per day" in page
+    assert "What was synced" in page and "Day by day" in page and "Monday 13 November 2023" in page
+
+
+def test_the_report_reads_as_a_summary_then_honest_scores(day):
+    """Summary first; accuracy while moving before the all-seconds figure; recall per true mode; no
+    Python objects in the page; trips whose mode disagrees with the truth are marked wrong."""
+    summary, out = day
+    page = (out / "index.html").read_text()
+    order = [page.index(h) for h in ("<h2>Summary</h2>", "<h2>Map</h2>", "How right was it", "Transport mode while moving",
+                                     "Over all seconds", "Day by day")]  # fmt: skip
+    assert order == sorted(order)
+    assert f"<b>{summary['scores_flat']['transport_accuracy_moving']:.0%}</b>" in page
+    for mode in summary["scores"]["transport"]["recall"]:
+        assert f"<td>{mode}</td>" in page
+    for repr_like in ("['", "{'", "None", "True", "False"):
+        assert repr_like not in page.split("<pre>")[0], repr_like
+    trips = summary["timeline"][0]["trips"]
+    wrong = [t for t in trips if not t["mode_ok"]]
+    assert page.count("<span class='wrong'>wrong</span>: was ") == len(wrong)
 
 
 def test_json_has_the_keys_and_scores_in_range(day):
@@ -167,3 +185,31 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
     assert made and not any(p.exists() for p in made)
+
+
+def test_trips_and_drives_that_disagree_with_the_truth_are_flagged():
+    """A bus ride detected as a car is a wrong trip, and the drive scored on it is not a real drive."""
+    from momentsense.sdk.timeline.records import TransportEvent
+    from momentsense.trainer.demo.score import annotate_main_modes, annotate_truth
+
+    legs = [(0.0, 100.0, "walk"), (100.0, 1300.0, "bus"), (1300.0, 1400.0, "walk"), (2000.0, 2100.0, "walk"),
+            (2100.0, 3000.0, "car")]  # fmt: skip
+    events = [TransportEvent(0, 100, "walk", 1), TransportEvent(100, 1300, "car", 1), TransportEvent(2000, 2100, "walk", 1),
+              TransportEvent(2100, 3000, "car", 1)]  # fmt: skip
+    days = [{"trips": [{"start_s": 0.0, "end_s": 1400.0, "modes": ["walk", "car"]},
+                       {"start_s": 2000.0, "end_s": 3000.0, "modes": ["walk", "car"]}],
+             "driving_scores": [{"start_s": 100.0, "end_s": 1300.0}, {"start_s": 2100.0, "end_s": 3000.0}]}]  # fmt: skip
+    annotate_main_modes(days, events)
+    annotate_truth(days, legs)
+    bus, car = days[0]["trips"]
+    assert bus["main_mode"] == "car" and bus["truth_modes"][0] == "bus" and bus["mode_ok"] is False
+    assert car["mode_ok"] is True
+    assert [d["real_drive"] for d in days[0]["driving_scores"]] == [False, True]
+
+
+def test_values_are_written_in_words():
+    from momentsense.trainer.demo.report import plain
+
+    assert plain(["walk", "car"]) == "walk, car"
+    assert plain({"harsh_acceleration": 2, "speeding": 1, "crash": 0}) == "2 harsh accelerations, 1 speeding"
+    assert plain(None) == "–" and plain(True) == "yes" and plain(0.78712) == "0.787"

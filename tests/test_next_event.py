@@ -118,7 +118,10 @@ def test_first_week_scenario_scores_only_each_users_first_week(seqs):
 def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
     from momentsense.trainer.cli import main
 
-    args = ["eval", "next-event", "--model", "m.tflite", "--data", "d.h5", "--first-week", "--shift-hours", "1"]
+    for name in ("m.tflite", "d.h5"):  # present (the CLI checks paths first) but never read
+        (tmp_path / name).write_bytes(b"")
+    args = ["eval", "next-event", "--model", str(tmp_path / "m.tflite"), "--data", str(tmp_path / "d.h5"), "--first-week",
+            "--shift-hours", "1"]  # fmt: skip
     assert main(args) == 2
     assert "--first-week" in capsys.readouterr().err
 
@@ -126,9 +129,10 @@ def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
 def test_cli_refuses_negative_recall_heads(tmp_path, capsys):
     from momentsense.trainer.cli import main
 
-    assert main(["train", "next-event", "--data", "d.h5", "--out", str(tmp_path), "--recall-heads", "-1"]) == 2
+    (tmp_path / "d.h5").write_bytes(b"")  # present (the CLI checks paths first) but never read
+    assert main(["train", "next-event", "--data", str(tmp_path / "d.h5"), "--out", str(tmp_path / "o"), "--recall-heads", "-1"]) == 2
     assert "--recall-heads" in capsys.readouterr().err
-    assert not any(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
 
 
 def test_recall_branch_is_causal_and_skips_padding():

@@ -82,5 +82,6 @@ def test_train_segments_fails_with_too_few_users(tmp_path, capsys):
 
 @pytest.mark.parametrize("weight", ["-1", "nan", "inf"])
 def test_train_segments_refuses_a_bad_compat_weight(tmp_path, capsys, weight):
+    (tmp_path / "missing.h5").write_bytes(b"")  # exists (the CLI checks paths first) but is never read
     rc = main(["train", "segments", "--data", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "o"), "--compat-weight", weight])
     assert rc == 2 and "--compat-weight must be a finite number >= 0" in capsys.readouterr().err

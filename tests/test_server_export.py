@@ -64,6 +64,7 @@ class TestExportTraining:
         """Two installs × 3 days → a valid timeline; feedback applied and listed as evaluation labels."""
         url, tmp = db
         out = tmp / "export" / "train.jsonl"
+        out.parent.mkdir()  # the CLI writes only into an existing folder
         assert main(["export-training", "--db", url, "--out", str(out)]) == 0
         summary = json.loads(capsys.readouterr().out)
         tl = read_timeline(out)

@@ -87,7 +87,10 @@ def test_tiny_cross_validation_tests_each_subject_once(tmp_path, tiny, monkeypat
 def test_cli_refuses_folds_with_a_test_file(tmp_path, capsys):
     from momentsense.trainer.cli import main
 
-    args = ["train", "transport", "--data", "a.h5", "--test-data", "b.h5", "--out", str(tmp_path), "--folds", "3"]
+    for name in ("a.h5", "b.h5"):  # present (the CLI checks paths first) but never read
+        (tmp_path / name).write_bytes(b"")
+    args = ["train", "transport", "--data", str(tmp_path / "a.h5"), "--test-data", str(tmp_path / "b.h5"), "--out",
+            str(tmp_path / "o"), "--folds", "3"]  # fmt: skip
     assert main(args) == 2
     assert "--folds" in capsys.readouterr().err
 

@@ -408,6 +408,8 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
 def test_cli_refuses_unknown_heads_before_loading_anything(tmp_path, capsys, args, message):
     from momentsense.trainer.cli import main
 
+    for name in ("missing.tflite", "missing.h5"):  # present (the CLI checks paths first) but never read
+        (tmp_path / name).write_bytes(b"")
     rc = main(["train", "transport-context", "--model", str(tmp_path / "missing.tflite"), "--data", str(tmp_path / "missing.h5"),
                "--out", str(tmp_path / "out"), *args])
     assert rc == 2 and message in capsys.readouterr().err

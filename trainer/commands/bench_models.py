@@ -43,9 +43,9 @@ def _training_run(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     cli.command("bench models", "inference per window of every shipped model: Keras vs float32 vs int8 TFLite (JSON)",
-                _models_args, _models_run)
+                _models_args, _models_run, needs="train")
     cli.command("bench training", "training throughput: transport CNN windows/s, next-event LSTM timelines/s (JSON)",
-                _training_args, _training_run)
+                _training_args, _training_run, needs="train")
     register_profile(cli)
 
 
@@ -107,6 +107,6 @@ def _all_run(args: argparse.Namespace) -> int:
 
 def register_profile(cli) -> None:
     cli.command("bench all", "every benchmark side by side in one run: runtime with and without duty cycling, "
-                "inference per model, training throughput, sync payload per day (JSON)", _all_args, _all_run)
+                "inference per model, training throughput, sync payload per day (JSON)", _all_args, _all_run, needs="train")
     cli.command("profile demo", "flame graph (py-spy) of the on-device runtime on a simulated day; top costs as JSON",
                 _profile_args, _profile_run)

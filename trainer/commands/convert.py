@@ -134,4 +134,4 @@ def _convert_aalto(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     """Declare ``momentsense convert``."""
-    cli.command("convert", "Convert WISDM, driver-behaviour, US-TM2017, Aalto GPS or CSV recordings to momentsense-imu-v1 HDF5.", _args, _run)
+    cli.command("convert", "convert WISDM, driver-behaviour, US-TM2017, Aalto GPS or CSV recordings to momentsense-imu-v1 HDF5", _args, _run, needs="h5py")

@@ -38,4 +38,4 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     cli.command("demo", "simulate a persona's week of phone sensors, run the whole SDK over it, sync, score, report",
-                _args, _run)  # fmt: skip
+                _args, _run, needs="demo")  # fmt: skip

@@ -11,7 +11,7 @@ def _shard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="momentsense-timeline-v1 file")
     p.add_argument("--shards", type=int, required=True, help="number of shards = number of workers")
     p.add_argument("--out", required=True, help="directory for shard-NNNNN-of-NNNNN.npz")
-    p.add_argument("--crops-per-user", type=int, default=4)
+    p.add_argument("--crops-per-user", type=int, default=4, help="random history crops drawn per user")
     p.add_argument("--max-events", type=int, default=192, help="events per crop (the LSTM's history length)")
     p.add_argument("--seed", type=int, default=0)
 
@@ -31,10 +31,10 @@ def _shard_run(args: argparse.Namespace) -> int:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shards", required=True, help="directory written by `momentsense shard next-event`")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="output folder (the trained model, metrics)")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-per-worker", type=int, default=32)
-    p.add_argument("--units", type=int, default=64)
+    p.add_argument("--batch-per-worker", type=int, default=32, help="batch size on each worker")
+    p.add_argument("--units", type=int, default=64, help="LSTM units")
     p.add_argument("--recall-heads", type=int, default=4, help="heads of the recall branch (0 = the plain LSTM)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backup-dir", default=None, help="BackupAndRestore checkpoint directory (default OUT/backup)")
@@ -55,4 +55,4 @@ def register(cli) -> None:
     cli.command("shard next-event", "split a timeline file into one shard of next-event training crops per worker",
                 _shard_args, _shard_run)
     cli.command("train distributed", "train the next-event LSTM on shards with MultiWorkerMirroredStrategy "
-                "(run once per worker with its TF_CONFIG; alone without one)", _train_args, _train_run)
+                "(run once per worker with its TF_CONFIG; alone without one)", _train_args, _train_run, needs="train")

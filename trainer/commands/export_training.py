@@ -36,4 +36,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(cli) -> None:
-    cli.command("export-training", "export ingested timelines (+ feedback as evaluation labels) as trainer datasets", _args, _run)
+    cli.command("export-training", "export ingested timelines (+ feedback as evaluation labels) as trainer datasets", _args, _run, needs="server")

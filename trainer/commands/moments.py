@@ -39,8 +39,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-train-users", type=int, default=None, help="use at most this many training users")
     p.add_argument("--eval-users", type=int, default=400, help="held-out users evaluated (default 400; 0 = all)")
     p.add_argument("--tflite-eval-users", type=int, default=60, help="held-out users for the TFLite vs Keras check")
-    p.add_argument("--crops-per-user", type=int, default=4)
-    p.add_argument("--units", type=int, default=64)
+    p.add_argument("--crops-per-user", type=int, default=4, help="random history crops drawn per user and epoch")
+    p.add_argument("--units", type=int, default=64, help="LSTM units")
     p.add_argument("--recall-heads", type=int, default=4,
                    help="heads of the recall branch beside the LSTM (default 4, as shipped; 0 = the plain LSTM of model 1.0)")
     p.add_argument("--no-shift-augment", action="store_true", help="switch off the random day-shift augmentation")
@@ -135,9 +135,9 @@ def _moments_run(args: argparse.Namespace) -> int:
 def register(cli) -> None:
     """Declare the population simulator and next-event commands."""
     cli.command("simulate population", help="Simulate users' weeks as momentsense-timeline-v1 with ground-truth moments and personas.",
-                add_args=_sim_args, run=_sim_run)  # fmt: skip
+                add_args=_sim_args, run=_sim_run, needs="tqdm")  # fmt: skip
     cli.command("train next-event", help="Train the global next-event LSTM; held-out users' metrics vs the Markov baseline.",
-                add_args=_train_args, run=_train_run)  # fmt: skip
+                add_args=_train_args, run=_train_run, needs="train")  # fmt: skip
     cli.command("eval next-event", help="Evaluate a next-event LSTM (.tflite or .keras) against the Markov baseline.",
                 add_args=_eval_args, run=_eval_run)  # fmt: skip
     cli.command("eval moments", help="Moment precision/recall and notification timing on a timeline file with ground truth.",

@@ -67,4 +67,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(cli) -> None:
-    cli.command("quantize", "prune / quantize a trained model to TFLite variants with manifests and a measured report", _args, _run)
+    cli.command("quantize", "prune / quantize a trained model to TFLite variants with manifests and a measured report", _args, _run, needs="train")

@@ -9,7 +9,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="momentsense-timeline-v1 file with planted personas")
     p.add_argument("--out", required=True, help="output folder (metrics.json, timeline_encoder.tflite + .json, segment_classifiers.json, plot)")
     p.add_argument("--steps", type=int, default=600, help="encoder training steps (default 600)")
-    p.add_argument("--users-per-batch", type=int, default=64)
+    p.add_argument("--users-per-batch", type=int, default=64, help="users per triplet batch")
     p.add_argument("--seed", type=int, default=0, help="seed of encoder training")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the encoder/label-pool/test user split")
     p.add_argument("--repeats", type=int, default=5, help="random labelled-user draws per label count")
@@ -18,7 +18,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-seed", type=int, default=1, help="seed of the second encoder (mapping experiment); -1 = skip")
     p.add_argument("--compat-weight", type=float, default=1.0,
                    help="weight of the compatibility loss of the mapping experiment's compatible retrains (default 1; 0 = plain retrains only)")
-    p.add_argument("--tflite-mode", choices=("float16", "float32"), default="float16")
+    p.add_argument("--tflite-mode", choices=("float16", "float32"), default="float16", help="weights of the exported encoder")
     p.add_argument("--version", default="1.0.0", help="semantic version of the encoder")
     p.add_argument("--ship", default=None, help="also copy the encoder, heads and metrics into this folder (edge_models/artifacts)")
     p.add_argument("--threads", type=int, default=2)
@@ -79,6 +79,6 @@ def _eval_run(args: argparse.Namespace) -> int:
 def register(cli) -> None:
     """Declare the segments commands."""
     cli.command("train segments", help="Train the timeline encoder (triplet loss), few-label classifiers and rules evaluation.",
-                add_args=_train_args, run=_train_run)  # fmt: skip
+                add_args=_train_args, run=_train_run, needs="train")  # fmt: skip
     cli.command("eval segments", help="Per-segment F1 of rules, embedding heads and the feature baseline on a timeline file.",
                 add_args=_eval_args, run=_eval_run)  # fmt: skip

@@ -16,8 +16,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default="sqlite:///momentsense-server.db",
                    help="SQLAlchemy database URL (default: a SQLite file in the current folder; "
                         "postgresql+psycopg://... in production)")  # fmt: skip
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
     p.add_argument("--models", default=None, help="model registry folder (default: the shipped edge_models/artifacts)")
     p.add_argument("--add-app", metavar="NAME", default=None,
                    help="register an app (or replace its key), print its new API key and exit")  # fmt: skip
@@ -44,7 +44,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-day-age-days", type=float, default=400.0,
                    help="refuse days older than this many days before receipt (0: no limit)")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body on the wire")
-    p.add_argument("--log-level", default="warning")
+    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug", "trace"),
+                   help="uvicorn's log level")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -102,4 +103,4 @@ def app_from_env():
 
 
 def register(cli) -> None:
-    cli.command("serve", "run the sync server: ingest, feedback, erasure, model registry (FastAPI; SQLite by default)", _args, _run)
+    cli.command("serve", "run the sync server: ingest, feedback, erasure, model registry (FastAPI; SQLite by default)", _args, _run, needs="server")

@@ -50,4 +50,5 @@ def register(cli) -> None:
         help="Simulate labelled 25 Hz accelerometer/gyroscope + 1 Hz GPS data for the eight transport modes.",
         add_args=_add_args,
         run=_run,
+        needs=("h5py", "tqdm"),
     )

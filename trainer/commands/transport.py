@@ -12,7 +12,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping on validation subjects)")
     p.add_argument("--seed", type=int, default=0, help="seed of split, augmentation, initialisation")
     p.add_argument("--patience", type=int, default=10,
-                   help="epochs without validation-loss improvement before stopping (>= --epochs: train all epochs, keep the last)")
+                   help="epochs without improvement of --monitor before stopping (>= --epochs: train all epochs, keep the last)")
     p.add_argument("--keep", choices=("best", "last"), default="best",
                    help="weights kept: the best epoch by --monitor (default) or the last epoch")
     p.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_accuracy",
@@ -235,5 +235,5 @@ def _eval_run(args: argparse.Namespace) -> int:
 
 
 def register(cli) -> None:
-    cli.command("train transport", "train the transport-mode CNN and evaluate it on held-out subjects", _train_args, _train_run)
-    cli.command("eval transport", "evaluate a transport model on any imu file, or print the model comparison", _eval_args, _eval_run)
+    cli.command("train transport", "train the transport-mode CNN and evaluate it on held-out subjects", _train_args, _train_run, needs="train")
+    cli.command("eval transport", "evaluate a transport model on any imu file, or print the model comparison", _eval_args, _eval_run, needs="train")

@@ -41,4 +41,4 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(cli) -> None:
     cli.command("train transport-context", "fit the context head (minutes of window outputs → transport mode) behind a trained window model",
-                _args, _run)  # fmt: skip
+                _args, _run, needs="train")  # fmt: skip

@@ -73,6 +73,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     from momentsense.sdk.runtime import MomentSDK, SDKConfig
     from momentsense.trainer.demo.learned import learn
     from momentsense.trainer.demo.score import (
+        annotate_main_modes,
+        annotate_truth,
         score_moments,
         score_places,
         score_segments,
@@ -102,6 +104,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         finally:
             sdk.close()
         analyse_s = time.perf_counter() - t_learn
+        annotate_main_modes(learned.days, events)
+        annotate_truth(learned.days, st.legs)
         planted = truth_trips(st.stops, st.legs, persona)
         transport = score_transport(st.legs, events, st.t0, st.t_end)
         scores = {
@@ -114,6 +118,8 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
         data = {
             "persona": persona.name, "persona_description": persona.description, "planted_traits": list(persona.traits),
             "days": options.days, "seed": options.seed, "simulated_hours": round((st.t_end - st.t0) / 3600.0, 3),
+            "intro": (f"{persona.description}. Simulated {(st.t_end - st.t0) / 3600.0:.1f} h of 25 Hz IMU and 1 Hz GPS, "
+                      "run through the SDK on this computer, synced to a local server and scored against the simulator's truth."),
             "wall_s": round(wall, 1), "simulate_s": round(st.sim_s, 1), "sdk_s": round(st.sdk_s, 1),
             "analyse_and_sync_s": round(analyse_s, 1),
             "realtime_factor": round((st.t_end - st.t0) / wall, 1) if wall > 0 else None,
@@ -168,37 +174,57 @@ def pick_drive(learned, legs: list):
 
 
 def write_report(out: Path, data: dict, st, learned, events, driving_events: dict) -> Path:
-    """Plots and ``index.html`` in ``out``; returns the HTML path."""
-    from momentsense.trainer.demo.report import plot_confusion, plot_day, plot_driving, write_html
-
-    out.mkdir(parents=True, exist_ok=True)
-    labels = {p["place"]: p["label"] for p in data["places"]}
-    day = 0
-    tl = learned.day_timelines[day]
-    plot_day(out / "day_timeline.png", day, st.day0, st.legs, st.stops, [e for e in events if e.end > tl.start_s and e.start < tl.end_s],
-             list(tl.visits), labels)  # fmt: skip
-    plot_confusion(out / "transport_confusion.png", data["scores"]["transport"]["confusion_s"])
-    drive = pick_drive(learned, st.legs)
-    if drive is None:
-        plot_driving(out / "driving.png", st.speed_t, st.speed_mps, [], [])
-    else:
-        i, score = drive
-        plot_driving(out / "driving.png", st.speed_t, st.speed_mps, [score],
-                     [e for e in driving_events[i] if score.trip_start - 60 <= e.t <= score.trip_end + 60],
-                     tuple((a, b) for a, b, m in st.legs if m == "car"))  # fmt: skip
-    images = {"day": "day_timeline.png", "confusion": "transport_confusion.png", "driving": "driving.png"}
-    path = out / "index.html"
-    write_html(path, data, images)
+    """Figures and ``index.html`` in ``out`` (created below an existing folder); returns the HTML path."""
     import json
 
+    from momentsense.trainer.demo.report import write_html
+    from momentsense.trainer.demo.report_plots import plot_confusion, plot_driving, plot_map, plot_trip_strips
+    from momentsense.trainer.demo.score import main_mode, modes_by_time
+
+    out.mkdir(exist_ok=True)
+    images = {"map": "map.png", "confusion": "transport_confusion.png", "driving": "driving.png"}
+    plot_map(out / images["map"], data["places"], data["timeline"])
+    for d in data["timeline"]:
+        if d["trips"]:
+            name = f"trips_{d['date']}.png"
+            plot_trip_strips(out / name, d["trips"], events, st.legs)
+            images[f"strip:{d['date']}"] = name
+    plot_confusion(out / images["confusion"], data["scores"]["transport"]["confusion_s"])
+    drive = pick_drive(learned, st.legs)
+    if drive is None:
+        plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [], [])
+    else:
+        i, score = drive
+        truth = modes_by_time(st.legs, score.trip_start, score.trip_end)
+        if main_mode(truth) != "car":
+            images["driving_note"] = f"This drive is wrong: the person was not in a car but on a {main_mode(truth)} ride."
+        plot_driving(out / images["driving"], st.speed_t, st.speed_mps, [score],
+                     [e for e in driving_events[i] if score.trip_start - 60 <= e.t <= score.trip_end + 60],
+                     tuple((a, b) for a, b, m in st.legs if m == "car"))  # fmt: skip
+    path = out / "index.html"
+    write_html(path, data, images)
     (out / "summary.json").write_text(json.dumps(data, indent=1, default=str))
     return path.resolve()
+
+
+def headline_scores(d: dict) -> str:
+    """The scores in words, the one that can mislead (all seconds, mostly still) after the others."""
+    sc = d["scores_flat"]
+    pct = lambda x: "–" if x is None else f"{x:.0%}"  # noqa: E731
+    yes = lambda x: "–" if x is None else ("yes" if x else "NO")  # noqa: E731
+    recall = d["scores"]["transport"].get("recall", {})
+    parts = [f"transport mode while moving {pct(sc['transport_accuracy_moving'])} right"
+             + (" (" + ", ".join(f"{m} {pct(v)}" for m, v in recall.items() if m != "still") + ")" if recall else ""),
+             f"home found {yes(sc['home_found'])}", f"work found {yes(sc['work_found'])}",
+             f"trip moments {pct(sc['moment_precision'])} (live {pct(sc['moment_precision_live'])})",
+             f"segments fired that were planted {pct(sc['segment_precision'])}, planted that fired {pct(sc['segment_recall'])}",
+             f"all seconds incl. still {pct(sc['transport_accuracy'])}"]  # fmt: skip
+    return "; ".join(parts)
 
 
 def format_summary(s: DemoSummary) -> str:
     """Human-readable summary of a demo run."""
     d = s.data
-    sc = d["scores_flat"]
     lines = [
         f"momentsense demo: persona {d['persona']} ({d['persona_description']}), seed {d['seed']}",
         (f"  {d['simulated_hours']:g} simulated hours in {d['wall_s']:.1f} s wall time (simulator {d['simulate_s']:.1f} s, "
@@ -243,7 +269,7 @@ def format_summary(s: DemoSummary) -> str:
     sy = d["sync"]
     lines.append(f"  synced: {sy['days_built']} day payloads, {sy['payload_gzip_bytes']:,} B gzipped vs {d['raw_sensor_bytes']:,} B raw "
                  f"(1:{d['raw_to_payload_ratio'] or 0:,.0f}); server on {sy['server']} holds {len(sy['days_held_by_server'])} day(s)")
-    lines.append("  scores vs simulator truth: " + ", ".join(f"{k}={v}" for k, v in sc.items()))
+    lines.append("  scores vs the simulator's truth: " + headline_scores(d))
     if s.report:
         lines.append(f"  report: {s.report}")
     return "\n".join(lines)

@@ -48,7 +48,11 @@ def score_transport(legs: list, events: list, t0: float, t1: float) -> dict:
     k = len(TRANSPORT_MODES)
     conf = np.bincount(truth[ok].astype(np.int64) * k + det[ok], minlength=k * k).reshape(k, k)
     moving = ok & (truth > 0)
+    truth_s = conf.sum(axis=1)
+    recall = {m: float(conf[i, i] / truth_s[i]) for i, m in enumerate(TRANSPORT_MODES) if truth_s[i] > 0}
     return {
+        "recall": recall, "truth_hours": {m: round(float(truth_s[i]) / 3600.0, 2) for i, m in enumerate(TRANSPORT_MODES)
+                                          if truth_s[i] > 0},
         "accuracy": float(np.mean(truth[ok] == det[ok])) if ok.any() else None,
         "accuracy_moving": float(np.mean(truth[moving] == det[moving])) if moving.any() else None,
         "seconds_scored": int(ok.sum()), "coverage": float(ok.sum() / max(1, (truth >= 0).sum())),
@@ -113,3 +117,48 @@ def score_segments(segments: dict, persona: Persona) -> dict:
         "embedding_precision": sum(f in persona.traits for f in emb) / len(emb) if emb else None,
         "embedding_recall": sum(t in emb for t in persona.traits) / len(persona.traits) if persona.traits else None,
     }  # fmt: skip
+
+
+def main_mode(modes) -> str:
+    """The mode a trip is named by: the first of ``modes`` that is not walking (walking if it is all)."""
+    modes = [m for m in modes if m != "still"]
+    return next((m for m in modes if m != "walk"), modes[0] if modes else "still")
+
+
+def modes_by_time(intervals: list, a: float, b: float) -> list:
+    """Modes (not still) of ``(start, end, mode)`` intervals between unix s ``a`` and ``b``, longest
+    first, each with >= 60 s or >= 20 % of the span."""
+    spent: dict = {}
+    for s, e, m in intervals:
+        if m != "still" and _overlap(s, e, a, b) > 0:
+            spent[m] = spent.get(m, 0.0) + _overlap(s, e, a, b)
+    return [m for m, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v >= min(60.0, 0.2 * (b - a))]
+
+
+def annotate_main_modes(days: list, events: list) -> None:
+    """Give each trip of the day dicts its ``main_mode``: the detected mode it spent longest in,
+    walking only when it is all walking (the trip is named by it on the map and in the checks)."""
+    spans = [(e.start, e.end, e.mode) for e in events]
+    for day in days:
+        for t in day["trips"]:
+            t["main_mode"] = main_mode(modes_by_time(spans, t["start_s"], t["end_s"]) or t["modes"])
+
+
+def annotate_truth(days: list, legs: list) -> None:
+    """Add the simulator's truth to the day dicts of :func:`trainer.demo.learned.learn` in place.
+
+    Each trip gets ``truth_modes`` (planted modes during it) and ``mode_ok`` (its main detected mode
+    is the main planted one); each drive gets ``truth_car_share`` (the share of it spent in a planted
+    car) and ``real_drive`` (share >= 0.5): a drive scored while the person rode a bus is flagged.
+    """
+    for day in days:
+        for t in day["trips"]:
+            truth = modes_by_time(legs, t["start_s"], t["end_s"])
+            t["truth_modes"] = truth
+            t["mode_ok"] = bool(truth) and t.get("main_mode", main_mode(t["modes"])) == main_mode(truth)
+        for d in day["driving_scores"]:
+            span = max(1.0, d["end_s"] - d["start_s"])
+            car = sum(_overlap(s, e, d["start_s"], d["end_s"]) for s, e, m in legs if m == "car")
+            d["truth_car_share"] = round(car / span, 2)
+            d["real_drive"] = car / span >= 0.5
+            d["truth_modes"] = modes_by_time(legs, d["start_s"], d["end_s"])
