@@ -28,8 +28,9 @@ def _runtime_run(args: argparse.Namespace) -> int:
     from momentsense.sdk.errors import InputError
     from momentsense.trainer.bench import bench_base, bench_runtime, record_chunks
 
-    if not args.hours > 0 or not args.chunk_s > 0:
-        raise InputError(f"--hours and --chunk-s must be > 0, got {args.hours}, {args.chunk_s}")
+    for flag, value in (("--hours", args.hours), ("--chunk-s", args.chunk_s)):
+        if not value > 0:
+            raise InputError(f"{flag} must be > 0, got {value}")
     if args.record and args.replay:
         raise InputError("--record and --replay exclude each other: record once, then replay")
     if args.record:

@@ -243,8 +243,8 @@ def write_html(path: Path, s: dict, images: dict) -> None:
         if wrong:
             parts.append(f"<p>{WRONG}: the upload carries the segment(s) {html.escape(', '.join(wrong))}, "
                          "which the persona does not have.</p>")
-        if sy.get("first_payload"):
-            payload = html.escape(json.dumps(sy["first_payload"], indent=1))
+        if sy.get("sample_payload"):
+            payload = html.escape(json.dumps(sy["sample_payload"], indent=1))
             parts.append(f"<p>The first day's payload as uploaded:</p><pre>{payload}</pre>")
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")

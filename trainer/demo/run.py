@@ -128,7 +128,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
             "timeline": learned.days, "places": learned.places, "segments": learned.segments,
             "moments": [dataclasses.asdict(m) for m in learned.moments],
             "sync": {**{k: v for k, v in sync.items() if k != "payloads"},
-                     "first_payload": sync["payloads"][0] if sync["payloads"] else None},
+                     "sample_payload": max(sync["payloads"], key=lambda p: (len(p["trips"]), len(p["visits"])), default=None)},
             "raw_to_payload_ratio": round(st.raw_bytes / payload_bytes, 1) if payload_bytes else None,
             "scores": scores,
         }  # fmt: skip

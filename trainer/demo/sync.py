@@ -46,7 +46,9 @@ def sync_days(sdk, learned, work: Path) -> dict:
         up = Uploader(sdk.reader(), consent, SyncOptions(server.url, server.api_key, timeout_s=10.0, max_attempts=3),
                       work / "sync", tz_offset_s=sdk.config.tz_offset_s)  # fmt: skip
         try:
-            res = up.sync(day_extras(learned), days=[tl.day for tl in learned.day_timelines])
+            # Every day the timeline touches: a visit belongs to the day it starts on (the first evening at home
+            # is the simulation's first day, before the first full day the report shows).
+            res = up.sync(day_extras(learned), days=sdk.days())
             install = up.client.options.install.install_id
         finally:
             up.close()
