@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)
 #: the person is taken to be still there until fixes show otherwise. Measured in the demo week
-#: (session 8, six personas, simulator 1.1): a 120 s limit left 7,048 s of still time read as a
+#: (six personas, simulator 1.1): a 120 s limit left 7,048 s of still time read as a
 #: vehicle with the GPS head (4,883 s without it); no limit 413 s (1,083 s), accuracy while moving
 #: unchanged (±0.001 per persona).
 AT_PLACE_MAX_FIX_AGE_S = float("inf")

@@ -283,8 +283,8 @@ class LiveBackend:
         return normalise_day(rec)
 
     def days(self) -> list:
-        """Days to swipe through: days with events in this session, and days of the last two weeks
-        before them that the SDK's store already holds (earlier sessions)."""
+        """Days to swipe through: days with events since the app started sensing, and days of the last
+        two weeks before them that the SDK's store already holds (from earlier runs of the app)."""
         times = [t for e in self.sdk.events() for t in (e.start, e.end)] if hasattr(self.sdk, "events") else []
         if self._stored_days is None:
             first = min(day_range(times, self.tz_offset_s))
