@@ -37,7 +37,7 @@ def _commands(block: str) -> list[str]:
     out = []
     for line in text.splitlines():
         for part in re.split(r"&&|\|\||;|\|", line.split(" #", 1)[0]):
-            part = part.strip()
+            part = part.strip().removesuffix("&").strip()  # a command started in the background
             if part.startswith("momentsense "):
                 out.append(part)
     return out

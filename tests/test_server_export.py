@@ -104,6 +104,7 @@ class TestExportTraining:
                                                                  "value": "Dr Smith's clinic"}]})  # fmt: skip
         assert bad.status_code == 422
         out = tmp / "export2" / "train.jsonl"
+        out.parent.mkdir()  # the CLI writes only below an existing folder
         assert main(["export-training", "--db", url, "--out", str(out)]) == 0
         summary = json.loads(capsys.readouterr().out)
         assert summary["events"] == 2 * 3 * 6 - 1 - 1  # the train correction of the fixture, the dropped visit
