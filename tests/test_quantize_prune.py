@@ -14,7 +14,7 @@ from momentsense.quantize.prune import (
     qat_fine_tune,
     weight_sparsity,
 )
-from momentsense.quantize.transport import Variant, default_sweep, recommend
+from momentsense.trainer.transport.compress import Variant, default_sweep, recommend
 from momentsense.sdk.errors import InputError, ModelError
 from momentsense.sdk.models.interpreter import load_model
 

@@ -70,9 +70,10 @@ def test_pooled_metrics_equal_metrics_of_the_pooled_labels():
 
 
 def test_tiny_cross_validation_tests_each_subject_once(tmp_path, tiny, monkeypatch):
-    from momentsense.trainer.transport import crossval, workflow
+    from momentsense.trainer.transport import crossval, loading, workflow
 
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: tiny)
+    monkeypatch.setattr(loading, "load_datasets", lambda paths: tiny)
     opts = TrainOptions(epochs=2, preprocess=SMALL, copies=0, augment=None, batch_size=32, threads=1)
     cv = crossval.run_cross_validation(["tiny.h5"], str(tmp_path), folds=2, options=opts, progress=False)
     saved = json.loads((tmp_path / "cv.json").read_text())
@@ -99,13 +100,14 @@ def test_nested_selection_never_trains_or_chooses_on_the_outer_test_subjects(tmp
     """Each outer fold chooses its recipe by inner CV on its training subjects only (runs are faked)."""
     import dataclasses
 
-    from momentsense.trainer.transport import crossval, workflow
+    from momentsense.trainer.transport import crossval, loading, workflow
     from momentsense.trainer.transport.augment import AugmentConfig
 
     subjects = [f"s{i}" for i in range(9)]
     ds = simulate_dataset(n_subjects=1, minutes_per_subject=1, seed=0, modes=("still", "walk"))
     ds = dataclasses.replace(ds, recordings=[dataclasses.replace(ds.recordings[0], subject=s) for s in subjects])
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: ds)
+    monkeypatch.setattr(loading, "load_datasets", lambda paths: ds)
     calls = []
 
     def fake_run_train(data, out, test_data, opts, baselines=False, progress=True, dataset=None):

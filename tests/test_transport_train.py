@@ -136,9 +136,11 @@ def test_precut_windows_follow_the_dataset_length():
 
 def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     """A tiny train → eval run writes metrics.json with the required keys, on held-out subjects only."""
-    from momentsense.trainer.transport import workflow
+    from momentsense.trainer.transport import loading, workflow
 
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: tiny)
+
+    monkeypatch.setattr(loading, "load_datasets", lambda paths: tiny)
     opts = TrainOptions(epochs=6, preprocess=SMALL, copies=1, batch_size=32, threads=1)
     m = workflow.run_train(["tiny.h5"], str(tmp_path), None, opts)
     saved = json.loads((tmp_path / "metrics.json").read_text())

@@ -183,7 +183,8 @@ def _eval_run(args: argparse.Namespace) -> int:
 
     from momentsense.edge_models import artifact_dir
     from momentsense.sdk.errors import InputError
-    from momentsense.trainer.transport.workflow import _json, format_compare, run_eval
+    from momentsense.trainer.transport.loading import to_json
+    from momentsense.trainer.transport.workflow import format_compare, run_eval
 
     if args.compare:
         path = Path(args.metrics) if args.metrics else artifact_dir() / "transport_cnn.metrics.json"
@@ -214,7 +215,7 @@ def _eval_run(args: argparse.Namespace) -> int:
 
         m.update(evaluate_stream(ds, args.model, args.gps, label_map, args.chunk_s))
     if args.json:
-        print(json.dumps(m, indent=2, default=_json))
+        print(json.dumps(m, indent=2, default=to_json))
     else:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
               f"(all classes {m['macro_f1_all']:.3f}; {m['test_windows_clean']} clean windows)")  # fmt: skip

@@ -96,7 +96,7 @@ def run_ablation(
         Called with each finished row.
     """
     from momentsense.trainer.transport.evaluate import evaluate_classifier
-    from momentsense.trainer.transport.workflow import keras_predictor
+    from momentsense.trainer.transport.loading import keras_predictor
 
     if on not in ABLATE_ON:
         raise InputError(f"ablation scored on {on!r}; choose one of {list(ABLATE_ON)}")

@@ -22,13 +22,10 @@ from momentsense.sdk.records import ImuDataset
 from momentsense.sdk.transport.heads import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
 from momentsense.trainer.transport.data import WindowData, dataset_windows
 from momentsense.trainer.transport.evaluate import evaluate_classifier, ordered, tune_hmm
+from momentsense.trainer.transport.train import DEFAULT_LAG  # noqa: F401  (the heads' default; re-exported)
 
 #: Context lengths in windows: 1, 3 and 6 minutes at the default 5 s hop.
 DEFAULT_SCALES = (12, 36, 72)
-#: Look-ahead of the lagged head in windows: 3 minutes at the default 5 s hop. Chosen on the
-#: validation file behind the int8 model (macro-F1 per window, seeds 0 / 1): no lag 0.915 / 0.907,
-#: 1 min 0.927 / 0.925, 3 min 0.936 / 0.939, 6 min 0.928 / 0.935.
-DEFAULT_LAG = 36
 
 
 def head_key(head: ContextHead) -> str:
@@ -253,7 +250,7 @@ def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, v
     Datasets of pre-cut windows have no context: the reason goes to ``metrics["context"]`` and no head
     is returned. ``val_probs``, ``test_probs``: the run's own window-model probabilities of ``val`` and
     ``test`` (see :func:`fit_and_evaluate`)."""
-    from momentsense.trainer.transport.workflow import _row
+    from momentsense.trainer.transport.loading import comparison_row
 
     try:
         fitted = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
@@ -265,7 +262,7 @@ def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, v
         key = head_key(head)
         path = save_head(head, Path(out_dir) / f"transport_{key}.json")
         metrics[key] = cm
-        metrics["compare"].append(_row(f"cnn+{key}", metrics["n_params"] + head.n_params, keras_bytes + path.stat().st_size, cm))
+        metrics["compare"].append(comparison_row(f"cnn+{key}", metrics["n_params"] + head.n_params, keras_bytes + path.stat().st_size, cm))
     return [h for h, _ in fitted]
 
 
@@ -303,7 +300,7 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     manifest; ``metrics_path``: a training run's ``metrics.json`` whose comparison table gets a row.
     """
     from momentsense.trainer.transport.train import TrainOptions, prepare_split
-    from momentsense.trainer.transport.workflow import _json, load_datasets, load_window_model
+    from momentsense.trainer.transport.loading import load_datasets, load_window_model, to_json
 
     if lag < 0:
         raise InputError(f"--lag must be >= 0 windows, got {lag}")
@@ -336,7 +333,7 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
             report.update(m)
         else:
             report[key] = m
-    (out / "context_metrics.json").write_text(json.dumps(report, indent=2, default=_json))
+    (out / "context_metrics.json").write_text(json.dumps(report, indent=2, default=to_json))
     return report
 
 
@@ -344,7 +341,7 @@ def _add_compare_row(metrics_path: Path, model_path: Path, head: ContextHead, he
     """Put (or replace) the window model + head row in a training run's comparison table: ``cnn+context``
     (``cnn+context_lagged``) for a ``.keras`` model, ``cnn int8 tflite+context`` (its input dtype) for a
     ``.tflite`` one (its manifest's parameter count; ``bytes``: the model file + the head file)."""
-    from momentsense.trainer.transport.workflow import _row
+    from momentsense.trainer.transport.loading import comparison_row
 
     if not metrics_path.exists():
         raise InputError(f"{metrics_path}: no such metrics.json")
@@ -358,6 +355,6 @@ def _add_compare_row(metrics_path: Path, model_path: Path, head: ContextHead, he
         n_model = next((int(r["params"]) for r in shipped.get("compare", []) if r["model"] == "cnn"), 0)
     rows = [r for r in shipped.get("compare", []) if r["model"] != name]
     at = max((i + 1 for i, r in enumerate(rows) if r["model"].startswith("cnn")), default=0)
-    rows.insert(at, _row(name, n_model + head.n_params, model_path.stat().st_size + head_path.stat().st_size, m))
+    rows.insert(at, comparison_row(name, n_model + head.n_params, model_path.stat().st_size + head_path.stat().st_size, m))
     shipped["compare"] = rows
     metrics_path.write_text(json.dumps(shipped, indent=2))

@@ -21,7 +21,6 @@ from momentsense.sdk.dsp import Normalizer, PreprocessConfig
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.records import ImuDataset
 from momentsense.trainer.transport.augment import AugmentConfig
-from momentsense.trainer.transport.context import DEFAULT_LAG
 from momentsense.trainer.transport.data import (
     WindowData,
     check_labels,
@@ -31,6 +30,10 @@ from momentsense.trainer.transport.data import (
     split_by_subject_and_device,
 )
 
+#: Look-ahead of the lagged head in windows: 3 minutes at the default 5 s hop. Chosen on the
+#: validation file behind the int8 model (macro-F1 per window, seeds 0 / 1): no lag 0.915 / 0.907,
+#: 1 min 0.927 / 0.925, 3 min 0.936 / 0.939, 6 min 0.928 / 0.935.
+DEFAULT_LAG = 36
 
 #: What early stopping may watch (:attr:`TrainOptions.monitor`).
 MONITORS = ("val_loss", "val_accuracy")

@@ -13,61 +13,14 @@ from momentsense.sdk.errors import InputError
 from momentsense.sdk.records import ImuDataset
 from momentsense.trainer.transport.data import WindowData, dataset_windows
 from momentsense.trainer.transport.evaluate import evaluate_classifier, tune_hmm
+from momentsense.trainer.transport.loading import (  # noqa: F401  (load_datasets etc.: re-exported)
+    comparison_row,
+    keras_predictor,
+    load_datasets,
+    load_window_model,
+    to_json,
+)
 from momentsense.trainer.transport.train import TrainOptions, TrainedTransport, load_trained, save_trained, train_transport
-
-
-def load_datasets(paths: Sequence[str]) -> ImuDataset:
-    """Read one or more ``momentsense-imu-v1`` files as one dataset (same ``label_names`` required)."""
-    from momentsense.sdk.io.imu_file import read_imu
-
-    if not paths:
-        raise InputError("no data file given")
-    parts = [read_imu(p) for p in paths]
-    first = parts[0]
-    for p, ds in zip(paths[1:], parts[1:]):
-        if list(ds.label_names) != list(first.label_names):
-            raise InputError(f"{p}: label_names {ds.label_names} differ from {paths[0]}'s {first.label_names}")
-    recordings = [r for ds in parts for r in ds.recordings]
-    windows = [ds.windows for ds in parts if ds.windows is not None]
-    if len(windows) > 1:
-        raise InputError("several files with pre-cut windows: merge them into one file first")
-    return ImuDataset(list(first.label_names), " + ".join(ds.source for ds in parts), recordings, windows[0] if windows else None)
-
-
-def keras_predictor(trained: TrainedTransport):
-    """Raw windows → probabilities with a trained Keras model (normalisation included)."""
-    return lambda x: trained.model.predict(trained.normalizer.apply(x), verbose=0, batch_size=512)
-
-
-def load_window_model(path: str | Path):
-    """``(predict, config, label_names)`` of a saved window model: a ``.tflite`` (with its manifest,
-    sha256 checked) or a ``.keras`` (with its ``.config.json``)."""
-    path = Path(path)
-    if path.suffix == ".tflite":
-        from momentsense.trainer.transport.tflite_eval import tflite_predictor
-
-        return tflite_predictor(path)
-    if path.suffix == ".keras":
-        trained = load_trained(path)
-        return keras_predictor(trained), trained.config, trained.label_names
-    raise InputError(f"{path}: expected a .tflite or .keras transport model")
-
-
-def _row(name: str, n_params: int, n_bytes: int, m: dict) -> dict:
-    s = m.get("smoothing", {})
-    return {
-        "model": name,
-        "params": int(n_params),
-        "bytes": int(n_bytes),
-        "window_accuracy": m["accuracy"],
-        "macro_f1": m["macro_f1"],
-        "segment_accuracy_raw": s.get("raw", {}).get("segment_accuracy"),
-        "segment_accuracy_hmm": s.get("forward", {}).get("segment_accuracy"),
-        "segment_accuracy_viterbi": s.get("viterbi", {}).get("segment_accuracy"),
-        "switches_per_hour_raw": s.get("raw", {}).get("switches_per_hour"),
-        "switches_per_hour_hmm": s.get("forward", {}).get("switches_per_hour"),
-        "true_switches_per_hour": s.get("true_switches_per_hour"),
-    }
 
 
 def run_train(
@@ -122,7 +75,7 @@ def run_train(
         test_data=test_data,
         split="test file" if test_data else "by subject",
     )  # fmt: skip
-    metrics["compare"] = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
+    metrics["compare"] = [comparison_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
     if opts.context:
         from momentsense.trainer.transport.context import add_to_run
 
@@ -137,7 +90,7 @@ def run_train(
         metrics["augmentation_ablation"] = run_ablation(train_ds, test_ds, opts, on=ablate_on, exclude_subjects=exclude).to_dict()
     metrics["wall_seconds"] = time.perf_counter() - t0
     plot_confusion(metrics, out / "confusion.png", title=f"transport CNN, held-out subjects ({metrics['macro_f1']:.3f} macro-F1)")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=to_json))
     return metrics
 
 
@@ -154,7 +107,7 @@ def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowD
         kw = {"n_jobs": 2} if cls is RandomForestBaseline else {}
         model = cls(trained.config.fs_hz, trained.config.channels, seed=0, **kw).fit(base.x[keep], base.y[keep], len(trained.label_names))
         m = evaluate_classifier(model.predict_proba, test, trained.label_names, hmm, trained.config.hop_s)
-        rows.append(_row(name, model.n_params, model.bytes_on_disk, m))
+        rows.append(comparison_row(name, model.n_params, model.bytes_on_disk, m))
     return rows
 
 
@@ -247,11 +200,3 @@ def format_compare(rows: list) -> str:
     if rows and rows[0].get("true_switches_per_hour") is not None:
         lines.append(f"(true mode switches per hour on this data: {rows[0]['true_switches_per_hour']:.1f})")
     return "\n".join(lines)
-
-
-def _json(o):
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating)):
-        return o.item()
-    raise TypeError(type(o).__name__)

@@ -38,7 +38,7 @@ from momentsense.sdk.models.manifest import sha256_file
 from momentsense.trainer.transport.data import dataset_windows
 from momentsense.trainer.transport.metrics import classification_metrics
 from momentsense.trainer.transport.train import load_trained
-from momentsense.trainer.transport.workflow import load_datasets
+from momentsense.trainer.transport.loading import load_datasets
 
 __all__ = ["TRANSPORT_VERSION", "QuantizeOptions", "Variant", "default_sweep", "format_report", "quantize_transport"]
 
