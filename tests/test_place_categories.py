@@ -158,3 +158,34 @@ def test_phone_view_file_cannot_be_read_as_truth(tmp_path):
     with pytest.raises(InputError, match="phone.jsonl"):
         load_view(str(tmp_path / "phone.jsonl"), "truth")
     assert load_view(str(tmp_path / "phone.jsonl"), "phone").source == ph.source
+
+
+def test_eval_commands_print_the_same_keys_on_both_views(tmp_path, capsys):
+    from momentsense.sdk.timeline_file import write_timeline
+    from momentsense.trainer.cli import main
+
+    path = tmp_path / "pop.h5"
+    write_timeline(path, simulate_population(PopulationOptions(n_users=3, weeks=4, seed=11)))
+    keys = {}
+    for view in ("truth", "phone"):
+        assert main(["eval", "moments", "--data", str(path), "--users", "3", "--view", view, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["view"] == view
+        keys[view] = set(out)
+    assert keys["truth"] == keys["phone"]
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "moments", "--data", str(path), "--view", "sideways"])
+    assert e.value.code == 2
+
+
+def test_simulate_population_writes_the_phone_view(tmp_path):
+    from momentsense.sdk.timeline_file import LABELS, read_timeline
+    from momentsense.trainer.cli import main
+
+    out = tmp_path / "phone.jsonl"
+    assert main(["simulate", "population", "--users", "4", "--weeks", "2", "--seed", "2", "--out", str(out),
+                 "--view", "phone", "--no-progress", "--jobs", "1"]) == 0  # fmt: skip
+    tl = read_timeline(out)
+    assert "phone-view" in tl.source
+    visit_labels = {LABELS[x] for x in tl.label[tl.kind == 0]}
+    assert visit_labels <= {"home", "work", "school", "shop", "gym", "restaurant", "park", "other"}

@@ -7,10 +7,10 @@ import argparse
 from momentsense.sdk.errors import InputError
 
 
-def view_args(p: argparse.ArgumentParser) -> None:
+def view_args(p: argparse.ArgumentParser, default: str = "phone") -> None:
     """``--view``, ``--confusion``, ``--place-model``, ``--view-seed``: shared by the eval commands."""
-    p.add_argument("--view", choices=("phone", "truth"), default="phone",
-                   help="score on what the phone records (default) or on the simulator's true timeline")
+    p.add_argument("--view", choices=("phone", "truth"), default=default,
+                   help=f"what the phone records or the simulator's true timeline (default {default})")
     p.add_argument("--confusion", default=None,
                    help="mode confusion JSON for the phone view (rows true, columns detected; default: the shipped transport model's test windows)")
     p.add_argument("--place-model", default=None, help="place-category model for the phone view (default: the shipped one)")
