@@ -43,7 +43,11 @@ class Insight:
 
 
 def place_category(label: str) -> str:
-    """A place label as a timeline category (anything the timeline vocabulary lacks is ``other``)."""
+    """A place label as a timeline category (eating_out -> restaurant, leisure -> park; anything
+    else the timeline vocabulary lacks is ``other``)."""
+    from momentsense.sdk.timeline.place_categories import TIMELINE_LABEL
+
+    label = TIMELINE_LABEL.get(label, label)
     return label if label in PLACE_CATEGORIES else "other"
 
 

@@ -104,16 +104,16 @@ def test_features_follow_the_visits():
 def test_phone_view_loses_short_visits_and_keeps_modes_under_identity():
     ev = [Event(T0, T0 + 8 * H, "visit", "home", "home"),
           Event(T0 + 8 * H, T0 + 8.2 * H, "transport", "car", moment="shopping"),
-          Event(T0 + 8.2 * H, T0 + 8.2 * H + 200, "visit", "shop", "shop_1"),  # 200 s: under the stay threshold
-          Event(T0 + 8.2 * H + 200, T0 + 8.5 * H, "transport", "car", moment="shopping"),
+          Event(T0 + 8.2 * H, T0 + 8.2 * H + 100, "visit", "shop", "shop_1"),  # 100 s: under the stay threshold
+          Event(T0 + 8.2 * H + 100, T0 + 8.5 * H, "transport", "car", moment="shopping"),
           Event(T0 + 8.5 * H, T0 + 10 * H, "visit", "shop", "shop_2"),
           Event(T0 + 10 * H, T0 + 10.3 * H, "transport", "walk", moment="shopping"),
           Event(T0 + 10.3 * H, T0 + 20 * H, "visit", "home", "home")]  # fmt: skip
-    out = user_phone_events(ev, _identity(), PhoneViewOptions(delay_s=60.0), random.Random(0))
+    out = user_phone_events(ev, _identity(), PhoneViewOptions(arrival_early_s=60.0, departure_late_s=60.0), random.Random(0))
     assert [e.place_id for e in out if e.kind == "visit"] == ["home", "shop_2", "home"]
     legs = [e for e in out if e.kind == "transport"]
     assert [e.label for e in legs] == ["car", "walk"]  # the two car legs around the lost visit are one trip
-    assert legs[0].start <= T0 + 8 * H and legs[0].end >= T0 + 8.5 * H
+    assert T0 + 8 * H <= legs[0].start <= T0 + 8 * H + 60 and T0 + 8.5 * H - 60 <= legs[0].end <= T0 + 8.5 * H
     for a, b in zip(out, out[1:]):
         assert b.start >= a.end - 1e-6
 

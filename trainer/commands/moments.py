@@ -15,6 +15,8 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same file (default 0)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (results do not depend on it; default 2)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--wide-personas", action="store_true",
+                   help="draw persona intensities from wide ranges (borderline cases), to test segment rules fixed beforehand")
     view_args(p, default="truth")
 
 
@@ -24,7 +26,7 @@ def _sim_run(args: argparse.Namespace) -> int:
     from momentsense.sdk.timeline_file import write_timeline
     from momentsense.trainer.population import PopulationOptions, simulate_population
 
-    opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs)
+    opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs, wide_personas=args.wide_personas)
     with tqdm(total=args.users, unit="user", desc="simulating", disable=args.no_progress) as bar:
         tl = simulate_population(opts, progress=bar.update)
     if args.view == "phone":

@@ -20,7 +20,8 @@ def view_args(p: argparse.ArgumentParser, default: str = "phone") -> None:
 def _pv_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="a simulated momentsense-timeline-v1 file (the true view)")
     p.add_argument("--out", required=True, help="output phone-view timeline (.h5 or .jsonl)")
-    p.add_argument("--delay-s", type=float, default=90.0, help="visit boundary detection delay, up to this many s (default 90)")
+    p.add_argument("--arrival-early-s", type=float, default=100.0, help="a visit is detected up to this many s before the arrival (default 100)")
+    p.add_argument("--departure-late-s", type=float, default=130.0, help="and ends up to this many s after the departure (default 130)")
     view_args(p)
 
 
@@ -31,14 +32,15 @@ def _pv_run(args: argparse.Namespace) -> int:
         DEFAULT_CONFUSION_PATH, PHONE_VIEW_VERSION, ModeConfusion, PhoneViewOptions, phone_view,
     )  # fmt: skip
 
-    if not (0 <= args.delay_s <= 3600):
-        raise InputError(f"--delay-s must be in [0, 3600], got {args.delay_s}")
+    for name in ("arrival_early_s", "departure_late_s"):
+        if not (0 <= getattr(args, name) <= 3600):
+            raise InputError(f"--{name.replace('_', '-')} must be in [0, 3600], got {getattr(args, name)}")
     tl = read_timeline(args.data)
     if PHONE_VIEW_VERSION in tl.source:
         raise InputError(f"{args.data}: is a phone view already")
     conf = ModeConfusion.from_json(args.confusion or DEFAULT_CONFUSION_PATH)
     out = phone_view(tl, load_place_category_model(args.place_model), conf,
-                     PhoneViewOptions(delay_s=args.delay_s, seed=args.view_seed), where=args.data)  # fmt: skip
+                     PhoneViewOptions(args.arrival_early_s, args.departure_late_s, seed=args.view_seed), where=args.data)  # fmt: skip
     path = write_timeline(args.out, out)
     print(f"wrote {path}: {len(out.users)} users, {len(out)} events (from {len(tl)}; {out.source})")
     return 0

@@ -6,8 +6,10 @@ The simulator writes *true* timelines (exact modes, eleven place types). The dev
   true mode in a per-second confusion matrix (:class:`ModeConfusion`, read from JSON); a leg read
   as ``still`` merges into the trip's other legs, and a trip read wholly as ``still`` has no mode
   (the timeline has a gap there, as :func:`sdk.insights.timeline_events` leaves one);
-* visit boundaries late by the stay-point detector: arrival detected up to ``delay_s`` late and
-  departure up to ``delay_s`` early (uniform), the time going to the trips;
+* visit boundaries where the stay-point detector puts them: a stay begins at the first fix within
+  its radius and ends at the last, so the detected visit starts up to ``arrival_early_s`` before
+  the true arrival and ends up to ``departure_late_s`` after the true departure (uniform; measured
+  end to end: ``scripts/validate_phone_view.py``), the time coming from the trips;
 * visits shorter than the SDK's stay time threshold (:class:`sdk.timeline.stay_points.StayPointParams`
   ``time_threshold_s``) are not visits on the phone: the trips before and after become one trip;
   legs shorter than :data:`sdk.timeline.trips.MIN_MODE_S` join the leg before them, and bus/train/
@@ -113,13 +115,15 @@ class PhoneViewOptions:
     """Options of :func:`phone_view` (seconds).
 
     Attributes:
-        delay_s: Visit arrival detected up to this late and departure up to this early (uniform).
+        arrival_early_s: A visit's detected start is up to this before the true arrival (uniform).
+        departure_late_s: A visit's detected end is up to this after the true departure (uniform).
         min_visit_s: Shorter detected visits are lost (default: the SDK's stay time threshold).
         min_leg_s: Shorter legs join the leg before (default: the trip builder's ``MIN_MODE_S``).
         seed: Seed of the draws (per user it is combined with the user id).
     """
 
-    delay_s: float = 90.0
+    arrival_early_s: float = 100.0
+    departure_late_s: float = 130.0
     min_visit_s: float = StayPointParams().time_threshold_s
     min_leg_s: float = MIN_MODE_S
     seed: int = 0
@@ -130,8 +134,10 @@ def user_phone_events(events: list, conf: ModeConfusion, opt: PhoneViewOptions, 
     visits = [e for e in events if e.kind == "visit"]
     kept = []
     for k, v in enumerate(visits):
-        a = v.start + (rng.uniform(0, opt.delay_s) if k > 0 else 0.0)
-        b = v.end - (rng.uniform(0, opt.delay_s) if k < len(visits) - 1 else 0.0)
+        a = v.start - (rng.uniform(0, opt.arrival_early_s) if k > 0 else 0.0)
+        b = v.end + (rng.uniform(0, opt.departure_late_s) if k < len(visits) - 1 else 0.0)
+        if kept:
+            a = max(a, kept[-1].end)  # a short trip cannot make the visits overlap
         if b - a >= opt.min_visit_s or k in (0, len(visits) - 1):
             if kept and kept[-1].place_id == v.place_id and a - kept[-1].end < opt.min_visit_s:
                 kept[-1] = dataclasses.replace(kept[-1], end=b)  # same place again, nothing in between seen
@@ -236,7 +242,7 @@ def phone_view(tl: Timeline, model: Optional[PlaceCategoryModel], confusion: Mod
         t = dict(tl.truth.get(uid, {}))
         t["place_labels"] = {e.place_id: e.label for e in ev if e.kind == "visit"}
         truth[uid] = t
-    src = f"{tl.source}; {PHONE_VIEW_VERSION} (modes: {confusion.source}; seed={options.seed}; delay_s={options.delay_s})"
+    src = f"{tl.source}; {PHONE_VIEW_VERSION} (modes: {confusion.source}; seed={options.seed}; arrival_early_s={options.arrival_early_s}; departure_late_s={options.departure_late_s})"
     return _to_timeline(rows, list(tl.users), truth, src)
 
 
