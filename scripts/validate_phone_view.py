@@ -5,7 +5,8 @@ SDK; its timeline (:meth:`MomentSDK.timeline_events`) is the *end-to-end* phone 
 persona's true stops and legs go through :func:`trainer.population.phone_view.user_phone_events`
 (the *transform*). Both are compared with the truth and with each other: how many visits and
 transport events, their durations (quantiles), how late visit boundaries are, which share of the
-moving seconds has the wrong mode. Prints JSON. Usage (about 2-4 min per persona-day on 2 cores)::
+moving seconds has the wrong mode. Prints JSON; ``--confusion-out`` also writes the SDK's
+per-second mode confusion (rows true, columns detected) as a phone-view confusion file. Usage (about 2-4 min per persona-day on 2 cores)::
 
     python scripts/validate_phone_view.py --personas commuter,shopaholic,sporty --days 3
 """
@@ -71,6 +72,7 @@ def summarise(name: str, events: list, truth: list, t0: float, t1: float) -> dic
 def run_persona(persona_name: str, days: int, seed: int, conf: ModeConfusion) -> dict:
     from momentsense.sdk.runtime import MomentSDK, SDKConfig
     from momentsense.trainer.demo.personas import get_persona
+    from momentsense.trainer.demo.score import score_transport
     from momentsense.trainer.demo.stream import stream_persona
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,13 +80,14 @@ def run_persona(persona_name: str, days: int, seed: int, conf: ModeConfusion) ->
         try:
             st = stream_persona(sdk, get_persona(persona_name), days, seed, progress=False)
             e2e = [e for e in sdk.timeline_events() if e.end > st.t0]
+            seconds = score_transport(st.legs, sdk.events(), st.t0, st.t_end)
         finally:
             sdk.close()
     truth = [Event(a, b, "visit", "other", place) for a, b, place in st.stops]
     truth += [Event(a, b, "transport", m) for a, b, m in st.legs if m != "still" and b > a]
     truth.sort(key=lambda e: e.start)
     transform = user_phone_events(truth, conf, PhoneViewOptions(seed=seed), random.Random(f"{seed}:{persona_name}"))
-    return {"persona": persona_name, "days": days,
+    return {"persona": persona_name, "days": days, "confusion_seconds": seconds["confusion_s"],
             "summaries": [summarise(k, v, truth, st.t0, st.t_end) for k, v in
                           (("truth", truth), ("sdk_end_to_end", e2e), ("transform", transform))]}  # fmt: skip
 
@@ -95,9 +98,16 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--confusion", default=str(DEFAULT_CONFUSION_PATH))
+    ap.add_argument("--confusion-out", default=None,
+                    help="also write the SDK's per-second confusion over all personas here (a --confusion file for the phone view)")
     args = ap.parse_args()
     conf = ModeConfusion.from_json(args.confusion)
     out = [run_persona(p, args.days, args.seed, conf) for p in args.personas.split(",")]
+    if args.confusion_out:
+        total = np.sum([r["confusion_seconds"] for r in out], axis=0).tolist()
+        Path(args.confusion_out).write_text(json.dumps({
+            "labels": list(TRANSPORT_MODES), "confusion": total,
+            "source": f"MomentSDK end to end, per second, demo personas {args.personas} x {args.days} days (seed {args.seed})"}) + "\n")
     print(json.dumps({"confusion": conf.source, "results": out}, indent=1))
 
 
