@@ -189,3 +189,21 @@ def test_simulate_population_writes_the_phone_view(tmp_path):
     assert "phone-view" in tl.source
     visit_labels = {LABELS[x] for x in tl.label[tl.kind == 0]}
     assert visit_labels <= {"home", "work", "school", "shop", "gym", "restaurant", "park", "other"}
+
+
+def test_wide_personas_keep_the_planted_flags_and_widen_the_intensities():
+    from momentsense.trainer.population.profile import HOUR, sample_profile
+
+    wakes, no_run = [], 0
+    for i in range(400):
+        base = sample_profile(f"u{i}", random.Random(f"5:{i}"))
+        wide = sample_profile(f"u{i}", random.Random(f"5:{i}"), wide=True)
+        assert wide.segments == base.segments and wide.occupation == base.occupation
+        if "early_riser" in wide.segments:
+            wakes.append(wide.wake_s / HOUR)
+        no_run += "parent" in wide.segments and not wide.school_run_days
+    assert wakes and min(wakes) >= 4.75 and max(wakes) <= 6.5 and max(wakes) > 6.0  # borderline early risers
+    assert no_run > 0  # parents without a school run
+    a = simulate_population(PopulationOptions(n_users=2, weeks=1, seed=5))
+    b = simulate_population(PopulationOptions(n_users=2, weeks=1, seed=5, wide_personas=True))
+    assert "wide personas" in b.source and "wide personas" not in a.source
