@@ -33,8 +33,8 @@ from momentsense.quantize.prune import (
     weight_sparsity,
 )
 from momentsense.sdk.errors import InputError
-from momentsense.sdk.interpreter import load_model
-from momentsense.sdk.manifest import sha256_file
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import sha256_file
 from momentsense.trainer.transport.data import dataset_windows
 from momentsense.trainer.transport.metrics import classification_metrics
 from momentsense.trainer.transport.train import load_trained

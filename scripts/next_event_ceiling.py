@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from momentsense.sdk.interpreter import load_model
-from momentsense.sdk.manifest import load_verified_model
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import load_verified_model
 from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
 from momentsense.sdk.records import TRANSPORT_MODES
 from momentsense.trainer.nextevent.ceiling import CeilingOptions, population_ceiling

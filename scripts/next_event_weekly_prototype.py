@@ -44,7 +44,7 @@ def main(train_file: str, eval_file: str, population: str, epochs: int = 14) -> 
     data.encode_events = train.encode_events = encode
     train.N_FEATURES = tokens.N_FEATURES + len(LAGS_S) * K
     from momentsense.sdk.moments.tokens import EncodingConfig
-    from momentsense.sdk.timeline_file import read_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline
     from momentsense.trainer.nextevent.evaluate import evaluate, keras_predictor, markov_predictor
     from momentsense.trainer.nextevent.workflow import load_population
 

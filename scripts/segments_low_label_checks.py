@@ -21,7 +21,7 @@ from momentsense.edge_models import artifact_dir
 from momentsense.sdk.segments.embedding import TimelineEncoder
 from momentsense.sdk.segments.events import users_of
 from momentsense.sdk.segments.features import timeline_features
-from momentsense.sdk.timeline_file import read_timeline
+from momentsense.sdk.io.timeline_file import read_timeline
 from momentsense.trainer.segments.workflow import PERSONAS, SegmentsTrainOptions, _split, segment_truth, usable_users
 
 

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from momentsense.sdk.segments.encoding import WindowConfig, encode_user_windows
 from momentsense.sdk.segments.events import users_of
-from momentsense.sdk.timeline_file import read_timeline
+from momentsense.sdk.io.timeline_file import read_timeline
 from momentsense.trainer.population.profile import PERSONAS
 from momentsense.trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder, users_from_windows
 from momentsense.trainer.segments.fewlabel import f1, fit_head, map_embeddings, procrustes, ridge_map

@@ -27,7 +27,7 @@ cp runs/transport_quant/transport_cnn.tflite runs/transport_quant/transport_cnn.
    runs/transport_quant/transport_cnn_float32.tflite runs/transport_quant/transport_cnn_float32.json edge_models/artifacts/
 cp runs/transport_quant/report.json edge_models/artifacts/transport_cnn.quantize_report.json
 cp runs/transport_quant/report.png edge_models/artifacts/transport_cnn.quantize_report.png
-# The context heads (minutes of window outputs → mode; sdk/transport_context.py), two behind each shipped
+# The context heads (minutes of window outputs → mode; sdk/transport/heads.py), two behind each shipped
 # .tflite (a head reads its model's probabilities, and the pruned int8 model's differ from the float one's):
 # the live head (past 6 min only; what the person does now) and the lagged head that settles the timeline's
 # events (also the next 3 min, --lag 36), fitted on the CNN's own training subjects, HMM tuned on its
@@ -38,7 +38,7 @@ for m in transport_cnn transport_cnn_float32; do
     --test-data data/sim_test.h5 --out runs/context_$m --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json
 done
 # The GPS heads behind the shipped int8 model: the live and the lagged head, each also reading every
-# window's GPS fix rate, speed and whether any fix came (sdk/transport_gps.py), used on the phone while
+# window's GPS fix rate, speed and whether any fix came (sdk/transport/gps.py), used on the phone while
 # location is on (≈ 8 min).
 momentsense train transport-context --model edge_models/artifacts/transport_cnn.tflite --data data/sim_train.h5 \
   --test-data data/sim_test.h5 --out runs/context_gps --heads live_gps,lagged_gps --ship --add-to-metrics edge_models/artifacts/transport_cnn.metrics.json

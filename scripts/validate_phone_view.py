@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from momentsense.sdk.records import TRANSPORT_MODES
-from momentsense.sdk.timeline_file import Event
+from momentsense.sdk.io.timeline_file import Event
 from momentsense.trainer.population.phone_view import DEFAULT_CONFUSION_PATH, ModeConfusion, PhoneViewOptions, user_phone_events
 
 

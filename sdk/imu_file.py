@@ -34,7 +34,7 @@ from typing import Optional
 import numpy as np
 
 from momentsense.sdk.errors import FormatError, MomentsenseError
-from momentsense.sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
+from momentsense.sdk.io.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
     EVENT_FIELDS,
     RESERVED_ATTRS,
     _is_plain,

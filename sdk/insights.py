@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from momentsense.sdk.errors import InputError, ModelError
 from momentsense.sdk.records import PUBLIC_MODES
-from momentsense.sdk.timeline_file import PLACE_CATEGORIES, Event
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES, Event
 
 #: How much history segments read, seconds (six weeks, as :class:`sdk.segments.weekly.WeeklySegments`).
 SEGMENT_HISTORY_S = 42 * 86400.0
@@ -64,7 +64,7 @@ def in_visits(start: float, end: float, visits: Sequence) -> float:
 
 
 def timeline_events(places: Sequence, visits: Sequence, events: Sequence) -> tuple[list[Event], int]:
-    """The person's timeline as :class:`~sdk.timeline_file.Event` records, and how many transport
+    """The person's timeline as :class:`~sdk.io.timeline_file.Event` records, and how many transport
     events were dropped.
 
     Visits get the category of their place; non-still transport events are kept unless more than

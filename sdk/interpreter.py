@@ -1,7 +1,7 @@
 """Run ``.tflite`` models on the device, whatever interpreter is installed.
 
 Backends, tried in order: on Android the Java TFLite interpreter through pyjnius (``"java"``, see
-:mod:`sdk.interpreter_android`; it is where the GPU/NNAPI/Hexagon delegates live), then
+:mod:`sdk.models.android`; it is where the GPU/NNAPI/Hexagon delegates live), then
 ``ai_edge_litert`` (LiteRT, XNNPACK on CPU), ``tflite_runtime`` (needs numpy < 2), and
 ``tensorflow.lite`` only as a last resort on desktops. TensorFlow is never imported when an earlier
 backend loads. Quantized (int8/uint8) inputs and outputs are converted with the tensor's own scale
@@ -27,7 +27,7 @@ import numpy as np
 
 from momentsense.sdk.android import is_android
 from momentsense.sdk.errors import ModelError
-from momentsense.sdk.manifest import TensorSpec, check_tflite_bytes
+from momentsense.sdk.models.manifest import TensorSpec, check_tflite_bytes
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def load_model(
     errors = []
     for name in names:
         if name == JAVA_BACKEND:
-            from momentsense.sdk.interpreter_android import JavaTfliteModel, java_available
+            from momentsense.sdk.models.android import JavaTfliteModel, java_available
 
             if backend is None and not java_available():
                 errors.append("java: pyjnius or org.tensorflow.lite.Interpreter not available")

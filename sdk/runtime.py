@@ -51,7 +51,7 @@ from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, Sim
 from momentsense.sdk.timeline.live import LiveTimeline
 from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
 from momentsense.sdk.timeline.store import DAY_S, DayTimeline, Record, TimelineStore, day_bounds
-from momentsense.sdk.transport_detector import TransportDetector, TransportDetectorOptions
+from momentsense.sdk.transport.detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
     from momentsense.sdk.consent import ConsentManager
@@ -336,7 +336,7 @@ class MomentSDK:
         return float(last.end) if last is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
 
     def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
-        """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
+        """The local timeline as :class:`~sdk.io.timeline_file.Event` records (visits by place label,
         transport events outside them): what the moment and segment models read."""
         from momentsense.sdk.insights import timeline_events
 

@@ -146,7 +146,7 @@ class ReplaySource(SensorSource):
     name = "replay"
 
     def __init__(self, path: str, speed: float = 0.0, chunk_s: float = 10.0):
-        from momentsense.sdk.imu_file import read_imu
+        from momentsense.sdk.io.imu_file import read_imu
 
         self.dataset = read_imu(path)
         self.speed, self.chunk_s = speed, chunk_s
@@ -165,7 +165,7 @@ class ReplaySource(SensorSource):
 
 def plyer_source(**kwargs) -> SensorSource:
     """The phone's sensors: GPS through plyer, the IMU through the SDK's pyjnius listener (or plyer
-    polling with ``imu="plyer"``); see :class:`sdk.sources_phone.PhoneSource` for ``kwargs``.
+    polling with ``imu="plyer"``); see :class:`sdk.sources.phone.PhoneSource` for ``kwargs``.
 
     Off Android, raises :class:`SensorUnavailableError` saying which source to use instead (plyer's
     desktop backends either raise or, as measured here on Linux, return nothing useful at 25 Hz).
@@ -178,7 +178,7 @@ def plyer_source(**kwargs) -> SensorSource:
             "no phone sensors on this platform (not Android); use source='simulate' (SimulatorSource) "
             "or source='replay' (ReplaySource) on a desktop"
         )
-    from momentsense.sdk.sources_phone import PhoneSource
+    from momentsense.sdk.sources.phone import PhoneSource
 
     try:
         return PhoneSource(**kwargs)

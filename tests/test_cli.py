@@ -2,7 +2,7 @@
 
 import pytest
 
-from momentsense.sdk.imu_file import read_imu
+from momentsense.sdk.io.imu_file import read_imu
 from momentsense.trainer.cli import main
 
 

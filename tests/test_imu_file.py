@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from momentsense.sdk.errors import FormatError, MomentsenseError
-from momentsense.sdk.imu_file import (
+from momentsense.sdk.io.imu_file import (
     MissingDependencyError,
     read_imu,
     validate_dataset,
@@ -165,7 +165,7 @@ class TestWriteImu:
 
     def test_crash_while_writing_leaves_no_file_and_keeps_the_old_one(self, tmp_path, monkeypatch):
         """An error in the middle of writing removes the temp file and leaves an existing file intact."""
-        import momentsense.sdk.imu_file as imu_file
+        import momentsense.sdk.io.imu_file as imu_file
 
         target = written(tmp_path)
         before = target.read_bytes()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from momentsense.sdk.errors import FormatError
-from momentsense.sdk.imu_file import read_imu, write_imu
+from momentsense.sdk.io.imu_file import read_imu, write_imu
 from momentsense.trainer.loaders.csv_import import CsvColumns, load_csv
 
 WISDM_FILE = "wisdm2019_phone_subset.h5"

@@ -7,8 +7,8 @@ import pytest
 
 from momentsense.quantize.export import check_representative, export_tflite, write_model
 from momentsense.sdk.errors import InputError, ModelError
-from momentsense.sdk.interpreter import load_model
-from momentsense.sdk.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
 
 
 @pytest.fixture(scope="module")

@@ -160,7 +160,7 @@ def test_shipped_model_runs_fast_in_the_sdk():
 
 
 def test_sdk_moments_does_not_import_tensorflow():
-    code = ("import sys, momentsense.sdk.moments, momentsense.sdk.timeline_file\n"
+    code = ("import sys, momentsense.sdk.moments, momentsense.sdk.io.timeline_file\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'h5py'))\n"
             "print(bad); sys.exit(1 if bad else 0)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

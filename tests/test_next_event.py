@@ -74,7 +74,7 @@ def test_train_export_and_tflite_match_keras(seqs, tmp_path, recall_heads):
     """One tiny epoch; the exported builtin-only TFLite model gives the Keras probabilities."""
     from momentsense.edge_models.next_event import build_export_model
     from momentsense.quantize.recurrent import check_builtin_only, export_lstm_tflite
-    from momentsense.sdk.interpreter import load_model
+    from momentsense.sdk.models.interpreter import load_model
     from momentsense.trainer.nextevent.evaluate import keras_predictor, tflite_predictor
     from momentsense.trainer.nextevent.train import TrainOptions, train_next_event
 

@@ -10,7 +10,7 @@ from momentsense.sdk.errors import InputError, ModelError
 from momentsense.sdk.timeline.place_categories import (
     CATEGORIES, FEATURE_NAMES, categorise_places, load_place_category_model, place_features,
 )  # fmt: skip
-from momentsense.sdk.timeline_file import Event, Timeline
+from momentsense.sdk.io.timeline_file import Event, Timeline
 from momentsense.trainer.population import PopulationOptions, simulate_population
 from momentsense.trainer.population.phone_view import (
     DEFAULT_CONFUSION_PATH, ModeConfusion, PhoneViewOptions, load_view, phone_view, user_phone_events,
@@ -126,7 +126,7 @@ def test_phone_view_modes_follow_the_confusion(tmp_path):
     tl = simulate_population(PopulationOptions(n_users=3, weeks=1, seed=3))
     out = phone_view(tl, None, conf)
     true_modes = {lab for lab in tl.label[tl.kind == 1]}
-    from momentsense.sdk.timeline_file import LABELS
+    from momentsense.sdk.io.timeline_file import LABELS
 
     out_modes = {LABELS[x] for x in out.label[out.kind == 1]}
     assert "car" in {LABELS[x] for x in true_modes} and "car" not in out_modes
@@ -147,7 +147,7 @@ def test_bad_inputs_name_the_file(tmp_path):
 
 
 def test_phone_view_file_cannot_be_read_as_truth(tmp_path):
-    from momentsense.sdk.timeline_file import write_timeline
+    from momentsense.sdk.io.timeline_file import write_timeline
 
     tl = simulate_population(PopulationOptions(n_users=2, weeks=1, seed=4))
     path = tmp_path / "true.jsonl"
@@ -161,7 +161,7 @@ def test_phone_view_file_cannot_be_read_as_truth(tmp_path):
 
 
 def test_eval_commands_print_the_same_keys_on_both_views(tmp_path, capsys):
-    from momentsense.sdk.timeline_file import write_timeline
+    from momentsense.sdk.io.timeline_file import write_timeline
     from momentsense.trainer.cli import main
 
     path = tmp_path / "pop.h5"
@@ -179,7 +179,7 @@ def test_eval_commands_print_the_same_keys_on_both_views(tmp_path, capsys):
 
 
 def test_simulate_population_writes_the_phone_view(tmp_path):
-    from momentsense.sdk.timeline_file import LABELS, read_timeline
+    from momentsense.sdk.io.timeline_file import LABELS, read_timeline
     from momentsense.trainer.cli import main
 
     out = tmp_path / "phone.jsonl"

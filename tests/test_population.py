@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from momentsense.sdk.errors import FormatError, InputError
-from momentsense.sdk.timeline_file import LABELS, MOMENTS, Event, Timeline, read_timeline, write_timeline
+from momentsense.sdk.io.timeline_file import LABELS, MOMENTS, Event, Timeline, read_timeline, write_timeline
 from momentsense.trainer.cli import main
 from momentsense.trainer.population import PERSONAS, PopulationOptions, simulate_population
 

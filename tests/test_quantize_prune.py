@@ -14,9 +14,9 @@ from momentsense.quantize.prune import (
     qat_fine_tune,
     weight_sparsity,
 )
-from momentsense.quantize.transport import Variant, default_sweep, recommend
+from momentsense.trainer.transport.compress import Variant, default_sweep, recommend
 from momentsense.sdk.errors import InputError, ModelError
-from momentsense.sdk.interpreter import load_model
+from momentsense.sdk.models.interpreter import load_model
 
 FAST = FineTuneOptions(epochs=2, batch_size=32, learning_rate=1e-3, max_windows=None)
 

@@ -81,7 +81,7 @@ def test_callback_must_be_callable():
 
 
 def test_replay_source_runs_a_file(tmp_path):
-    from momentsense.sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
     from momentsense.sdk.sim import simulate_dataset
 
     path = write_imu(tmp_path / "r.h5", simulate_dataset(1, 6, seed=2))

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from momentsense.sdk.timeline_file import Event, Timeline, write_timeline
+from momentsense.sdk.io.timeline_file import Event, Timeline, write_timeline
 from momentsense.trainer.cli import main
 from momentsense.trainer.population import PopulationOptions, simulate_population
 

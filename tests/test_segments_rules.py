@@ -16,7 +16,7 @@ from momentsense.sdk.segments import (
 )
 from momentsense.sdk.segments.encoding import N_FEATURES, WindowConfig, encode_window, window_ends
 from momentsense.sdk.segments.features import summarise_days
-from momentsense.sdk.timeline_file import Event
+from momentsense.sdk.io.timeline_file import Event
 
 MONDAY = 1767571200.0  # 2026-01-05 00:00 UTC
 H = 3600.0

@@ -22,7 +22,7 @@ def test_sdk_computes_segments_without_tensorflow():
         "import sys, json\n"
         "from sdk.segments import UserEvents, TimelineEncoder, SegmentHeads, compute_segments\n"
         "from trainer.population.simulate import simulate_user\n"
-        "from sdk.timeline_file import LABELS\n"
+        "from sdk.io.timeline_file import LABELS\n"
         f"enc = TimelineEncoder.create_from_path({str(ART / 'timeline_encoder.tflite')!r})\n"
         f"heads = SegmentHeads.create_from_path({str(ART / 'segment_classifiers.json')!r})\n"
         "p, rows, truth = simulate_user(123456, 4, 99)\n"
@@ -39,7 +39,7 @@ def test_sdk_computes_segments_without_tensorflow():
 
 def test_manifests_record_versions_and_mapping():
     """The next encoder names its parent and carries the mapping the heads file uses for it."""
-    from momentsense.sdk.manifest import load_verified_model
+    from momentsense.sdk.models.manifest import load_verified_model
 
     _, old = load_verified_model(ART / "timeline_encoder.tflite")
     assert old.task == "timeline_encoder" and old.input.shape == (1, 256, 30) and old.output.shape == (1, 50)

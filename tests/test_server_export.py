@@ -13,7 +13,7 @@ with warnings.catch_warnings():
 
 from momentsense.sdk.sync.payload import SyncDay, MomentSpan, build_day_payload
 from momentsense.sdk.timeline.records import Place, Trip, Visit
-from momentsense.sdk.timeline_file import read_timeline
+from momentsense.sdk.io.timeline_file import read_timeline
 from momentsense.trainer.cli import main
 from momentsense.trainer.server.app import ServerSettings, create_app
 from momentsense.trainer.server.db import add_app
@@ -86,7 +86,7 @@ class TestExportTraining:
 
 def test_population_events_become_day_payloads():
     """A simulated user's timeline events → payloads: visits, trips with their modes, moments."""
-    from momentsense.sdk.timeline_file import Event
+    from momentsense.sdk.io.timeline_file import Event
     from momentsense.trainer.server.retrain_round import user_payloads
 
     t = T0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from momentsense.edge_models import artifact_dir
-from momentsense.sdk.manifest import load_verified_model, sha256_file
+from momentsense.sdk.models.manifest import load_verified_model, sha256_file
 from momentsense.sdk.sim import iter_dataset
 from momentsense.trainer.transport.data import dataset_windows
 

@@ -199,11 +199,11 @@ class TestOptions:
 
 
 def test_sync_modules_stay_light():
-    """momentsense.sdk.consent, sdk.sync.* and sdk.ota import neither TensorFlow nor the server stack."""
+    """momentsense.sdk.consent, sdk.sync.* and sdk.models.ota import neither TensorFlow nor the server stack."""
     import subprocess
     import sys
 
-    code = ("import sys, momentsense.sdk.consent, momentsense.sdk.sync.payload, momentsense.sdk.sync.queue, momentsense.sdk.sync.client, momentsense.sdk.ota\n"
+    code = ("import sys, momentsense.sdk.consent, momentsense.sdk.sync.payload, momentsense.sdk.sync.queue, momentsense.sdk.sync.client, momentsense.sdk.models.ota\n"
             "bad = [m for m in ('tensorflow', 'fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]\n"
             "assert not bad, bad")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)

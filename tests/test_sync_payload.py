@@ -12,7 +12,7 @@ from momentsense.sdk.sync.payload import (
     SyncDay, MomentSpan, PayloadOptions, build_day_payload, event_id, load_or_create_salt, place_token, split_days,
 )  # fmt: skip
 from momentsense.sdk.timeline.records import DrivingScore, Trip, Visit
-from momentsense.sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 from momentsense.sdk.records import TRANSPORT_MODES
 
 SALT = bytes(range(32))

@@ -139,7 +139,7 @@ def test_excluded_subjects_are_neither_trained_nor_tested(tiny):
                                             (["--folds", "3", "--choose-augment", "rotation_deg=45"], "at least two"),
                                             (["--folds", "3", "--choose-augment", "nonsense=1,2"], "unknown field")])  # fmt: skip
 def test_cli_choose_augment_errors(tmp_path, capsys, extra, message):
-    from momentsense.sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
     from momentsense.trainer.cli import main
 
     path = tmp_path / "d.h5"

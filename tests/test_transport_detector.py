@@ -8,7 +8,7 @@ import pytest
 from momentsense.sdk.errors import ModelError
 from momentsense.sdk.records import TRANSPORT_MODES
 from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
-from momentsense.sdk.transport_detector import TransportDetector
+from momentsense.sdk.transport.detector import TransportDetector
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ class TestGpsStayPrior:
 
     @staticmethod
     def vehicle_share(det, rec):
-        from momentsense.sdk.transport_detector import VEHICLE_MODES
+        from momentsense.sdk.transport.detector import VEHICLE_MODES
 
         evs = det.process(rec.t, rec.acc, rec.t, rec.gyro) + det.flush()
         return sum(e.end - e.start for e in evs if e.mode in VEHICLE_MODES) / sum(e.end - e.start for e in evs)
@@ -158,7 +158,7 @@ class TestContextHead:
         import json
 
         from momentsense.edge_models import artifact_dir
-        from momentsense.sdk.manifest import sha256_bytes
+        from momentsense.sdk.models.manifest import sha256_bytes
         from tests.test_transport_context import random_head
 
         (tmp_path / "m.tflite").write_bytes((artifact_dir() / "transport_cnn.tflite").read_bytes())
@@ -229,7 +229,7 @@ def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day,
     look-ahead stopping at a gap (the pending windows are flushed before the new stream starts)."""
     from momentsense.edge_models import artifact_dir
     from momentsense.sdk.records import ImuDataset
-    from momentsense.sdk.transport_context import context_probs, window_vectors
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
     from momentsense.trainer.transport.data import dataset_windows
     from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
@@ -260,10 +260,10 @@ def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day,
 def test_streaming_context_equals_the_trainers_batch_path(day, monkeypatch):
     """What the phone feeds the HMM (int8 model → head, window by window, in 0.4 s chunks) is what the
     trainer scores (the same model on all windows at once → context_probs)."""
-    import momentsense.sdk.transport_detector as td
+    import momentsense.sdk.transport.detector as td
     from momentsense.edge_models import artifact_dir
     from momentsense.sdk.records import ImuDataset
-    from momentsense.sdk.transport_context import context_probs, window_vectors
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
     from momentsense.trainer.transport.data import dataset_windows
     from momentsense.trainer.transport.tflite_eval import tflite_predictor
 

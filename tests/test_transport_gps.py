@@ -12,8 +12,8 @@ from momentsense.sdk.records import TRANSPORT_MODES
 from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
 from momentsense.sdk.sources import _chunk_recording
 from momentsense.sdk.timeline.records import GpsFix
-from momentsense.sdk.transport_detector import TransportDetector
-from momentsense.sdk.transport_gps import GPS_FEATURES, GpsBuffer, GpsFeatureConfig, gps_buffer_push, gps_features
+from momentsense.sdk.transport.detector import TransportDetector
+from momentsense.sdk.transport.gps import GPS_FEATURES, GpsBuffer, GpsFeatureConfig, gps_buffer_push, gps_features
 from tests import test_transport_detector as detector_tests
 
 
@@ -58,7 +58,7 @@ class TestGpsFeatures:
             GpsFeatureConfig.from_dict({"features": ["speed"]})
 
     def test_the_detectors_one_window_path_equals_the_batch_function(self):
-        from momentsense.sdk.transport_gps import buffer_features
+        from momentsense.sdk.transport.gps import buffer_features
 
         rng = np.random.default_rng(0)
         t = np.cumsum(rng.uniform(0.2, 3.0, 200))
@@ -93,7 +93,7 @@ class TestHeadWithGps:
     def test_round_trip_and_vector_length(self):
         from tests.test_transport_context import random_head
 
-        from momentsense.sdk.transport_context import ContextHead, window_vector
+        from momentsense.sdk.transport.heads import ContextHead, window_vector
 
         head = random_head(lag=3, gps=True)
         back = ContextHead.from_dict(json.loads(json.dumps(head.to_dict())))
@@ -106,7 +106,7 @@ class TestHeadWithGps:
     def test_a_malformed_gps_config_is_refused(self):
         from tests.test_transport_context import random_head
 
-        from momentsense.sdk.transport_context import ContextHead
+        from momentsense.sdk.transport.heads import ContextHead
 
         d = random_head(lag=3, gps=True).to_dict()
         d["gps"] = {"features": ["speed"]}
@@ -136,7 +136,7 @@ def filter_inputs(det, monkeypatch, plain: str, gps: str):
     with the transition models ``det.<plain>`` and ``det.<gps>`` (the plain and the GPS head's)."""
     import copy
 
-    import momentsense.sdk.transport_detector as td
+    import momentsense.sdk.transport.detector as td
 
     # Their own objects, told apart from the other path's.
     same = getattr(det, gps) is getattr(det, plain)
@@ -164,7 +164,7 @@ def batch_inputs(head, rec) -> np.ndarray:
     (normalised rows, in time order)."""
     from momentsense.edge_models import artifact_dir
     from momentsense.sdk.records import ImuDataset
-    from momentsense.sdk.transport_context import context_probs, window_vectors
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
     from momentsense.trainer.transport.data import dataset_windows
     from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
@@ -388,7 +388,7 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
     import dataclasses
 
     from momentsense.edge_models import artifact_dir
-    from momentsense.sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
     from momentsense.sdk.records import ImuDataset
     from momentsense.trainer.transport.workflow import run_eval
 

@@ -154,7 +154,7 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     ctx = saved["context"]
     assert 0 <= ctx["macro_f1"] <= 1 and ctx["test_windows_clean"] == saved["test_windows_clean"]
     assert [r["model"] for r in saved["compare"]] == ["cnn", "cnn+context", "cnn+context_lagged"]
-    from momentsense.sdk.transport_context import load_head
+    from momentsense.sdk.transport.heads import load_head
 
     head = load_head(tmp_path / "transport_context.json")
     assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None and head.lag == 0

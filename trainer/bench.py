@@ -23,7 +23,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     the phone runs per chunk (:meth:`MomentSDK.feed`): pipeline, windows, interpreter, HMM, events,
     GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
     in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``. ``context``: run
-    the transport context head (see :mod:`sdk.transport_context`); ``lagged_context``: and the
+    the transport context head (see :mod:`sdk.transport.heads`); ``lagged_context``: and the
     lagged head that settles the events; ``gps``: and the GPS head beside it (the simulated receiver
     listens: location is on).
 

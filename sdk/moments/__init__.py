@@ -13,7 +13,7 @@ from momentsense.sdk.moments.moments import assign_moment
 from momentsense.sdk.moments.notify import BUSY_MODES, best_time_to_notify, is_good_moment
 from momentsense.sdk.moments.predictor import NextEventPrediction, NextEventPredictor
 from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
-from momentsense.sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 
 class Moments:

@@ -21,7 +21,7 @@ import numpy as np
 
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.moments.predictor import NextEventPredictor
-from momentsense.sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 #: Modes during which the person must not be disturbed.
 BUSY_MODES = frozenset({"car", "bus", "train", "subway", "bike", "run"})

@@ -52,8 +52,8 @@ class TimelineEncoder:
     @classmethod
     def create_from_path(cls, tflite_path: str | Path, num_threads: int = 1) -> TimelineEncoder:
         """Load a verified ``.tflite`` + manifest (task ``timeline_encoder``)."""
-        from momentsense.sdk.interpreter import load_model
-        from momentsense.sdk.manifest import load_verified_model
+        from momentsense.sdk.models.interpreter import load_model
+        from momentsense.sdk.models.manifest import load_verified_model
 
         data, manifest = load_verified_model(tflite_path)
         if manifest.task != "timeline_encoder":

@@ -47,7 +47,7 @@ from typing import Any, Mapping, Optional, Sequence
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.records import TRANSPORT_MODES
 from momentsense.sdk.timeline.records import DrivingScore, Place, Trip, Visit
-from momentsense.sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
 FORMAT = "momentsense-sync-day-v1"
 #: Smallest grid the coarse-location opt-in accepts, degrees (≈ 550 m).

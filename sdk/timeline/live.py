@@ -440,7 +440,7 @@ class LiveTimeline:
     def _categorise(self, places: list, visits: list, now_s: float) -> list:
         """``places`` with their categories (home and work kept; a school day read as work becomes school)."""
         from momentsense.sdk.timeline.place_categories import categorise_places, load_place_category_model
-        from momentsense.sdk.timeline_file import Event
+        from momentsense.sdk.io.timeline_file import Event
 
         if self._category_model is None:
             self._category_model = load_place_category_model()

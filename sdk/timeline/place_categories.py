@@ -11,7 +11,7 @@ place_categories.json``): trees as flat arrays, evaluated with numpy. The file c
 its trees, its version and its held-out metrics; :func:`load_place_category_model` refuses a file
 whose trees do not match their sha256.
 
-Features are computed from timeline events (:class:`~sdk.timeline_file.Event`: visits with a
+Features are computed from timeline events (:class:`~sdk.io.timeline_file.Event`: visits with a
 ``place_id``, transport events with a mode), so the same code runs on the phone's timeline and on a
 simulated one.
 """
@@ -34,7 +34,7 @@ CATEGORIES: tuple[str, ...] = ("school", "shop", "gym", "eating_out", "leisure",
 #: The classifier's classes: the categories and ``work`` (a second workplace, or the work-rule
 #: place of someone who works there rather than studies).
 MODEL_CLASSES: tuple[str, ...] = CATEGORIES + ("work",)
-#: Timeline vocabulary (:data:`sdk.timeline_file.PLACE_CATEGORIES`) label of each category, so
+#: Timeline vocabulary (:data:`sdk.io.timeline_file.PLACE_CATEGORIES`) label of each category, so
 #: next-event and segment models keep their inputs: eating out is ``restaurant``, leisure ``park``.
 TIMELINE_LABEL = {"school": "school", "shop": "shop", "gym": "gym", "eating_out": "restaurant", "leisure": "park",
                   "other": "other", "home": "home", "work": "work"}  # fmt: skip

@@ -87,7 +87,7 @@ def summary(ds) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from momentsense.sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
 
     if args.kind == "csv" and not args.subject:
         from pathlib import Path

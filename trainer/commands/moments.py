@@ -23,7 +23,7 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
 def _sim_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from momentsense.sdk.timeline_file import write_timeline
+    from momentsense.sdk.io.timeline_file import write_timeline
     from momentsense.trainer.population import PopulationOptions, simulate_population
 
     opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs, wide_personas=args.wide_personas)

@@ -27,7 +27,7 @@ def _pv_args(p: argparse.ArgumentParser) -> None:
 
 def _pv_run(args: argparse.Namespace) -> int:
     from momentsense.sdk.timeline.place_categories import load_place_category_model
-    from momentsense.sdk.timeline_file import read_timeline, write_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline, write_timeline
     from momentsense.trainer.population.phone_view import (
         DEFAULT_CONFUSION_PATH, PHONE_VIEW_VERSION, ModeConfusion, PhoneViewOptions, phone_view,
     )  # fmt: skip
@@ -59,7 +59,7 @@ def _train_run(args: argparse.Namespace) -> int:
     import json
 
     from momentsense.sdk.timeline.place_categories import MODEL_CLASSES, PlaceCategoryModel
-    from momentsense.sdk.timeline_file import read_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline
     from momentsense.trainer.population.phone_view import DEFAULT_CONFUSION_PATH, ModeConfusion
     from momentsense.trainer.population.place_model import evaluate_places, place_examples, train_forest, write_model
 
@@ -92,7 +92,7 @@ def _eval_run(args: argparse.Namespace) -> int:
     import json
 
     from momentsense.sdk.timeline.place_categories import load_place_category_model
-    from momentsense.sdk.timeline_file import read_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline
     from momentsense.trainer.population.phone_view import DEFAULT_CONFUSION_PATH, PHONE_VIEW_VERSION, ModeConfusion
     from momentsense.trainer.population.place_model import evaluate_places
 

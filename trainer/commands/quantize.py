@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     import json
 
     from momentsense.quantize.prune import FineTuneOptions
-    from momentsense.quantize.transport import (
+    from momentsense.trainer.transport.compress import (
         QuantizeOptions,
         Variant,
         default_sweep,

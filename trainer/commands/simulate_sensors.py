@@ -17,7 +17,7 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from momentsense.sdk.errors import InputError
-    from momentsense.sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
     from momentsense.sdk.records import TRANSPORT_MODES
     from momentsense.sdk.sim import SimulatorOptions, simulate_dataset
 

@@ -32,7 +32,7 @@ class Learned:
         live_moments: The moments as the app sees them during the trip (the destination predicted by
             the next-event model).
         segments: Rule segments (fired, evidence, sentence), embedding segments, or why unavailable.
-        timeline_events: The local timeline as :class:`~sdk.timeline_file.Event` records.
+        timeline_events: The local timeline as :class:`~sdk.io.timeline_file.Event` records.
     """
 
     days: list

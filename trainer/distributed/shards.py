@@ -19,7 +19,7 @@ import numpy as np
 
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.moments.tokens import EncodingConfig
-from momentsense.sdk.timeline_file import read_timeline
+from momentsense.sdk.io.timeline_file import read_timeline
 from momentsense.trainer.nextevent.data import user_sequences
 from momentsense.trainer.nextevent.train import TrainOptions, make_crops
 

@@ -34,7 +34,7 @@ def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str
     MissingDependencyError
         h5py is not installed.
     """
-    from momentsense.sdk.imu_file import _h5py
+    from momentsense.sdk.io.imu_file import _h5py
 
     h5py = _h5py()
     path = Path(path)

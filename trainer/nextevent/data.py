@@ -12,7 +12,7 @@ import numpy as np
 
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.moments.tokens import DAY_S, WEEK_S, MONDAY_S, encode_events, previous_durations
-from momentsense.sdk.timeline_file import Timeline
+from momentsense.sdk.io.timeline_file import Timeline
 
 
 @dataclasses.dataclass

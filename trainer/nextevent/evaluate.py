@@ -52,7 +52,7 @@ def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Pre
 
 
 def tflite_predictor(model, config: EncodingConfig) -> Predictor:
-    """Predictor from a loaded :class:`sdk.interpreter.TfliteModel` (state reset before every window)."""
+    """Predictor from a loaded :class:`sdk.models.interpreter.TfliteModel` (state reset before every window)."""
     n_tokens = int(model.output_spec.shape[-1]) - 1
 
     def predict(seq: UserSeq, mask: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from momentsense.sdk.errors import InputError
 from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
-from momentsense.sdk.timeline_file import Timeline, read_timeline
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
 from momentsense.trainer.nextevent.data import split_users, user_sequences
 from momentsense.trainer.nextevent.evaluate import (evaluate, fit_population_markov, keras_predictor, markov_predictor,
                                         tflite_predictor)  # fmt: skip
@@ -77,7 +77,7 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
 
     from momentsense.edge_models.next_event import build_export_model
     from momentsense.quantize.recurrent import export_lstm_tflite, write_lstm_model
-    from momentsense.sdk.interpreter import load_model
+    from momentsense.sdk.models.interpreter import load_model
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def run_eval(model_path: str, data: "str | Timeline", shift_hours: float = 0.0, 
     moving that week by ``shift_hours`` (``*_unshifted`` are the same events as recorded). With
     ``first_week``, on each user's first week instead (the cold start: no per-user history yet).
     """
-    from momentsense.sdk.manifest import read_manifest
+    from momentsense.sdk.models.manifest import read_manifest
 
     mp = Path(model_path)
     if not mp.exists():
@@ -151,8 +151,8 @@ def run_eval(model_path: str, data: "str | Timeline", shift_hours: float = 0.0, 
     tl: Timeline = data if isinstance(data, Timeline) else read_timeline(data)
     users = list(range(len(tl.users)))[: max_users or None]
     if mp.suffix == ".tflite":
-        from momentsense.sdk.interpreter import load_model
-        from momentsense.sdk.manifest import load_verified_model
+        from momentsense.sdk.models.interpreter import load_model
+        from momentsense.sdk.models.manifest import load_verified_model
 
         model_bytes, manifest = load_verified_model(mp)
         config = EncodingConfig.from_dict(manifest.preprocess)

@@ -44,7 +44,7 @@ from momentsense.sdk.timeline.places import label_home_work
 from momentsense.sdk.timeline.records import Place, Visit
 from momentsense.sdk.timeline.stay_points import StayPointParams
 from momentsense.sdk.timeline.trips import MIN_MODE_S
-from momentsense.sdk.timeline_file import KINDS, LABELS, MOMENTS, Event, Timeline
+from momentsense.sdk.io.timeline_file import KINDS, LABELS, MOMENTS, Event, Timeline
 
 #: The default confusion: the shipped transport model's test windows (simulator test file), rows =
 #: true mode, columns = detected mode, in TRANSPORT_MODES order (edge_models/artifacts/transport_cnn.metrics.json).
@@ -289,7 +289,7 @@ def load_view(path: str, view: str = "phone", confusion: Optional[str] = None, p
     phone-view file (the truth is no longer in it).
     """
     from momentsense.sdk.timeline.place_categories import load_place_category_model
-    from momentsense.sdk.timeline_file import read_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline
 
     if view not in ("phone", "truth"):
         raise InputError(f"--view must be 'phone' or 'truth', got {view!r}")

@@ -19,7 +19,7 @@ from momentsense.sdk.timeline.place_categories import (
     CATEGORIES, FEATURE_NAMES, MODEL_CLASSES, FORMAT, TRUE_CATEGORY, PlaceCategoryModel, load_place_category_model, place_features,
     trees_payload, trees_sha256,
 )  # fmt: skip
-from momentsense.sdk.timeline_file import Timeline
+from momentsense.sdk.io.timeline_file import Timeline
 from momentsense.trainer.population.phone_view import (
     ModeConfusion, PhoneViewOptions, home_work_labels, user_phone_events, label_user_places,
 )  # fmt: skip

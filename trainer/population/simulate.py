@@ -22,7 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from momentsense.sdk.errors import InputError
-from momentsense.sdk.timeline_file import KINDS, LABELS, MOMENTS, Timeline
+from momentsense.sdk.io.timeline_file import KINDS, LABELS, MOMENTS, Timeline
 from momentsense.trainer.population.days import DayContext, Stop, plan_day
 from momentsense.trainer.population.profile import HOUR, SPEED_KMH, Profile, sample_profile
 

@@ -15,7 +15,7 @@ import numpy as np
 from momentsense.sdk.segments.embedding import SegmentHeads, TimelineEncoder
 from momentsense.sdk.segments.events import users_of
 from momentsense.sdk.segments.features import timeline_features
-from momentsense.sdk.timeline_file import Timeline, read_timeline
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
 from momentsense.trainer.population.profile import PERSONAS
 from momentsense.trainer.segments.fewlabel import f1
 from momentsense.trainer.segments.workflow import (

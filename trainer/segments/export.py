@@ -24,7 +24,7 @@ def export_encoder(model, out_dir: Path, check_users: list[UserEvents], config: 
     from momentsense.edge_models.timeline_encoder import build_export_model
     from momentsense.quantize.export import export_tflite, write_model
     from momentsense.quantize.recurrent import check_builtin_only
-    from momentsense.sdk.interpreter import load_model
+    from momentsense.sdk.models.interpreter import load_model
 
     export = build_export_model(model, N_TOKENS)
     data = export_tflite(export, options.tflite_mode)

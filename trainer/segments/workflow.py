@@ -20,7 +20,7 @@ from momentsense.sdk.segments.encoding import WindowConfig
 from momentsense.sdk.segments.events import UserEvents, users_of
 from momentsense.sdk.segments.features import FEATURE_NAMES, MIN_HISTORY_DAYS, timeline_features
 from momentsense.sdk.segments.rules import RULE_SEGMENTS, RuleOptions, evaluate_rules
-from momentsense.sdk.timeline_file import Timeline, read_timeline
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
 from momentsense.trainer.population.profile import PERSONAS
 from momentsense.trainer.segments.encoder import (
     EncoderTrainOptions,

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from momentsense.sdk.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
 from momentsense.trainer.server.db import App, Day, Feedback, make_engine
 
 

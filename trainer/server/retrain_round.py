@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 def user_payloads(events, salt: bytes) -> list[dict]:
-    """Day payloads of one user's timeline events (``sdk.timeline_file.Event`` in time order)."""
+    """Day payloads of one user's timeline events (``sdk.io.timeline_file.Event`` in time order)."""
     from momentsense.sdk.sync.payload import MomentSpan, build_day_payload, split_days
     from momentsense.sdk.timeline.records import Trip, Visit
 
@@ -102,7 +102,7 @@ def run_round(timeline: str, out: str, epochs: int = 2, max_users: int = 300, se
               base_timeline: str | None = None, base_epochs: int = 30, finetune_epochs: int = 8) -> dict:  # fmt: skip
     from momentsense.sdk.sync.client import InstallIdentity, SyncClient, SyncOptions
     from momentsense.sdk.sync.queue import UploadQueue
-    from momentsense.sdk.timeline_file import read_timeline, write_timeline
+    from momentsense.sdk.io.timeline_file import read_timeline, write_timeline
     from momentsense.trainer.nextevent.data import split_users
     from momentsense.trainer.nextevent.train import TrainOptions
     from momentsense.trainer.nextevent.workflow import run_eval, run_train

@@ -1,4 +1,4 @@
-"""Fit and evaluate the context head (:mod:`sdk.transport_context`) on top of a trained window model.
+"""Fit and evaluate the context head (:mod:`sdk.transport.heads`) on top of a trained window model.
 
 The head is fitted on the window model's outputs for the subjects the window model was fitted on
 (continuous recordings, unaugmented), its HMM prior is tuned on the validation subjects the window
@@ -17,9 +17,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from momentsense.sdk.errors import InputError
-from momentsense.sdk.manifest import read_manifest, sha256_file, write_manifest
+from momentsense.sdk.models.manifest import read_manifest, sha256_file, write_manifest
 from momentsense.sdk.records import ImuDataset
-from momentsense.sdk.transport_context import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
+from momentsense.sdk.transport.heads import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
 from momentsense.trainer.transport.data import WindowData, dataset_windows
 from momentsense.trainer.transport.evaluate import evaluate_classifier, ordered, tune_hmm
 
@@ -53,7 +53,7 @@ class ContextOptions:
         ensemble: Perceptrons fitted with seeds ``seed, seed + 1, …`` whose logits are averaged; with
             one hidden layer that average is itself one perceptron ``ensemble`` times as wide, so
             the shipped file and the phone's code do not change.
-        gps: Each window's vector also gets its GPS numbers (:mod:`sdk.transport_gps`, default
+        gps: Each window's vector also gets its GPS numbers (:mod:`sdk.transport.gps`, default
             config): a head for phones with location on. Needs data with GPS tracks.
 
     Chosen on the validation file behind the int8 model (macro-F1 per window / after Viterbi, three
@@ -90,10 +90,10 @@ def stream_vectors(probs: np.ndarray, data: WindowData, gps: bool = False) -> tu
 
 def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n_channels: int,
              opts: ContextOptions) -> ContextHead:
-    """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport_context.context_summaries`)."""
+    """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport.heads.context_summaries`)."""
     from sklearn.neural_network import MLPClassifier
 
-    from momentsense.sdk.transport_gps import GpsFeatureConfig
+    from momentsense.sdk.transport.gps import GpsFeatureConfig
 
     y = np.asarray(y, np.int64)
     k = len(label_names)
@@ -144,7 +144,7 @@ def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_
                   hop_s: float) -> dict:
     """Window and smoothing metrics of window model + head on ``test`` (the head's own HMM, if it has
     one); ``probs``: the window model's probabilities of ``test``'s windows."""
-    from momentsense.sdk.hmm import TransitionModel
+    from momentsense.sdk.transport.hmm import TransitionModel
 
     if list(head.label_names) != list(label_names):
         raise InputError(f"the context head's labels {list(head.label_names)} differ from the model's {list(label_names)}")

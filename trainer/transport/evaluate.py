@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from momentsense.sdk.hmm import TransitionModel, fit_transitions, forward_filter, viterbi
+from momentsense.sdk.transport.hmm import TransitionModel, fit_transitions, forward_filter, viterbi
 from momentsense.trainer.transport.data import WindowData
 from momentsense.trainer.transport.metrics import classification_metrics, segment_accuracy, switches_per_hour
 

@@ -18,7 +18,7 @@ from momentsense.trainer.transport.train import TrainOptions, TrainedTransport, 
 
 def load_datasets(paths: Sequence[str]) -> ImuDataset:
     """Read one or more ``momentsense-imu-v1`` files as one dataset (same ``label_names`` required)."""
-    from momentsense.sdk.imu_file import read_imu
+    from momentsense.sdk.io.imu_file import read_imu
 
     if not paths:
         raise InputError("no data file given")
@@ -167,7 +167,7 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     and ``["context_gps"]`` / ``["context_lagged_gps"]`` those of the live and lagged heads that read
     GPS (skipped, saying why, on data without GPS tracks).
     """
-    from momentsense.sdk.hmm import TransitionModel
+    from momentsense.sdk.transport.hmm import TransitionModel
 
     ds = load_datasets(list(data))
     path = Path(model)
@@ -194,11 +194,11 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
 
 
 def _context_head(path: Path, key: str = "context"):
-    from momentsense.sdk.transport_context import load_head
+    from momentsense.sdk.transport.heads import load_head
 
     if path.suffix == ".tflite":
-        from momentsense.sdk.manifest import read_manifest
-        from momentsense.sdk.transport_detector import load_context_head
+        from momentsense.sdk.models.manifest import read_manifest
+        from momentsense.sdk.transport.detector import load_context_head
 
         return load_context_head(path, read_manifest(path.with_suffix(".json")), key)
     beside = path.with_name(f"transport_{key}.json")
