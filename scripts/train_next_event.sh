@@ -2,8 +2,9 @@
 # Reproduce the shipped next-event model and its held-out metrics (about 20 minutes on 2 cores).
 set -euo pipefail
 mkdir -p runs
-momentsense simulate population --users 3000 --weeks 6 --seed 0 --out runs/population_3000x6.h5
-momentsense train next-event --data runs/population_3000x6.h5 --out runs/next_event --epochs 14 --seed 0 --split-seed 0 --recall-heads 4 \
+# Trained on the phone view (what the SDK records: detected modes, place categories; docs/moments.md).
+momentsense simulate population --users 3000 --weeks 6 --seed 0 --view phone --out runs/population_3000x6_phone.h5
+momentsense train next-event --data runs/population_3000x6_phone.h5 --out runs/next_event --epochs 14 --seed 0 --split-seed 0 --recall-heads 4 \
   --eval-users 300 --tflite-eval-users 60 --ship edge_models/artifacts
 momentsense simulate population --users 100 --weeks 6 --seed 1 --out runs/population_eval.h5  # users never seen in training
 momentsense eval next-event --model runs/next_event/next_event.tflite --data runs/population_eval.h5 --json

@@ -6,8 +6,8 @@ store and turns them into the app-facing answers (:meth:`sdk.runtime.MomentSDK.m
 behind it. numpy and a TFLite interpreter only, like the rest of ``sdk``.
 
 The timeline the moment and segment models read is :func:`timeline_events`: visits, labelled by
-their place (the device knows ``home``, ``work`` and ``other``, not shops or gyms), and the
-transport events outside them.
+their place (``home`` and ``work``, and the categories of :mod:`sdk.timeline.place_categories`
+for the others), and the transport events outside them.
 """
 
 from __future__ import annotations
@@ -70,7 +70,11 @@ class Insights(Sequence):
 
 
 def place_category(label: str) -> str:
-    """A place label as a timeline category (anything the timeline vocabulary lacks is ``other``)."""
+    """A place label as a timeline category (eating_out -> restaurant, leisure -> park; anything
+    else the timeline vocabulary lacks is ``other``)."""
+    from momentsense.sdk.timeline.place_categories import TIMELINE_LABEL
+
+    label = TIMELINE_LABEL.get(label, label)
     return label if label in PLACE_CATEGORIES else "other"
 
 

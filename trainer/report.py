@@ -133,7 +133,8 @@ def _next_event(art: Path) -> Optional[Table]:
             ["week 4, routines shifted +1 h", m.get("n_events_shift"), m.get("lstm_top1_shift"), m.get("markov_top1_shift"),
              m.get("lstm_top3_shift"), m.get("markov_top3_shift")]]  # fmt: skip
     return Table(
-        title="Next-event prediction on the true simulated timeline (held-out users)",
+        title="Next-event prediction on the " + ("phone view of the" if "phone-view" in str(m.get("data_source", "")) else "true")
+              + " simulated timeline (held-out users)",
         data="simulated", source=_rel(path), version=man.get("version", ""),
         command="bash scripts/train_next_event.sh",
         columns=["events", "n", "model top-1", "Markov top-1", "model top-3", "Markov top-3"], rows=rows, order=60,

@@ -73,6 +73,10 @@ class TimelineOptions:
             minutes otherwise makes a home → home "trip" without modes). Without transport events
             for the gap (IMU off) nothing is merged. Default 3600 s; 0 disables.
         still_merge_coverage: Share of the gap the stored transport events must cover (0..1).
+        place_categories: Besides home and work, label places school, shop, gym, eating_out,
+            leisure or other with the shipped place-category model
+            (:mod:`sdk.timeline.place_categories`), from the same window of visits. False keeps
+            ``other``.
     """
 
     stay: StayPointParams = StayPointParams()
@@ -84,6 +88,7 @@ class TimelineOptions:
     merge_gap_s: float = 300.0
     still_merge_s: float = 3600.0
     still_merge_coverage: float = 0.8
+    place_categories: bool = True
 
     def __post_init__(self):
         if not isinstance(self.stay, StayPointParams):
@@ -212,6 +217,11 @@ class LiveTimeline:
         self.tz_offset_s = float(tz_offset_s)
         self.stats = GpsStats()
         self._next_purge: Optional[float] = None
+        #: An app's map lookup (:class:`~sdk.timeline.place_categories.PlaceCategoryProvider`) and
+        #: whether location consent is given now; the provider is never asked without it.
+        self.category_provider = None
+        self.location_consent = lambda: False
+        self._category_model = None
         self.reset()
 
     def reset(self) -> None:
@@ -421,9 +431,35 @@ class LiveTimeline:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             labelled = label_home_work(places, visits, self.tz_offset_s)
+        if self.options.place_categories:
+            labelled = self._categorise(labelled, visits, now_s)
         changed = [q for p, q in zip(places, labelled) if q != p]
         if changed:
             self.store.write(changed, now_s=now_s)
+
+    def _categorise(self, places: list, visits: list, now_s: float) -> list:
+        """``places`` with their categories (home and work kept; a school day read as work becomes school)."""
+        from momentsense.sdk.timeline.place_categories import categorise_places, load_place_category_model
+        from momentsense.sdk.io.timeline_file import Event
+
+        if self._category_model is None:
+            self._category_model = load_place_category_model()
+        home = next((p.place_id for p in places if p.label == "home"), "")
+        moving = [e for e in self.store.events(now_s - self.options.label_window_days * DAY_S, None) if e.mode != "still"]
+        ev = [Event(v.start, v.end, "visit", "other", v.place_id) for v in visits]
+        ev += [Event(e.start, e.end, "transport", e.mode) for e in moving]
+        ev.sort(key=lambda e: (e.start, e.kind != "visit"))
+        consent = bool(self.location_consent())
+        cats = categorise_places(ev, self._category_model, home, "", self.tz_offset_s, self.category_provider,
+                                 {p.place_id: (p.lat, p.lon) for p in places} if consent else None, consent)  # fmt: skip
+        out = []
+        for p in places:
+            c = cats.get(p.place_id)
+            if c is None or p.label == "home" or (p.label == "work" and c.category != "school"):
+                out.append(p)
+            else:
+                out.append(dataclasses.replace(p, label=c.category, label_confidence=round(c.confidence, 3)))
+        return out
 
     # -- trips -----------------------------------------------------------------------------------
 

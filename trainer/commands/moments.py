@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from momentsense.sdk.errors import InputError
+from momentsense.trainer.commands.phone_view import view_args
 
 
 def _sim_args(p: argparse.ArgumentParser) -> None:
@@ -14,6 +15,9 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same file (default 0)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (results do not depend on it; default 2)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--wide-personas", action="store_true",
+                   help="draw persona intensities from wide ranges (borderline cases), to test segment rules fixed beforehand")
+    view_args(p, default="truth")
 
 
 def _sim_run(args: argparse.Namespace) -> int:
@@ -22,9 +26,15 @@ def _sim_run(args: argparse.Namespace) -> int:
     from momentsense.sdk.io.timeline_file import write_timeline
     from momentsense.trainer.population import PopulationOptions, simulate_population
 
-    opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs)
+    opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs, wide_personas=args.wide_personas)
     with tqdm(total=args.users, unit="user", desc="simulating", disable=args.no_progress) as bar:
         tl = simulate_population(opts, progress=bar.update)
+    if args.view == "phone":
+        from momentsense.sdk.timeline.place_categories import load_place_category_model
+        from momentsense.trainer.population.phone_view import DEFAULT_CONFUSION_PATH, ModeConfusion, PhoneViewOptions, phone_view
+
+        conf = ModeConfusion.from_json(args.confusion or DEFAULT_CONFUSION_PATH)
+        tl = phone_view(tl, load_place_category_model(args.place_model), conf, PhoneViewOptions(seed=args.view_seed))
     path = write_timeline(args.out, tl)
     print(f"wrote {path}: {len(tl.users)} users, {len(tl)} events, {args.weeks} weeks ({tl.source})")
     return 0
@@ -82,6 +92,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-users", type=int, default=None)
     p.add_argument("--first-week", action="store_true",
                    help="score each user's first week instead (the cold start: a new user with no history yet)")
+    view_args(p)
 
 
 def _eval_run(args: argparse.Namespace) -> int:
@@ -91,7 +102,11 @@ def _eval_run(args: argparse.Namespace) -> int:
 
     if args.first_week and args.shift_hours:
         raise InputError("--first-week and --shift-hours are separate scenarios: pass one")
-    m = run_eval(args.model, args.data, args.shift_hours, args.markov_population, args.max_users, first_week=args.first_week)
+    from momentsense.trainer.population.phone_view import load_view
+
+    tl = load_view(args.data, args.view, args.confusion, args.place_model, args.view_seed, args.max_users)
+    m = run_eval(args.model, tl, args.shift_hours, args.markov_population, args.max_users, first_week=args.first_week)
+    m["view"], m["data"] = args.view, args.data
     if args.json:
         print(json.dumps(m, indent=2, sort_keys=True))
     else:
@@ -105,6 +120,7 @@ def _moments_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="next_event.tflite with its manifest (default: the shipped one)")
     p.add_argument("--users", type=int, default=40, help="evaluate the first N users of the file")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    view_args(p)
 
 
 def _moments_run(args: argparse.Namespace) -> int:
@@ -116,11 +132,14 @@ def _moments_run(args: argparse.Namespace) -> int:
 
     if args.users < 1:
         raise InputError(f"--users must be >= 1, got {args.users}")
-    tl = read_timeline(args.data)
+    from momentsense.trainer.population.phone_view import load_view
+
+    tl = load_view(args.data, args.view, args.confusion, args.place_model, args.view_seed, args.users)
     if not (tl.moment >= 0).any():
         raise InputError(f"{args.data}: no ground-truth moments in this file (simulate it with `momentsense simulate population`)")
     model = args.model or str(artifact_dir() / "next_event.tflite")
     m = evaluate_moments(tl, model, list(range(min(args.users, len(tl.users)))))
+    m["view"] = args.view
     if args.json:
         print(json.dumps(m, indent=2, sort_keys=True))
     else:

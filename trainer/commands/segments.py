@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from momentsense.trainer.commands.phone_view import view_args
+
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="momentsense-timeline-v1 file with planted personas")
@@ -60,14 +62,18 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heads", default=None, help="segment_classifiers.json (default: beside the model)")
     p.add_argument("--max-users", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    view_args(p)
 
 
 def _eval_run(args: argparse.Namespace) -> int:
     import json
 
+    from momentsense.trainer.population.phone_view import load_view
     from momentsense.trainer.segments.evaluate import run_eval
 
-    m = run_eval(args.data, args.model, args.heads, args.max_users)
+    tl = load_view(args.data, args.view, args.confusion, args.place_model, args.view_seed)
+    m = run_eval(tl, args.model, args.heads, args.max_users)
+    m["view"], m["data"] = args.view, args.data
     if args.json:
         print(json.dumps(m, indent=2, sort_keys=True))
     else:

@@ -134,7 +134,7 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
     return metrics
 
 
-def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_population: Optional[str] = None,
+def run_eval(model_path: str, data: "str | Timeline", shift_hours: float = 0.0, markov_population: Optional[str] = None,
              max_users: Optional[int] = None, progress: bool = False, first_week: bool = False) -> dict:  # fmt: skip
     """Evaluate a trained LSTM (``.tflite`` with its manifest, or ``.keras``) against the Markov baseline.
 
@@ -148,7 +148,7 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
     mp = Path(model_path)
     if not mp.exists():
         raise FileNotFoundError(f"{mp}: no such model")
-    tl: Timeline = read_timeline(data)
+    tl: Timeline = data if isinstance(data, Timeline) else read_timeline(data)
     users = list(range(len(tl.users)))[: max_users or None]
     if mp.suffix == ".tflite":
         from momentsense.sdk.models.interpreter import load_model

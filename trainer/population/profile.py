@@ -70,7 +70,7 @@ def _place(pid: str, label: str, lo: float, hi: float, rng: random.Random) -> Pl
     return Place(pid, label, round(rng.uniform(lo, hi), 2))
 
 
-def sample_profile(user: str, rng: random.Random) -> Profile:
+def sample_profile(user: str, rng: random.Random, wide: bool = False) -> Profile:
     """Draw one user's profile.
 
     Parameters
@@ -79,6 +79,9 @@ def sample_profile(user: str, rng: random.Random) -> Profile:
         User id.
     rng : random.Random
         Seeded per user, so a user's life does not depend on how many others are simulated.
+    wide : bool
+        Draw persona intensities from wide ranges (:func:`widen_personas`) after the usual draws,
+        so that the default population is unchanged.
     """
     segments = []
     r = rng.random()
@@ -166,7 +169,7 @@ def sample_profile(user: str, rng: random.Random) -> Profile:
     if owl:
         night = {d: 0.12 for d in range(7)}
         night[4], night[5] = 0.6, 0.7
-    return Profile(
+    prof = Profile(
         user=user, occupation=occupation, segments=segments, places=places, wake_s=wake, prep_s=prep,
         work_start_s=work_start, work_hours_s=(rng.uniform(10.0, 11.5) if workaholic else rng.uniform(7.8, 9.0)) * HOUR,
         has_car=has_car, has_bike=has_bike, commute_modes=commute, alt_commute_p=alt_p,
@@ -178,3 +181,44 @@ def sample_profile(user: str, rng: random.Random) -> Profile:
         weekend_work=workaholic and rng.random() < 0.8, speed_factor=1.25 if aggressive else rng.uniform(0.9, 1.05),
         wake_drift_s_per_week=rng.gauss(0.0, 240.0),
     )  # fmt: skip
+    return widen_personas(prof, rng) if wide else prof
+
+
+def widen_personas(p: Profile, rng: random.Random) -> Profile:
+    """The same person with persona intensities drawn from wide ranges (borderline cases included).
+
+    The planted persona flags stay as drawn; what changes is how strongly each shows: an early
+    riser wakes anywhere in 04:45-06:30 (the default population: 05:24 ± 15 min), a night owl's nights
+    out are 25-70 % likely at weekends, a parent may have no school run and no pickup, a shopaholic
+    shops on 15-60 % of days (others up to 15 %), a sporty person trains 1-4 days, a workaholic works
+    9.3-11.5 h. Used to evaluate segment rules whose thresholds were fixed on the default population.
+    """
+    segs = set(p.segments)
+    if "early_riser" in segs:
+        p.wake_s = rng.uniform(4.75, 6.5) * HOUR
+    elif "night_owl" not in segs:
+        p.wake_s = rng.uniform(5.9, 8.0) * HOUR
+    if "night_owl" in segs:
+        p.wake_s = rng.uniform(7.6, 10.0) * HOUR
+        week, wkend = rng.uniform(0.03, 0.2), rng.uniform(0.25, 0.7)
+        p.night_out_p = {d: week for d in range(7)} | {4: wkend, 5: wkend}
+    else:
+        wkend = rng.uniform(0.05, 0.35)
+        p.night_out_p = {d: rng.uniform(0.0, 0.06) for d in range(7)} | {4: wkend, 5: wkend}
+    if "parent" in segs and rng.random() < 0.3:
+        p.school_run_days, p.pickup_days = [], []  # a parent without a school run
+    if "parent" in segs and p.school_run_days and rng.random() < 0.5:
+        p.school_run_days = sorted(rng.sample(range(5), rng.randint(1, 5)))
+    p.shop_p = rng.uniform(0.15, 0.6) if "shopaholic" in segs else rng.uniform(0.0, 0.15)
+    if "sporty" in segs:
+        n = rng.randint(1, 4)
+        p.gym_days = sorted(rng.sample(range(7), n))
+        p.gym_days_later = list(p.gym_days)
+    elif p.gym_days:
+        p.gym_days = sorted(rng.sample(range(7), rng.randint(1, 2)))
+        p.gym_days_later = list(p.gym_days)
+    if "workaholic" in segs:
+        p.work_hours_s = rng.uniform(9.3, 11.5) * HOUR
+    elif p.occupation == "worker":
+        p.work_hours_s = rng.uniform(7.0, 9.5) * HOUR
+    return p

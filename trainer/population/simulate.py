@@ -46,6 +46,8 @@ class PopulationOptions:
         seed: Random seed; same seed, same population.
         start: Unix time of the first day's midnight (a Monday).
         n_jobs: Worker processes (results do not depend on it).
+        wide_personas: Draw persona intensities from wide ranges
+            (:func:`~trainer.population.profile.widen_personas`); the default population otherwise.
     """
 
     n_users: int
@@ -53,6 +55,7 @@ class PopulationOptions:
     seed: int = 0
     start: float = DEFAULT_START
     n_jobs: int = 1
+    wide_personas: bool = False
 
     def __post_init__(self):
         if int(self.n_users) < 1 or int(self.weeks) < 1:
@@ -184,7 +187,8 @@ def _irregular_days(p: Profile, rng: random.Random, n_days: int, weekday_holiday
 
 
 def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_START,
-                  on_day: Optional[Callable[[int, DayContext, "DayWriter", random.Random], None]] = None) -> tuple[Profile, list[tuple], dict]:  # fmt: skip
+                  on_day: Optional[Callable[[int, DayContext, "DayWriter", random.Random], None]] = None,
+                  wide_personas: bool = False) -> tuple[Profile, list[tuple], dict]:  # fmt: skip
     """Simulate one user.
 
     Parameters
@@ -199,6 +203,8 @@ def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_STAR
         Called as ``on_day(day_index, ctx, writer, rng)`` just before each day is planned (the
         writer holds the rows so far, the rng the state that day starts from); it must not draw
         from ``rng`` or change ``writer``. Used by :mod:`trainer.nextevent.ceiling` to replay days.
+    wide_personas : bool
+        See :class:`PopulationOptions`.
 
     Returns
     -------
@@ -210,7 +216,7 @@ def simulate_user(index: int, weeks: int, seed: int, start: float = DEFAULT_STAR
     """
     user = f"u{index:06d}"
     rng = random.Random(f"{seed}:{index}")
-    p = sample_profile(user, rng)
+    p = sample_profile(user, rng, wide_personas)
     n_days = weeks * 7
     hol = {int((t - start) // DAY) for t in public_holidays(seed, weeks, start)}
     special = _irregular_days(p, rng, n_days, hol)
@@ -247,10 +253,10 @@ def _is_business(special: dict, d: int) -> bool:
 
 
 def _simulate_chunk(args: tuple) -> list[tuple]:
-    indices, weeks, seed, start = args
+    indices, weeks, seed, start, wide = args
     out = []
     for i in indices:
-        _, rows, truth = simulate_user(i, weeks, seed, start)
+        _, rows, truth = simulate_user(i, weeks, seed, start, wide_personas=wide)
         out.append((f"u{i:06d}", rows, truth))
     return out
 
@@ -270,7 +276,8 @@ def simulate_population(options: PopulationOptions, progress: Optional[Callable[
         Sorted by user then start; ``truth`` holds each user's segments and irregular days.
     """
     n, chunk = int(options.n_users), 100
-    jobs = [(list(range(a, min(a + chunk, n))), int(options.weeks), int(options.seed), float(options.start)) for a in range(0, n, chunk)]
+    jobs = [(list(range(a, min(a + chunk, n))), int(options.weeks), int(options.seed), float(options.start), bool(options.wide_personas))
+            for a in range(0, n, chunk)]  # fmt: skip
     results: list[list[tuple]] = []
     if options.n_jobs > 1 and len(jobs) > 1:
         import multiprocessing as mp
@@ -298,7 +305,7 @@ def simulate_population(options: PopulationOptions, progress: Optional[Callable[
     flat = [r for rows in cols for r in rows]
     arr = np.array([(r[0], r[1], r[2], r[3], pidx.get(r[4], -1), r[5]) for r in flat], np.float64).reshape(-1, 6)
     user = np.repeat(np.arange(len(users), dtype=np.int32), lens)
-    source = f"{SIMULATOR_VERSION}; seed={options.seed}; users={n}; weeks={options.weeks}"
+    source = f"{SIMULATOR_VERSION}; seed={options.seed}; users={n}; weeks={options.weeks}" + ("; wide personas" if options.wide_personas else "")
     return Timeline(users, user, arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int8), arr[:, 3].astype(np.int16),
                     arr[:, 4].astype(np.int32), place_names, arr[:, 5].astype(np.int16), truth, source)  # fmt: skip
 

@@ -15,7 +15,7 @@ import numpy as np
 from momentsense.sdk.segments.embedding import SegmentHeads, TimelineEncoder
 from momentsense.sdk.segments.events import users_of
 from momentsense.sdk.segments.features import timeline_features
-from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
 from momentsense.trainer.population.profile import PERSONAS
 from momentsense.trainer.segments.fewlabel import f1
 from momentsense.trainer.segments.workflow import (
@@ -25,7 +25,7 @@ from momentsense.trainer.segments.workflow import (
 )
 
 
-def run_eval(data: str, model: str | None = None, heads: str | None = None, max_users: int | None = None) -> dict:
+def run_eval(data: "str | Timeline", model: str | None = None, heads: str | None = None, max_users: int | None = None) -> dict:
     """Per-segment F1 of ``rules``, ``embedding`` and ``features_baseline`` (None where a method has no such segment)."""
     if model is None:
         from momentsense.edge_models import artifact_dir
@@ -34,7 +34,7 @@ def run_eval(data: str, model: str | None = None, heads: str | None = None, max_
     heads = heads or str(Path(model).with_name("segment_classifiers.json"))
     enc = TimelineEncoder.create_from_path(model)
     hd = SegmentHeads.create_from_path(heads)
-    tl = read_timeline(data)
+    tl = data if isinstance(data, Timeline) else read_timeline(data)
     codes = usable_users(tl, enc.config.min_history_s / 86400.0)
     if max_users:
         codes = codes[: int(max_users)]
@@ -65,4 +65,4 @@ def run_eval(data: str, model: str | None = None, heads: str | None = None, max_
     with_rule = [s for s in out if out[s]["rules"] is not None and out[s]["embedding"] is not None]
     mean_rule = {k: float(np.mean([out[s][k] for s in with_rule])) for k in ("rules", "embedding", "features_baseline")} if with_rule else {}
     return {"f1": out, "mean_f1": mean, "mean_f1_rule_segments": mean_rule, "rules_detail": rules, "n_users": len(codes),
-            "encoder_version": enc.version, "interpreter": enc.backend, "data": str(data), "data_source": tl.source}  # fmt: skip
+            "encoder_version": enc.version, "interpreter": enc.backend, "data": tl.source if isinstance(data, Timeline) else str(data), "data_source": tl.source}  # fmt: skip
