@@ -234,7 +234,7 @@ def load_place_category_model(path: str | Path | None = None) -> PlaceCategoryMo
     do not match the recorded sha256 or feature list.
     """
     if path is None:
-        from momentsense.edge_models import artifact_dir
+        from momentsense.sdk.models.shipped import artifact_dir
 
         path = artifact_dir() / "place_categories.json"
     p = Path(path)
