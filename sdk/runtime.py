@@ -367,6 +367,15 @@ class MomentSDK(ReaderAPI, SyncAPI):
             drive = self._live_driving.current() if self._live_driving is not None else None
             return Context(mode, conf, self._last_fix, len(self._events), running, place, trip, drive)
 
+    def set_place_category_provider(self, provider) -> None:
+        """Let the app's own map data name place categories: ``provider.category(lat, lon)`` (a
+        :class:`~sdk.timeline.place_categories.PlaceCategoryProvider`) gets a place's centre rounded to
+        2 decimals (about 1 km), only while location consent holds, and returns a category or None
+        (the on-device classifier decides). ``None`` removes it. Nothing it sees leaves the phone."""
+        with self._lock:
+            self._live.category_provider = provider
+            self._live.location_consent = self._location_allowed
+
     def update_models(self) -> tuple:
         """Over-the-air model update step (needs ``SDKConfig.ota``): check the registry, download and
         verify a newer transport model, which then runs in the shadow of the current one on every
