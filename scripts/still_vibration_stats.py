@@ -59,6 +59,20 @@ def simulated(subjects: int, minutes: float, seed: int) -> dict:
     return {k: summary(v) for k, v in sorted(groups.items())}
 
 
+def simulated_legs(n_legs: int, seed: int, modes=("still", "car", "bus", "train", "subway")) -> dict:
+    """``n_legs`` single 5 min legs per mode, each a new person and phone, placement as the simulator draws it."""
+    from sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
+
+    out = {}
+    for mode in modes:
+        vals = []
+        for s in range(n_legs):
+            r = simulate_itinerary([Leg(mode, 300.0)], draw_person(f"p{s}", seed), draw_device(f"D{s}", seed), seed=s)
+            vals += window_stds(r.t, r.acc)
+        out[mode] = summary(vals)
+    return out
+
+
 def simulated_still_by_placement(subjects: int, minutes: float, seed: int) -> dict:
     """Still legs simulated one placement at a time (sdk.sim.simulate_leg)."""
     from sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
@@ -120,6 +134,7 @@ def main(argv=None) -> None:
     ap.add_argument("--subjects", type=int, default=6, help="simulated subjects")
     ap.add_argument("--minutes", type=float, default=30.0, help="simulated minutes per subject")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--legs", type=int, default=12, help="single simulated legs per mode (robust per-mode figures)")
     ap.add_argument("--no-sim", action="store_true")
     a = ap.parse_args(argv)
     shared = Path(a.shared)
@@ -129,6 +144,7 @@ def main(argv=None) -> None:
 
         out["simulator"] = SIMULATOR_VERSION
         out["sim"] = simulated(a.subjects, a.minutes, a.seed)
+        out["sim_legs"] = simulated_legs(a.legs, 3)
         out["sim_still_by_placement"] = simulated_still_by_placement(3, 5.0, a.seed)
     if (shared / "wisdm2019_phone_subset.h5").is_file():
         out["wisdm"] = wisdm(shared / "wisdm2019_phone_subset.h5")
