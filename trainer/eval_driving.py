@@ -4,6 +4,10 @@ Prints one JSON object::
 
     python -m trainer.eval_driving [--trips 40] [--seed 0] [--data ../shared/data/driver_behavior_trips.h5]
 
+Simulated trips are scored with GPS and without it (the no-GPS vehicle frame). On the real trips
+(earth frame, no GPS) also the thresholds chosen by leave-one-trip-out
+(:mod:`trainer.eval_driving_loto`).
+
 Simulated: per kind, recall (planted events with a detection of that kind within [start − 1 s,
 end + 1 s] of the peak time) and precision (detections matching a planted event of their kind); crash
 recall, false crashes (on trips with drops and no crash) and the drops seen. Real: per labelled type,
@@ -34,8 +38,11 @@ def _hit(e, start, end) -> bool:
     return start - TOL_S <= e.t <= end + TOL_S
 
 
-def evaluate_simulated(n_trips: int = 40, seed: int = 0) -> dict:
-    """Run :func:`analyse_drive` on ``n_trips`` simulated trips (every other one ends in a crash)."""
+def evaluate_simulated(n_trips: int = 40, seed: int = 0, use_gps: bool = True) -> dict:
+    """Run :func:`analyse_drive` on ``n_trips`` simulated trips (every other one ends in a crash).
+
+    ``use_gps=False`` withholds the GPS track (the no-GPS vehicle frame of :mod:`sdk.driving.axis`;
+    speeding and crashes need GPS and are then not found)."""
     tp = {k: 0 for k in SIM_KINDS}
     n_truth = {k: 0 for k in SIM_KINDS}
     n_det = {k: 0 for k in SIM_KINDS}
@@ -48,8 +55,8 @@ def evaluate_simulated(n_trips: int = 40, seed: int = 0) -> dict:
         crash = i % 2 == 0
         trip = simulate_drive(seed * 10_000 + i, crash=crash, n_drops=2, n_handling=1)
         opts = DrivingOptions(speed_limit_mps=trip.speed_limit_mps)
-        events, score = analyse_drive(trip.t, trip.acc, trip.gyro, trip.gps_t, trip.gps_speed_mps,
-                                      trip.gps_heading_rad, opts)
+        gps = (trip.gps_t, trip.gps_speed_mps, trip.gps_heading_rad) if use_gps else (np.zeros(0),) * 3
+        events, score = analyse_drive(trip.t, trip.acc, trip.gyro, *gps, opts)
         hours += (trip.t[-1] - trip.t[0]) / 3600
         km += score.distance_m / 1000
         for d in trip.truth:
@@ -73,7 +80,7 @@ def evaluate_simulated(n_trips: int = 40, seed: int = 0) -> dict:
                     "detections": n_det[k], "precision": round(det_ok[k] / n_det[k], 3) if n_det[k] else None}
                 for k in SIM_KINDS}
     return {
-        "trips": n_trips, "hours": round(hours, 2), "km": round(km, 1), "per_kind": per_kind,
+        "trips": n_trips, "gps": use_gps, "hours": round(hours, 2), "km": round(km, 1), "per_kind": per_kind,
         "mild_events_detected_as_harsh": {k: f"{mild_detected[k]}/{mild_total[k]}" for k in mild_total},
         "crash": {"recall": f"{crash_found}/{crash_trips}", "false_crashes": false_crash, "phone_drops": drops},
     }
@@ -130,8 +137,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "driver_behavior_trips.h5"))
     args = ap.parse_args(argv)
-    result = {"simulated": evaluate_simulated(args.trips, args.seed)}
-    result["real"] = evaluate_real(args.data) if Path(args.data).is_file() else f"not found: {args.data}"
+    result = {"simulated": evaluate_simulated(args.trips, args.seed),
+              "simulated_no_gps": evaluate_simulated(args.trips, args.seed, use_gps=False)}
+    if Path(args.data).is_file():
+        from trainer.eval_driving_loto import evaluate_loto
+
+        result["real"] = evaluate_real(args.data)
+        result["real_leave_one_trip_out"] = evaluate_loto(args.data)
+    else:
+        result["real"] = f"not found: {args.data}"
     print(json.dumps(result, indent=1))
     return result
 

@@ -15,12 +15,13 @@ Vehicle frame (method)
 2. The forward axis is the angle ``θ`` that best explains ``a_h ≈ e^{iθ}·(dv/dt + i·v·ω)``:
    longitudinal acceleration is GPS ``dv/dt``, lateral (to the left) is centripetal ``v·ω``. The
    least-squares solution is ``θ = arg S`` with ``S = Σ a_h·conj(dv/dt + i·v·ω)``, accumulated
-   causally with exponential forgetting (``axis_memory_s``). The lateral term also fixes the sign
-   (forward vs backward) without GPS, from the turns alone (``v`` then ``assumed_speed_mps``).
-   No harsh event is reported until ``|S|`` reaches ``axis_min_evidence_m2_s3``.
+   causally with exponential forgetting (``axis_memory_s``). No harsh event is reported until
+   ``|S|`` reaches ``axis_min_evidence_m2_s3``. A drive that has brought no GPS speed uses
+   :mod:`sdk.driving.axis` instead: the principal horizontal axis of straight driving, its sign
+   from the drive's first speed-up, and cornering told from longitudinal events by the yaw rate.
 3. ``lon + i·lat = a_h·e^{−iθ}``. In ``input_frame="earth"`` (data already rotated into an
    earth-fixed frame) the car's heading changes in that frame, so ``a_h`` is first de-rotated by the
-   integrated yaw ``ψ = ∫ω dt`` (gyro bias makes ψ drift; the forgetting absorbs slow drift).
+   integrated yaw ``ψ = ∫ω dt`` (yaw rates below ``yaw_deadband_rad_s`` are left out: gyro bias).
 
 Limits: the forward axis must stay fixed in the phone (mount, cup holder, a bag that does not
 move). A phone in a trouser pocket shifts with the leg: the estimate is re-learnt only after a
@@ -49,6 +50,7 @@ from typing import Optional
 
 import numpy as np
 
+from sdk.driving.axis import AxisState, forward_angle
 from sdk.driving.inputs import (
     _gps_at,
     _ingest_gps,
@@ -168,30 +170,46 @@ def _process_grid(state: DrivingState, k: np.ndarray, a: np.ndarray, g: Optional
         e2 = np.cross(up, e1)
         ah = np.einsum("ij,ij->i", accd, e1) + 1j * np.einsum("ij,ij->i", accd, e2)
         if o.input_frame == "earth":
-            psi = state.psi_rad + np.cumsum(omega) / fs
+            # Small yaw rates are gyro bias, not turns: integrating them would turn the frame by
+            # tens of degrees over minutes of straight driving.
+            psi = state.psi_rad + np.cumsum(np.where(np.abs(omega) > o.yaw_deadband_rad_s, omega, 0.0)) / fs
             state.psi_rad = float(psi[-1])
             ah = ah * np.exp(-1j * psi)
         v_known = gps_v[pos:pos + len(t_seg)]
-        v_use = np.where(np.isfinite(v_known), v_known, o.assumed_speed_mps)
-        z = gps_dv[pos:pos + len(t_seg)] + 1j * v_use * omega
-        S, _ = lfilter([1.0], [1.0, -lam], ah * np.conj(z) / fs, zi=[lam * state.axis_sum])
-        W, _ = lfilter([1.0], [1.0, -lam], np.abs(z) ** 2 / fs, zi=[lam * state.axis_w])
-        A, _ = lfilter([1.0], [1.0, -lam], np.abs(ah) ** 2 / fs, zi=[lam * state.axis_a])
-        state.axis_sum, state.axis_w, state.axis_a = complex(S[-1]), float(W[-1]), float(A[-1])
-        axis_ok = np.abs(S) >= o.axis_min_evidence_m2_s3
-        coh = np.abs(S) / np.maximum(np.sqrt(W * A), 1e-12)
-        veh = ah * np.exp(-1j * np.angle(S))
-        lon, lat = veh.real, veh.imag
+        state.gps_seen = state.gps_seen or bool(np.any(np.isfinite(v_known)))
+        if state.gps_seen:
+            v_use = np.where(np.isfinite(v_known), v_known, o.assumed_speed_mps)
+            z = gps_dv[pos:pos + len(t_seg)] + 1j * v_use * omega
+            S, _ = lfilter([1.0], [1.0, -lam], ah * np.conj(z) / fs, zi=[lam * state.axis_sum])
+            W, _ = lfilter([1.0], [1.0, -lam], np.abs(z) ** 2 / fs, zi=[lam * state.axis_w])
+            A, _ = lfilter([1.0], [1.0, -lam], np.abs(ah) ** 2 / fs, zi=[lam * state.axis_a])
+            state.axis_sum, state.axis_w, state.axis_a = complex(S[-1]), float(W[-1]), float(A[-1])
+            axis_ok = np.abs(S) >= o.axis_min_evidence_m2_s3
+            coh = np.abs(S) / np.maximum(np.sqrt(W * A), 1e-12)
+            veh = ah * np.exp(-1j * np.angle(S))
+            kinds = (("harsh_braking", -veh.real, o.braking_mps2, axis_ok),
+                     ("harsh_acceleration", veh.real, o.acceleration_mps2, axis_ok),
+                     ("harsh_cornering", np.abs(veh.imag), o.cornering_mps2, axis_ok))
+        else:  # no GPS speed in this drive: principal axis of straight driving (sdk.driving.axis)
+            seen0 = state.axis_nogps.seen_s
+            fwd, state.axis_nogps = forward_angle(ah, omega, state.axis_nogps, fs, o)
+            settled = seen0 + np.arange(len(t_seg)) / fs >= o.settle_s
+            turning = np.abs(omega) >= o.turn_yaw_rad_s
+            lon = (ah * np.exp(-1j * np.nan_to_num(fwd))).real
+            lon_ok = np.isfinite(fwd) & ~turning & settled
+            coh = np.ones(len(t_seg))
+            kinds = (("harsh_braking", -lon, o.braking_mps2, lon_ok),
+                     ("harsh_acceleration", lon, o.acceleration_mps2, lon_ok),
+                     ("harsh_cornering", np.abs(ah), o.cornering_mps2, turning & settled))
         # suppression after handling (causal: time since the last above-threshold handling sample)
         last_h = np.where(hand_above, t_seg, -np.inf)
         last_h = np.maximum.accumulate(np.concatenate([[state.last_handling_t], last_h]))[1:]
         state.last_handling_t = float(last_h[-1])
-        valid = axis_ok & (t_seg - last_h > o.handling_settle_s)
+        valid = t_seg - last_h > o.handling_settle_s
         for imp in state.recent_impacts:  # an impact moves the phone (a drop) or ends the drive (a crash)
             valid &= ~((t_seg >= imp) & (t_seg <= imp + _IMPACT_S + o.handling_settle_s))
-        for kind, val, thr in (("harsh_braking", -lon, o.braking_mps2), ("harsh_acceleration", lon, o.acceleration_mps2),
-                               ("harsh_cornering", np.abs(lat), o.cornering_mps2)):
-            closed, state.runs[kind] = _scan(state.runs[kind], t_seg, val, valid & (val > thr), o.harsh_merge_gap_s,
+        for kind, val, thr, ok in kinds:
+            closed, state.runs[kind] = _scan(state.runs[kind], t_seg, val, valid & ok & (val > thr), o.harsh_merge_gap_s,
                                              t_end, aux=coh)
             events += [_event(kind, r, 1 / fs, thr) for r in closed if r.n / fs >= o.harsh_min_duration_s - 1e-9]
         state.last_k = int(k[pos + len(t_seg) - 1])
@@ -210,6 +228,7 @@ def _after_handling(state: DrivingState) -> None:
     state.zg = filter_init(state.sos_g, state.last_dyn_acc)
     if state.options.input_frame == "device":
         state.axis_sum, state.axis_w, state.axis_a = 0j, 0.0, 0.0
+        state.axis_nogps = AxisState(seen_s=state.axis_nogps.seen_s, relearn=True)
 
 
 # ------------------------------------------------------------------------------------------------ API

@@ -36,6 +36,20 @@ class DrivingOptions:
             forward axis is trusted; no harsh event is reported before that.
         assumed_speed_mps: Speed used in ``v·ω`` when GPS speed is unknown, m/s.
         gps_max_age_s: A GPS fix older than this is not used for the current sample, s.
+        straight_yaw_rad_s: Without GPS: samples yawing slower than this are straight driving and
+            teach the forward axis (:mod:`sdk.driving.axis`), rad/s.
+        turn_yaw_rad_s: Without GPS: a horizontal acceleration while yawing at least this fast is
+            cornering (its size is compared with ``cornering_mps2``), slower is longitudinal, rad/s.
+            The labelled harsh turns of the real trips yaw at 0.6-0.8 rad/s, their brakings and
+            accelerations below 0.02 rad/s.
+        principal_memory_s: Without GPS: time constant of the forgetting of the axis evidence, s.
+        launch_mps2, launch_s: Without GPS: the drive's first straight acceleration along the axis
+            beyond ``launch_mps2`` (m/s²) for ``launch_s`` (s) is its speed-up and says which way
+            is forward; no braking or acceleration event is reported before it.
+        settle_s: Without GPS: no harsh event in the first this many seconds of a drive, while the
+            gravity estimate settles (at 0.02 Hz it starts from the first sample), s.
+        yaw_deadband_rad_s: In ``input_frame="earth"``: yaw rates below this are left out of the
+            integrated heading (gyro bias would turn the frame over minutes of straight driving), rad/s.
         braking_mps2, acceleration_mps2, cornering_mps2: Harsh thresholds on the low-passed
             longitudinal deceleration, acceleration and |lateral| acceleration, m/s².
         harsh_min_duration_s: Minimum time above a harsh threshold, s.
@@ -73,6 +87,13 @@ class DrivingOptions:
     axis_memory_s: float = 120.0
     axis_min_evidence_m2_s3: float = 10.0
     assumed_speed_mps: float = 10.0
+    straight_yaw_rad_s: float = 0.05
+    turn_yaw_rad_s: float = 0.15
+    principal_memory_s: float = 600.0
+    launch_mps2: float = 0.8
+    launch_s: float = 2.0
+    settle_s: float = 30.0
+    yaw_deadband_rad_s: float = 0.04
     gps_max_age_s: float = 3.0
     braking_mps2: float = 3.0
     acceleration_mps2: float = 2.25
@@ -110,7 +131,8 @@ class DrivingOptions:
                 continue
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
                 raise InputError(f"DrivingOptions.{f.name} must be a finite number, got {v!r}")
-            nonneg = f.name.startswith(("weight_", "speeding_margin", "crash_stop_speed", "handling_settle"))
+            nonneg = f.name.startswith(("weight_", "speeding_margin", "crash_stop_speed", "handling_settle", "settle_s",
+                                        "yaw_deadband"))
             if (v < 0) if nonneg else (v <= 0):
                 raise InputError(f"DrivingOptions.{f.name} must be {'>= 0' if nonneg else '> 0'}, got {v!r}")
         if not isinstance(self.filter_order, int) or self.filter_order < 1:

@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from sdk.driving.axis import AxisState
 from sdk.driving.options import DrivingOptions
 from sdk.dsp.filters import design_lowpass
 from sdk.dsp.resample import ResamplerState, resampler_init
@@ -48,6 +49,8 @@ class DrivingState:
     Attributes (main ones):
         options: The :class:`DrivingOptions`.
         axis_sum: Complex forward-axis evidence ``S`` (see the module docstring), (m/s²)²·s.
+        gps_seen: A GPS speed has come in this drive (the forward axis then comes from GPS).
+        axis_nogps: The no-GPS axis estimate (:mod:`sdk.driving.axis`).
         distance_m: Distance so far, integrated from GPS speed, m.
         trip_start, trip_end: First and last time seen (IMU or GPS), s; None before any data.
         pending_impacts: Impacts waiting for the GPS after them (``[t, peak, last_t, freefall]``).
@@ -69,6 +72,8 @@ class DrivingState:
     axis_w: float = 0.0
     axis_a: float = 0.0
     psi_rad: float = 0.0
+    gps_seen: bool = False
+    axis_nogps: AxisState = dataclasses.field(default_factory=AxisState)
     runs: dict = dataclasses.field(default_factory=dict)
     last_handling_t: float = -math.inf
     gps_t: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))

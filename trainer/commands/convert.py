@@ -4,6 +4,8 @@
 
     momentsense convert wisdm  SRC --out FILE.h5
     momentsense convert driver SRC --out FILE.h5
+    momentsense convert us-tm2017 SRC --out FILE.h5
+    momentsense convert aalto  SRC --out FILE.h5     (GPS + truth: /gps/<id>, /truth/<id>; no IMU)
     momentsense convert csv    SRC --out FILE.h5 --subject S [--time-unit s|ms|ns]
                                    [--acc-unit mps2|g] [--gyro-unit rad_s|deg_s] [--label-column NAME]
 """
@@ -15,8 +17,9 @@ import sys
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["wisdm", "driver", "csv"], help="source format")
-    p.add_argument("src", help="source file (wisdm2019_phone_subset.h5, driver_behavior_trips.h5 or a .csv)")
+    p.add_argument("kind", choices=["wisdm", "driver", "us-tm2017", "aalto", "csv"], help="source format")
+    p.add_argument("src", help="source file (wisdm2019_phone_subset.h5, driver_behavior_trips.h5, us_tm2017_raw.h5, "
+                               "aalto_public_transport.h5 or a .csv)")
     p.add_argument("--out", required=True, help="output .h5 file (written atomically)")
     csv = p.add_argument_group("csv options")
     csv.add_argument("--subject", help="subject id: who carried the phone (default: the file name)")
@@ -49,6 +52,10 @@ def _load(args: argparse.Namespace):
         from trainer.loaders.driver import load_driver
 
         return load_driver(args.src)
+    if args.kind == "us-tm2017":
+        from trainer.loaders.us_tm2017 import load_us_tm2017
+
+        return load_us_tm2017(args.src)
     from trainer.loaders.csv_import import CsvColumns, load_csv
 
     columns = CsvColumns(
@@ -95,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
         args.subject = Path(args.src).stem
         print(f"momentsense convert: note: no --subject given; using the file name {args.subject!r} "
               "(give --subject for subject-wise splits)", file=sys.stderr)  # fmt: skip
+    if args.kind == "aalto":
+        return _convert_aalto(args)
     try:
         ds = _load(args)
     except argparse.ArgumentTypeError as exc:
@@ -106,6 +115,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_aalto(args: argparse.Namespace) -> int:
+    """The Aalto GPS dataset has no IMU: it becomes a GPS + truth file for ``eval places --data``."""
+    from trainer.gps_truth_file import write_gps_truth
+    from trainer.loaders.aalto import SOURCE, load_aalto
+
+    tracks, attrs = load_aalto(args.src)
+    path = write_gps_truth(args.out, tracks, SOURCE, attrs)
+    n_fix = sum(len(t.gps.t) for t in tracks)
+    print(f"wrote {path} ({SOURCE})")
+    print(f"{len(tracks)} GPS tracks, {n_fix:,} fixes, {sum(len(t.leg_mode) for t in tracks)} logged legs; repairs {attrs['repairs']}")
+    for mode in sorted({m for t in tracks for m in t.leg_mode}):
+        n = sum(m == mode for t in tracks for m in t.leg_mode)
+        minutes = sum(e - s for t in tracks for s, e, m in zip(t.leg_start, t.leg_end, t.leg_mode) if m == mode) / 60
+        print(f"  {mode:<10} {n:>4} legs {minutes:>8.1f} min")
+    return 0
+
+
 def register(cli) -> None:
     """Declare ``momentsense convert``."""
-    cli.command("convert", "Convert WISDM, driver-behaviour or CSV recordings to momentsense-imu-v1 HDF5.", _args, _run)
+    cli.command("convert", "Convert WISDM, driver-behaviour, US-TM2017, Aalto GPS or CSV recordings to momentsense-imu-v1 HDF5.", _args, _run)

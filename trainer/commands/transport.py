@@ -168,6 +168,18 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", action="store_true", help="print the model comparison table of a training run")
     p.add_argument("--metrics", help="metrics.json of a training run, for --compare (default: the shipped model's)")
     p.add_argument("--no-context", action="store_true", help="evaluate the window model alone, without its context heads")
+    p.add_argument("--stream", action="store_true",
+                   help="also stream each recording through the SDK (MomentSDK.feed in 10 s chunks: heads, HMM, duty "
+                        "cycling, GPS-stay prior) and score per second: JSON 'stream' (the timeline's events) and "
+                        "'stream_live' (current_context()); .tflite models only")  # fmt: skip
+    gps = p.add_mutually_exclusive_group()
+    gps.add_argument("--gps", dest="gps", action="store_true", default=None,
+                     help="with --stream: feed the recordings' GPS fixes, location on (default: when the data has GPS tracks)")
+    gps.add_argument("--no-gps", dest="gps", action="store_false", help="with --stream: location off, GPS heads never run")
+    p.add_argument("--label-map", metavar="A=B,C=D",
+                   help="match the data's labels to model classes: FILE_LABEL=MODEL_CLASS pairs, or '*=CLASS' for all "
+                        "(default: same name, then the table in docs/real-data.md: jogging=run, sitting=still, ...)")  # fmt: skip
+    p.add_argument("--chunk-s", type=float, default=10.0, help="with --stream: seconds of sensor data per chunk (default 10)")
 
 
 def _eval_run(args: argparse.Namespace) -> int:
@@ -189,12 +201,28 @@ def _eval_run(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.data:
         raise InputError("eval transport needs --model and --data (or --compare)")
-    m = run_eval(args.model, [p for p in args.data.split(",") if p], context=not args.no_context)
+    from trainer.transport.label_map import parse_label_map
+    from trainer.transport.workflow import load_datasets
+
+    if args.stream and not args.model.endswith(".tflite"):
+        raise InputError(f"--stream runs the SDK, which runs .tflite models; got {args.model}")
+    if args.chunk_s <= 0:
+        raise InputError(f"--chunk-s must be > 0 seconds, got {args.chunk_s}")
+    if not args.stream and args.gps is not None:
+        raise InputError("--gps / --no-gps choose what the streamed SDK reads: add --stream")
+    files = [p for p in args.data.split(",") if p]
+    label_map = parse_label_map(args.label_map)
+    ds = load_datasets(files)
+    m = run_eval(args.model, files, context=not args.no_context, label_map=label_map, dataset=ds)
+    if args.stream:
+        from trainer.transport.stream_eval import evaluate_stream
+
+        m.update(evaluate_stream(ds, args.model, args.gps, label_map, args.chunk_s))
     if args.json:
         print(json.dumps(m, indent=2, default=_json))
     else:
         print(f"{args.model} on {args.data}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
-              f"({m['test_windows_clean']} clean windows)")  # fmt: skip
+              f"(all classes {m['macro_f1_all']:.3f}; {m['test_windows_clean']} clean windows)")  # fmt: skip
         for key, name in (("context", "context head"), ("context_lagged", "lagged context head (timeline)"),
                           ("context_gps", "live GPS context head (location on)"),
                           ("context_lagged_gps", "lagged GPS context head (timeline, location on)")):
@@ -204,6 +232,10 @@ def _eval_run(args: argparse.Namespace) -> int:
                 sm = m[key]["smoothing"]
                 print(f"with its {name}: accuracy {m[key]['accuracy']:.3f}, macro-F1 {m[key]['macro_f1']:.3f}; after the HMM "
                       f"macro-F1 {sm['forward']['macro_f1']:.3f} (forward), {sm['viterbi']['macro_f1']:.3f} (Viterbi)")
+        if args.stream:
+            from trainer.transport.stream_format import format_stream
+
+            print(format_stream(m))
     return 0
 
 

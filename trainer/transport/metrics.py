@@ -51,7 +51,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_names: 
     Returns
     -------
     metrics : dict (JSON-able)
-        ``accuracy`` (float), ``macro_f1`` (float), ``n_windows`` (int),
+        ``accuracy`` (float), ``macro_f1`` (float), ``macro_f1_all`` (float), ``n_windows`` (int),
         ``per_class`` ({name: {"precision", "recall", "f1", "support"}}),
         ``confusion_matrix`` (list of lists of int, ``[true][pred]``), ``label_names`` (list),
         ``absent_classes`` (names with support 0 in `y_true`).
@@ -61,7 +61,9 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_names: 
     A class absent from `y_true` has recall ``None`` and is left out of ``macro_f1`` (the mean of
     F1 over the classes present), since there is nothing to recall; windows wrongly predicted as it
     still count: they lower the recall of their true classes, and its precision is 0 (``None`` when
-    it is never predicted either). Precision of a class never predicted is ``None``; F1 is 0 when
+    it is never predicted either). ``macro_f1_all`` averages F1 over every class that is present
+    *or predicted*: a class absent from the data but predicted scores 0 there, so a still window
+    read as a car costs car's F1 too (only classes neither present nor predicted are left out). Precision of a class never predicted is ``None``; F1 is 0 when
     the class has support or predictions but no true positive. With ``N = 0``, accuracy and
     macro-F1 are ``None``.
 
@@ -83,7 +85,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_names: 
     tp = np.diag(cm)
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
-    per_class, f1_present = {}, []
+    per_class, f1_present, f1_all = {}, [], []
     for c, name in enumerate(names):
         precision = _ratio(tp[c], predicted[c])
         recall = _ratio(tp[c], support[c])
@@ -96,9 +98,12 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_names: 
         per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": int(support[c])}
         if support[c] > 0:
             f1_present.append(f1)
+        if f1 is not None:
+            f1_all.append(f1)
     return {
         "accuracy": _ratio(tp.sum(), len(yt)),
         "macro_f1": float(np.mean(f1_present)) if f1_present else None,
+        "macro_f1_all": float(np.mean(f1_all)) if f1_all else None,
         "n_windows": int(len(yt)),
         "per_class": per_class,
         "confusion_matrix": cm.astype(int).tolist(),

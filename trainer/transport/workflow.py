@@ -158,7 +158,8 @@ def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowD
     return rows
 
 
-def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, context: bool = True) -> dict:
+def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, context: bool = True,
+             label_map: Optional[dict] = None, dataset: Optional[ImuDataset] = None) -> dict:
     """Evaluate a saved Keras model (``.keras``) or a ``.tflite`` model (with its manifest) on data files.
 
     With ``context`` and a context head (named in the ``.tflite`` manifest, or ``transport_context.json``
@@ -166,14 +167,33 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     ``["context_lagged"]`` those of the lagged head (manifest or ``transport_context_lagged.json``),
     and ``["context_gps"]`` / ``["context_lagged_gps"]`` those of the live and lagged heads that read
     GPS (skipped, saying why, on data without GPS tracks).
+
+    The data's labels are matched to the model's classes by :func:`trainer.transport.label_map.resolve_label_map`
+    (same name, the default table, then ``label_map`` overrides); unmapped labels count as unknown.
+    Recordings without a gyroscope, when the model needs one, are left out and listed in
+    ``["skipped_recordings"]``.
+    ``dataset``: ``data`` already read (None reads it).
     """
     from sdk.hmm import TransitionModel
+    from trainer.transport.label_map import remap_dataset, resolve_label_map
 
-    ds = load_datasets(list(data))
+    ds = dataset if dataset is not None else load_datasets(list(data))
     path = Path(model)
     predict, config, label_names = load_window_model(path)
-    if list(ds.label_names) != list(label_names):
-        raise InputError(f"data label_names {ds.label_names} do not match the model's {label_names}")
+    skipped = {}
+    if config.needs_gyro and any(r.gyro is None for r in ds.recordings):
+        # Real logs without a gyroscope (US-TM2017 has 21): scored without them, and said so.
+        import dataclasses
+
+        skipped = {r.id: "no gyroscope (the model's channels need it)" for r in ds.recordings if r.gyro is None}
+        kept = [r for r in ds.recordings if r.gyro is not None]
+        if not kept and ds.windows is None:
+            raise InputError(f"no recording of the data has a gyroscope, which the model's channels {list(config.channels)} need")
+        ds = dataclasses.replace(ds, recordings=kept)
+    mapping = None
+    if list(ds.label_names) != list(label_names) or label_map:
+        mapping = resolve_label_map(list(ds.label_names), list(label_names), label_map)
+        ds = remap_dataset(ds, label_names, mapping)
     hmm_file = Path(hmm_path) if hmm_path else path.with_name("transport_hmm.json")
     hmm = TransitionModel.from_dict(json.loads(hmm_file.read_text())) if hmm_file.exists() else None
     test = dataset_windows(ds, config)
@@ -189,6 +209,10 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
             m[key] = evaluate_head(probs, head, test, label_names, config.hop_s)
     m["model"] = str(model)
     m["data"] = list(data)
+    if mapping is not None:
+        m["label_map"] = mapping
+    if skipped:
+        m["skipped_recordings"] = skipped
     m["subjects"] = sorted(set(test.subject.tolist()))
     return m
 
