@@ -8,7 +8,8 @@ fold's Keras model is exported to a float32 ``.tflite`` with its manifest (``mom
 --float32``), its live and lagged context heads and HMM are fitted on the fold's training data only
 (the simulated file plus the real subjects not held out; ``momentsense train transport-context
 --ship``), and the held-out real subjects are streamed through :class:`TransportDetector` in 10 s
-chunks without GPS and scored per second (``scripts/stream_real.py``). Prints the pooled JSON; the
+chunks without GPS and scored per second (:func:`trainer.transport.stream_eval.evaluate_stream`, as
+``momentsense eval transport --stream --no-gps``). Prints the pooled JSON; the
 per-fold JSON goes to ``DIR/fold<i>/stream.json``. The shipped model is int8 (QAT): this scores the
 recipe, not the shipped bytes.
 """
@@ -39,21 +40,45 @@ def cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "trainer.cli", *args], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def pool(parts: list[dict]) -> dict:
-    out = {}
-    for key in ("stream", "stream_live"):
-        out[key] = {}
-        for label in sorted({k for p in parts for k in p[key]}):
-            rows = [p[key][label] for p in parts if label in p[key]]
-            sec = sum(r["seconds"] for r in rows)
-            conf = {c: sum(r["confusion"][c] for r in rows) for c in rows[0]["confusion"]}
-            out[key][label] = {"seconds": sec,
-                               **{m: round(sum(r[m] * r["seconds"] for r in rows) / sec, 4)
-                                  for m in ("recall", "as_vehicle", "unscored")},
-                               "confusion": conf}
-    w = sum(p["still_windows"] for p in parts)
-    out["still_skip_share"] = round(sum(p["still_windows_skipped"] for p in parts) / w, 4) if w else None
+def pool(parts: list[dict], key: str) -> dict:
+    """Per-second scores of several folds pooled (their confusion_seconds summed)."""
+    names, files = parts[0][key]["label_names"], parts[0][key]["file_label_names"]
+    cm = np.zeros((len(files), len(names)), np.int64)
+    for p in parts:
+        idx = [files.index(f) for f in p[key]["file_label_names"]]
+        cm[idx] += np.asarray(p[key]["confusion_seconds"], np.int64)
+    veh = [names.index(v) for v in ("bike", "car", "bus", "train", "subway") if v in names]
+    mapping = parts[0][key].get("label_map", {})
+    out = {"file_label_names": files, "label_names": names, "confusion_seconds": cm.tolist(), "recall": {},
+           "as_vehicle": {}, "recall_by_class": {}, "as_vehicle_by_class": {}}
+    for i, f in enumerate(files):
+        n = cm[i].sum()
+        cls = mapping.get(f, f)
+        out["recall"][f] = round(float(cm[i, names.index(cls)] / n), 4) if n and cls in names else None
+        out["as_vehicle"][f] = round(float(cm[i, veh].sum() / n), 4) if n else None
+    for cls in sorted({mapping.get(f, f) for f in files}):
+        rows = [i for i, f in enumerate(files) if mapping.get(f, f) == cls]
+        n = cm[rows].sum()
+        out["recall_by_class"][cls] = round(float(cm[rows][:, names.index(cls)].sum() / n), 4) if n and cls in names else None
+        out["as_vehicle_by_class"][cls] = round(float(cm[rows][:, veh].sum() / n), 4) if n else None
     return out
+
+
+def stream_fold(model: Path, wisdm_src: str, test: set[str]) -> dict:
+    """``evaluate_stream`` (the SDK fed in 10 s chunks, no GPS) on the held-out subjects, and on their
+    still recordings alone (for the duty-cycling skip share)."""
+    from sdk.records import ImuDataset
+    from trainer.loaders.wisdm import load_wisdm
+    from trainer.transport.stream_eval import evaluate_stream
+
+    ds = load_wisdm(wisdm_src)
+    recs = [r for r in ds.recordings if str(r.subject) in test]
+    res = evaluate_stream(ImuDataset(ds.label_names, ds.source, recs), str(model), gps=False)
+    still_ids = [ds.label_names.index(n) for n in ("sitting", "standing")]
+    still = [r for r in recs if int(r.label[0]) in still_ids]
+    st = evaluate_stream(ImuDataset(ds.label_names, ds.source, still), str(model), gps=False)
+    res["still_windows"], res["still_windows_skipped"] = st["windows"], st["windows_skipped"]
+    return res
 
 
 def main(argv=None) -> None:
@@ -61,17 +86,22 @@ def main(argv=None) -> None:
     ap.add_argument("--cv", required=True)
     ap.add_argument("--real", required=True)
     ap.add_argument("--sim", required=True)
+    ap.add_argument("--wisdm-src", default="../shared/data/wisdm2019_phone_subset.h5",
+                    help="the WISDM source, streamed with its own labels (sitting, standing, ...)")
     ap.add_argument("--folds", default="")
     a = ap.parse_args(argv)
-    cv = json.loads((Path(a.cv) / "cv.json").read_text())
-    wanted = {int(x) for x in a.folds.split(",") if x} or {r["fold"] for r in cv["folds"]}
+    folds = sorted(Path(a.cv).glob("fold*/metrics.json"), key=lambda p: int(p.parent.name[4:]))
+    wanted = {int(x) for x in a.folds.split(",") if x} or {int(p.parent.name[4:]) for p in folds}
     parts = []
-    for row in cv["folds"]:
-        i = row["fold"]
+    for mpath in folds:
+        i = int(mpath.parent.name[4:])
         if i not in wanted:
             continue
-        d = Path(a.cv) / f"fold{i}"
-        test = set(map(str, row["test_subjects"]))
+        d = mpath.parent
+        test = set(map(str, json.loads(mpath.read_text())["test_subjects"]))
+        if (d / "stream.json").is_file():  # streamed already (the folds can be streamed as they finish)
+            parts.append(json.loads((d / "stream.json").read_text()))
+            continue
         subset(a.real, test, False, d / "real_train.h5")
         subset(a.real, test, True, d / "real_test.h5")
         q = d / "tflite"
@@ -79,16 +109,16 @@ def main(argv=None) -> None:
             f"{a.sim},{d / 'real_train.h5'}", "--test-data", str(d / "real_test.h5"), "--seed", "0")
         cli("train", "transport-context", "--model", str(q / "transport_cnn.tflite"), "--data",
             f"{a.sim},{d / 'real_train.h5'}", "--out", str(d / "context"), "--ship", "--seed", "0")
-        env = dict(os.environ, PYTHONPATH=os.getcwd())
-        res = subprocess.run([sys.executable, "scripts/stream_real.py", "--model", str(q / "transport_cnn.tflite"),
-                              "--data", str(d / "real_test.h5")], check=True, env=env, capture_output=True, text=True)
-        part = json.loads(res.stdout)
+        part = stream_fold(q / "transport_cnn.tflite", a.wisdm_src, test)
         (d / "stream.json").write_text(json.dumps(part, indent=1))
         parts.append(part)
-        print(f"fold {i}: still {part['stream']['still']['recall']:.3f} (vehicle {part['stream']['still']['as_vehicle']:.3f})",
-              file=sys.stderr)
+        print(f"fold {i}: still {part['stream']['recall_by_class']['still']:.3f} "
+              f"(vehicle {part['stream']['as_vehicle_by_class']['still']:.3f})", file=sys.stderr)
+    w = sum(p["still_windows"] for p in parts)
     print(json.dumps({"cv": a.cv, "folds": sorted(wanted), "path": "float32 tflite + live/lagged heads + HMM, no GPS",
-                      **pool(parts)}, indent=1))
+                      "stream": pool(parts, "stream"), "stream_live": pool(parts, "stream_live"),
+                      "still_skip_share": round(sum(p["still_windows_skipped"] for p in parts) / w, 4) if w else None},
+                     indent=1))
 
 
 if __name__ == "__main__":
