@@ -5,7 +5,7 @@
 #   ART=edge_models/artifacts bash scripts/train_transport.sh    (to replace the shipped model)
 # The files go to $ART (default runs/candidate): shipping is a decision made on the real-data figures
 # (the candidate of this recipe lost the real car trips, so 1.1.0 stays shipped).
-# Train: 40 simulated subjects × 40 min (simulator 1.2, seed 11) + all 21 WISDM subjects in the model's
+# Train: 100 simulated subjects × 40 min (simulator 1.2, seed 11; the CV folds use 40) + all 21 WISDM subjects in the model's
 # classes. Test: 12 other simulated subjects on other phones (seed 12); real data by subject-wise CV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
