@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.manifest import Manifest, TensorSpec, sha256_bytes, write_manifest
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.models.manifest import Manifest, TensorSpec, sha256_bytes, write_manifest
 
 MODES = ("float32", "float16", "dynamic", "int8")
 
@@ -114,7 +114,7 @@ def strip_strings(model_bytes: bytes) -> bytes:
 
 def tensor_specs(model_bytes: bytes) -> tuple[TensorSpec, TensorSpec]:
     """Input and output spec (shape, dtype, quantization) read from the flatbuffer itself."""
-    from sdk.interpreter import load_model
+    from momentsense.sdk.models.interpreter import load_model
 
     m = load_model(model_bytes)
     return m.input_spec, m.output_spec

@@ -5,7 +5,7 @@ on a shared machine slows every variant alike), batch 1, one interpreter thread,
 
 * ``invoke``: the interpreter alone (``Interpreter.invoke()`` on a window already set), what a phone
   app calling the TFLite runtime directly pays;
-* ``run``: :meth:`sdk.interpreter.TfliteModel.run`, which adds the Python-side float → int8
+* ``run``: :meth:`sdk.models.interpreter.TfliteModel.run`, which adds the Python-side float → int8
   quantization of the input and the dequantization of the output (numpy, a few µs for 250 × 14).
 """
 
@@ -18,7 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
-from sdk.interpreter import load_model
+from momentsense.sdk.models.interpreter import load_model
 
 
 def gzip_bytes(data: bytes) -> int:
@@ -46,9 +46,9 @@ def latency_side_by_side(models: Mapping[str, bytes], windows: np.ndarray, round
     rounds, per_round : int
         Each round times ``per_round`` calls of every model in turn (after 3 warm-up calls).
     """
-    from sdk.interpreter import _interpreter_class
+    from momentsense.sdk.models.interpreter import interpreter_class
 
-    backend, cls = _interpreter_class(None)
+    backend, cls = interpreter_class(None)
     loaded = {}
     for name, data in models.items():
         sdk_model = load_model(data, num_threads=1, backend=backend)

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _class_weights(y: np.ndarray, n_classes: int, on: bool) -> Optional[dict]:
 
 
 def _copy(model):
-    from edge_models.transport_cnn import keras
+    from momentsense.edge_models.transport_cnn import keras
 
     clone = keras().models.clone_model(model)
     clone.set_weights(model.get_weights())
@@ -127,7 +127,7 @@ def _copy(model):
 
 
 def _fit(model, x, y, opts: FineTuneOptions, callbacks=(), teacher=None) -> None:
-    from edge_models.transport_cnn import keras
+    from momentsense.edge_models.transport_cnn import keras
 
     if opts.epochs < 0:
         raise InputError(f"epochs must be >= 0, got {opts.epochs}")
@@ -200,7 +200,7 @@ def channel_prune(model, x: np.ndarray, y: np.ndarray, keep: float, options: Opt
         raise InputError(f"keep must be in (0, 1], got {keep!r}")
     opts = options or FineTuneOptions()
     x, y = _subsample(*_check_data(model, x, y), opts)
-    from edge_models.transport_cnn import build_transport_cnn
+    from momentsense.edge_models.transport_cnn import build_transport_cnn
 
     convs = _conv_layers(model)
     dense = [l for l in model.layers if l.__class__.__name__ == "Dense"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from sdk.errors import InputError, ModelError
+from momentsense.sdk.errors import InputError, ModelError
 
 MODES = ("float32", "float16", "dynamic")
 
@@ -79,8 +79,8 @@ def check_builtin_only(model_bytes: bytes) -> list[str]:
 
 def write_lstm_model(model_bytes: bytes, out_dir: str | Path, name: str, version: str, label_names: Sequence[str],
                      preprocess: dict, source: str, metrics: dict, extra: Optional[dict] = None):  # fmt: skip
-    """Write ``NAME.tflite`` and its ``sdk.manifest`` (task ``next_event``); return (path, manifest)."""
-    from quantize.export import write_model
+    """Write ``NAME.tflite`` and its ``sdk.models.manifest`` (task ``next_event``); return (path, manifest)."""
+    from momentsense.quantize.export import write_model
 
     return write_model(model_bytes, out_dir, name, version, "next_event", label_names=label_names, preprocess=preprocess,
                        source=source, metrics=metrics, extra=extra)  # fmt: skip

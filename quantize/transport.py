@@ -18,27 +18,27 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from quantize.export import MODES, export_tflite, write_model
-from quantize.measure import (
+from momentsense.quantize.export import MODES, export_tflite, write_model
+from momentsense.quantize.measure import (
     format_report,
     gzip_bytes,
     latency_side_by_side,
     plot_report,
 )
-from quantize.prune import (
+from momentsense.quantize.prune import (
     FineTuneOptions,
     channel_prune,
     magnitude_prune,
     qat_fine_tune,
     weight_sparsity,
 )
-from sdk.errors import InputError
-from sdk.interpreter import load_model
-from sdk.manifest import sha256_file
-from trainer.transport.data import dataset_windows
-from trainer.transport.metrics import classification_metrics
-from trainer.transport.train import load_trained
-from trainer.transport.workflow import load_datasets
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import sha256_file
+from momentsense.trainer.transport.data import dataset_windows
+from momentsense.trainer.transport.metrics import classification_metrics
+from momentsense.trainer.transport.train import load_trained
+from momentsense.trainer.transport.workflow import load_datasets
 
 __all__ = ["TRANSPORT_VERSION", "QuantizeOptions", "Variant", "default_sweep", "format_report", "quantize_transport"]
 
@@ -225,7 +225,7 @@ def quantize_transport(model_path: str, out_dir: str, train_data: Sequence[str],
     keras_m = classification_metrics(yt, keras_pred, trained.label_names)
 
     def fine_tune_windows():
-        from trainer.transport.augment import AugmentConfig
+        from momentsense.trainer.transport.augment import AugmentConfig
 
         aug = dataset_windows(load_datasets(list(train_data)), config, augment=AugmentConfig(), copies=opts.augment_copies,
                               seed=opts.fine_tune.seed, min_purity=0.8)  # fmt: skip

@@ -27,8 +27,8 @@ import numpy as np
 
 
 def subset(src: str, subjects: set[str], keep: bool, out: Path) -> None:
-    from sdk.imu_file import read_imu, write_imu
-    from sdk.records import ImuDataset
+    from momentsense.sdk.io.imu_file import read_imu, write_imu
+    from momentsense.sdk.records import ImuDataset
 
     ds = read_imu(src)
     recs = [r for r in ds.recordings if (str(r.subject) in subjects) == keep]
@@ -37,7 +37,7 @@ def subset(src: str, subjects: set[str], keep: bool, out: Path) -> None:
 
 def cli(*args: str) -> None:
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    subprocess.run([sys.executable, "-m", "trainer.cli", *args], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "momentsense.trainer.cli", *args], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 def pool(parts: list[dict], key: str) -> dict:
@@ -67,9 +67,9 @@ def pool(parts: list[dict], key: str) -> dict:
 def stream_fold(model: Path, wisdm_src: str, test: set[str]) -> dict:
     """``evaluate_stream`` (the SDK fed in 10 s chunks, no GPS) on the held-out subjects, and on their
     still recordings alone (for the duty-cycling skip share)."""
-    from sdk.records import ImuDataset
-    from trainer.loaders.wisdm import load_wisdm
-    from trainer.transport.stream_eval import evaluate_stream
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.trainer.loaders.wisdm import load_wisdm
+    from momentsense.trainer.transport.stream_eval import evaluate_stream
 
     ds = load_wisdm(wisdm_src)
     recs = [r for r in ds.recordings if str(r.subject) in test]

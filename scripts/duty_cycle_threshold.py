@@ -3,7 +3,7 @@
     PYTHONPATH=$PWD python scripts/duty_cycle_threshold.py --real data/wisdm_modes.h5 --sim data/sim_test.h5 \
         [--thresholds 0.03,0.05,0.08]
 
-The statistic is the one :class:`sdk.transport_detector.TransportDetector` tests before skipping a
+The statistic is the one :class:`sdk.transport.detector.TransportDetector` tests before skipping a
 window: the std of the window's ``acc_norm`` channel (|acc| − g on the 25 Hz grid, m/s²), computed by
 the SDK's own pipeline (:mod:`sdk.dsp`). Prints JSON: per file and class, the share of windows below
 each threshold (for still: what could be skipped; for vehicles: what would be wrongly skipped if the
@@ -19,9 +19,9 @@ import numpy as np
 
 
 def shares(path: str, thresholds: list[float]) -> dict:
-    from sdk.dsp import PreprocessConfig
-    from sdk.imu_file import read_imu
-    from trainer.transport.data import dataset_windows
+    from momentsense.sdk.dsp import PreprocessConfig
+    from momentsense.sdk.io.imu_file import read_imu
+    from momentsense.trainer.transport.data import dataset_windows
 
     ds = read_imu(path)
     cfg = PreprocessConfig()

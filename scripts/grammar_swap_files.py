@@ -17,10 +17,10 @@ import argparse
 
 import numpy as np
 
-from sdk.imu_file import write_imu
-from sdk.records import TRANSPORT_MODES, ImuDataset
-from sdk.sim import SIMULATOR_VERSION, Leg, concat_recordings, draw_device, draw_person, iter_itinerary
-from sdk.sim.signals import child_rng
+from momentsense.sdk.io.imu_file import write_imu
+from momentsense.sdk.records import TRANSPORT_MODES, ImuDataset
+from momentsense.sdk.sim import SIMULATOR_VERSION, Leg, concat_recordings, draw_device, draw_person, iter_itinerary
+from momentsense.sdk.sim.signals import child_rng
 
 RIDES = ("car", "bus", "train", "subway")
 

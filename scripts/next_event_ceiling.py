@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.interpreter import load_model
-from sdk.manifest import load_verified_model
-from sdk.moments.tokens import TOKENS, EncodingConfig
-from sdk.records import TRANSPORT_MODES
-from trainer.nextevent.ceiling import CeilingOptions, population_ceiling
-from trainer.nextevent.data import eval_mask, user_sequences
-from trainer.nextevent.evaluate import markov_predictor, tflite_predictor, topk
-from trainer.nextevent.workflow import load_population
-from trainer.population.simulate import PopulationOptions, simulate_population
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import load_verified_model
+from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.trainer.nextevent.ceiling import CeilingOptions, population_ceiling
+from momentsense.trainer.nextevent.data import eval_mask, user_sequences
+from momentsense.trainer.nextevent.evaluate import markov_predictor, tflite_predictor, topk
+from momentsense.trainer.nextevent.workflow import load_population
+from momentsense.trainer.population.simulate import PopulationOptions, simulate_population
 
 
 def main() -> None:

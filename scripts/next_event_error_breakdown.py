@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.interpreter import load_model
-from sdk.manifest import load_verified_model
-from sdk.moments.tokens import TOKENS, EncodingConfig
-from sdk.records import TRANSPORT_MODES
-from sdk.timeline_file import read_timeline
-from trainer.nextevent.data import eval_mask, user_sequences
-from trainer.nextevent.evaluate import markov_predictor, tflite_predictor
-from trainer.nextevent.workflow import load_population
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import load_verified_model
+from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.nextevent.data import eval_mask, user_sequences
+from momentsense.trainer.nextevent.evaluate import markov_predictor, tflite_predictor
+from momentsense.trainer.nextevent.workflow import load_population
 
 
 def main(model: str, data: str, population: str) -> None:

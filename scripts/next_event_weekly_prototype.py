@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-import sdk.moments.tokens as tokens
-import trainer.nextevent.data as data
-import trainer.nextevent.train as train
+import momentsense.sdk.moments.tokens as tokens
+import momentsense.trainer.nextevent.data as data
+import momentsense.trainer.nextevent.train as train
 
 _encode = tokens.encode_events
 K = tokens.N_TOKENS
@@ -43,10 +43,10 @@ def encode(start, token, prev, utc_offset_s=0.0):
 def main(train_file: str, eval_file: str, population: str, epochs: int = 14) -> None:
     data.encode_events = train.encode_events = encode
     train.N_FEATURES = tokens.N_FEATURES + len(LAGS_S) * K
-    from sdk.moments.tokens import EncodingConfig
-    from sdk.timeline_file import read_timeline
-    from trainer.nextevent.evaluate import evaluate, keras_predictor, markov_predictor
-    from trainer.nextevent.workflow import load_population
+    from momentsense.sdk.moments.tokens import EncodingConfig
+    from momentsense.sdk.io.timeline_file import read_timeline
+    from momentsense.trainer.nextevent.evaluate import evaluate, keras_predictor, markov_predictor
+    from momentsense.trainer.nextevent.workflow import load_population
 
     cfg = EncodingConfig()
     tl = read_timeline(train_file)

@@ -16,13 +16,13 @@ import zlib
 
 import numpy as np
 
-import trainer.segments.fewlabel as fewlabel
-from edge_models import artifact_dir
-from sdk.segments.embedding import TimelineEncoder
-from sdk.segments.events import users_of
-from sdk.segments.features import timeline_features
-from sdk.timeline_file import read_timeline
-from trainer.segments.workflow import PERSONAS, SegmentsTrainOptions, _split, segment_truth, usable_users
+import momentsense.trainer.segments.fewlabel as fewlabel
+from momentsense.edge_models import artifact_dir
+from momentsense.sdk.segments.embedding import TimelineEncoder
+from momentsense.sdk.segments.events import users_of
+from momentsense.sdk.segments.features import timeline_features
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.segments.workflow import PERSONAS, SegmentsTrainOptions, _split, segment_truth, usable_users
 
 
 def main(data: str) -> None:

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from sdk.segments.encoding import WindowConfig, encode_user_windows
-from sdk.segments.events import users_of
-from sdk.timeline_file import read_timeline
-from trainer.population.profile import PERSONAS
-from trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder, users_from_windows
-from trainer.segments.fewlabel import f1, fit_head, map_embeddings, procrustes, ridge_map
-from trainer.segments.workflow import SegmentsTrainOptions, _split, segment_truth, usable_users
+from momentsense.sdk.segments.encoding import WindowConfig, encode_user_windows
+from momentsense.sdk.segments.events import users_of
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.population.profile import PERSONAS
+from momentsense.trainer.segments.encoder import EncoderTrainOptions, embed_users, embed_windows, train_encoder, users_from_windows
+from momentsense.trainer.segments.fewlabel import f1, fit_head, map_embeddings, procrustes, ridge_map
+from momentsense.trainer.segments.workflow import SegmentsTrainOptions, _split, segment_truth, usable_users
 
 config = WindowConfig()
 o = SegmentsTrainOptions(encoder=EncoderTrainOptions(steps=1500, seed=0))
@@ -80,7 +80,7 @@ res["both_ridge"] = score(map_embeddings(e_test_new, ridge_map(both_x, both_y)))
 from sklearn.kernel_ridge import KernelRidge  # noqa: E402
 from sklearn.neural_network import MLPRegressor  # noqa: E402
 
-from sdk.segments.encoding import l2_normalise  # noqa: E402
+from momentsense.sdk.segments.encoding import l2_normalise  # noqa: E402
 
 for alpha in (1e-4, 1e-2):
     mlp = MLPRegressor(hidden_layer_sizes=(256,), alpha=alpha, max_iter=300, early_stopping=True, random_state=0).fit(a_new, a_old)

@@ -45,8 +45,8 @@ def summary(values: list[float]) -> dict:
 
 
 def simulated(subjects: int, minutes: float, seed: int) -> dict:
-    from sdk.records import TRANSPORT_MODES
-    from sdk.sim import simulate_dataset
+    from momentsense.sdk.records import TRANSPORT_MODES
+    from momentsense.sdk.sim import simulate_dataset
 
     ds = simulate_dataset(n_subjects=subjects, minutes_per_subject=minutes, seed=seed)
     groups: dict[str, list[float]] = {}
@@ -61,7 +61,7 @@ def simulated(subjects: int, minutes: float, seed: int) -> dict:
 
 def simulated_legs(n_legs: int, seed: int, modes=("still", "car", "bus", "train", "subway")) -> dict:
     """``n_legs`` single 5 min legs per mode, each a new person and phone, placement as the simulator draws it."""
-    from sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
+    from momentsense.sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
 
     out = {}
     for mode in modes:
@@ -75,7 +75,7 @@ def simulated_legs(n_legs: int, seed: int, modes=("still", "car", "bus", "train"
 
 def simulated_still_by_placement(subjects: int, minutes: float, seed: int) -> dict:
     """Still legs simulated one placement at a time (sdk.sim.simulate_leg)."""
-    from sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
+    from momentsense.sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
 
     out = {}
     for placement in ("table", "hand", "pocket", "bag"):
@@ -89,7 +89,7 @@ def simulated_still_by_placement(subjects: int, minutes: float, seed: int) -> di
 
 
 def wisdm(path: Path) -> dict:
-    from trainer.loaders.wisdm import load_wisdm
+    from momentsense.trainer.loaders.wisdm import load_wisdm
 
     ds = load_wisdm(path)
     groups: dict[str, list[float]] = {}
@@ -140,7 +140,7 @@ def main(argv=None) -> None:
     shared = Path(a.shared)
     out: dict = {}
     if not a.no_sim:
-        from sdk.sim import SIMULATOR_VERSION
+        from momentsense.sdk.sim import SIMULATOR_VERSION
 
         out["simulator"] = SIMULATOR_VERSION
         out["sim"] = simulated(a.subjects, a.minutes, a.seed)

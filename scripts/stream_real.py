@@ -80,8 +80,8 @@ def main(argv=None) -> None:
     ap.add_argument("--at-place-weight", type=float, default=None, help="at_place_vehicle_weight (default: the detector's)")
     ap.add_argument("--still-std", type=float, default=None, help="duty-cycling threshold, m/s² (default: the detector's)")
     a = ap.parse_args(argv)
-    from sdk.imu_file import read_imu
-    from sdk.transport_detector import TransportDetector
+    from momentsense.sdk.io.imu_file import read_imu
+    from momentsense.sdk.transport.detector import TransportDetector
 
     ds = read_imu(a.data)
     keep = {s for s in a.subjects.split(",") if s}

@@ -15,7 +15,7 @@ mkdir -p data runs
 momentsense simulate sensors --subjects 100 --minutes 40 --seed 11 --out data/sim_train100.h5
 momentsense simulate sensors --subjects 40 --minutes 40 --seed 11 --out data/sim_train.h5
 momentsense simulate sensors --subjects 12 --minutes 60 --seed 12 --out data/sim_test12.h5
-python -m trainer.transport.realdata wisdm $SHARED/wisdm2019_phone_subset.h5 --out data/wisdm_modes.h5
+python -m momentsense.trainer.transport.realdata wisdm $SHARED/wisdm2019_phone_subset.h5 --out data/wisdm_modes.h5
 # The recipe on real data: 5-fold CV by WISDM subject, the simulated subjects in every fold's training
 # set (never tested), then each fold's model through the SDK's streaming path on its held-out subjects.
 # 25 epochs, keeping the last: early stopping on the mixed validation subjects kept the first epoch.

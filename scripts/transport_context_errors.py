@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from sdk.imu_file import read_imu  # noqa: E402
-from sdk.manifest import read_manifest  # noqa: E402
-from sdk.transport_detector import load_context_head  # noqa: E402
-from trainer.transport.context import head_predict  # noqa: E402
-from trainer.transport.data import dataset_windows  # noqa: E402
-from trainer.transport.evaluate import ordered  # noqa: E402
-from trainer.transport.workflow import load_window_model  # noqa: E402
+from momentsense.sdk.io.imu_file import read_imu  # noqa: E402
+from momentsense.sdk.models.manifest import read_manifest  # noqa: E402
+from momentsense.sdk.transport.detector import load_context_head  # noqa: E402
+from momentsense.trainer.transport.context import head_predict  # noqa: E402
+from momentsense.trainer.transport.data import dataset_windows  # noqa: E402
+from momentsense.trainer.transport.evaluate import ordered  # noqa: E402
+from momentsense.trainer.transport.workflow import load_window_model  # noqa: E402
 
 
 def main(model: str, data: str, key: str = "context_lagged") -> dict:

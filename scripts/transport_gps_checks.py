@@ -1,7 +1,7 @@
 """How much do the GPS numbers say on their own? The leak check behind the timeline's GPS head (issue 3).
 
 The GPS head (``context_lagged_gps``) reads, per window, the fix rate of good fixes, their median
-speed and whether any fix came (:mod:`sdk.transport_gps`). A simulator in which one of them alone
+speed and whether any fix came (:mod:`sdk.transport.gps`). A simulator in which one of them alone
 named a mode (a subway as the only place without fixes) would make the head look better than it can
 be on a phone. This prints, on a file the head never saw (the validation file by default):
 
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from sdk.dsp import PreprocessConfig  # noqa: E402
-from sdk.imu_file import read_imu  # noqa: E402
-from sdk.transport_context import context_summaries  # noqa: E402
-from trainer.transport.data import dataset_windows  # noqa: E402
-from trainer.transport.evaluate import ordered  # noqa: E402
+from momentsense.sdk.dsp import PreprocessConfig  # noqa: E402
+from momentsense.sdk.io.imu_file import read_imu  # noqa: E402
+from momentsense.sdk.transport.heads import context_summaries  # noqa: E402
+from momentsense.trainer.transport.data import dataset_windows  # noqa: E402
+from momentsense.trainer.transport.evaluate import ordered  # noqa: E402
 
 
 def gps_only(path: str, config: PreprocessConfig):

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from sdk.errors import InputError, MomentsenseError
+from momentsense.sdk.errors import InputError, MomentsenseError
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Smallest prior used as a divisor when turning posteriors into scaled likelihoods. A class with
 #: prior 0 (never seen in training) would otherwise get an infinite likelihood ratio.

@@ -33,8 +33,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import FormatError, MomentsenseError
-from sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
+from momentsense.sdk.errors import FormatError, MomentsenseError
+from momentsense.sdk.io.imu_validate import (  # noqa: F401 (validate_* are part of this module's public API)
     EVENT_FIELDS,
     RESERVED_ATTRS,
     _is_plain,
@@ -43,7 +43,7 @@ from sdk.imu_validate import (  # noqa: F401 (validate_* are part of this module
     validate_recording,
     validate_windows,
 )
-from sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
+from momentsense.sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
 
 FORMAT = "momentsense-imu-v1"
 

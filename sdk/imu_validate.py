@@ -1,6 +1,6 @@
 """Validation of in-memory ``momentsense-imu-v1`` records (shapes, dtypes, labels, GPS, events).
 
-Used by :mod:`sdk.imu_file` before writing and after reading, and usable on its own: each function
+Used by :mod:`sdk.io.imu_file` before writing and after reading, and usable on its own: each function
 returns the list of problems found (empty = valid), every problem naming the group and the field.
 """
 
@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
+from momentsense.sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
 
 #: Keys of ``ImuRecording.events``.
 EVENT_FIELDS = ("start_s", "end_s", "label")

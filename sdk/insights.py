@@ -16,9 +16,9 @@ import dataclasses
 import datetime
 from typing import Optional, Sequence
 
-from sdk.errors import InputError, ModelError
-from sdk.records import PUBLIC_MODES
-from sdk.timeline_file import PLACE_CATEGORIES, Event
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.records import PUBLIC_MODES
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES, Event
 
 #: How much history segments read, seconds (six weeks, as :class:`sdk.segments.weekly.WeeklySegments`).
 SEGMENT_HISTORY_S = 42 * 86400.0
@@ -60,7 +60,7 @@ def in_visits(start: float, end: float, visits: Sequence) -> float:
 
 
 def timeline_events(places: Sequence, visits: Sequence, events: Sequence) -> tuple[list[Event], int]:
-    """The person's timeline as :class:`~sdk.timeline_file.Event` records, and how many transport
+    """The person's timeline as :class:`~sdk.io.timeline_file.Event` records, and how many transport
     events were dropped.
 
     Visits get the category of their place; non-still transport events are kept unless more than
@@ -94,7 +94,7 @@ def moment_insights(events: Sequence[Event], now: float, tz_offset_s: float = 0.
     """
     if not events:
         return []
-    from sdk.moments import Moments
+    from momentsense.sdk.moments import Moments
 
     m = Moments.create_from_path(model_path)
     for e in events:
@@ -128,7 +128,7 @@ def segment_insights(events: Sequence[Event], driving_scores: Sequence[float] = 
 
     Raises :class:`~sdk.errors.InputError` with fewer than 7 days of history (the rules need a week).
     """
-    from sdk.segments import UserEvents, evaluate_rules
+    from momentsense.sdk.segments import UserEvents, evaluate_rules
 
     if not events:
         raise InputError("no timeline yet: segments need at least 7 days of history")
@@ -138,8 +138,8 @@ def segment_insights(events: Sequence[Event], driving_scores: Sequence[float] = 
                    {"segment": s.segment, "source": "rule", "evidence": s.evidence})
            for s in rules.segments if s.active]
     try:
-        from edge_models import artifact_dir
-        from sdk.segments import SegmentHeads, TimelineEncoder
+        from momentsense.edge_models import artifact_dir
+        from momentsense.sdk.segments import SegmentHeads, TimelineEncoder
 
         enc = encoder if encoder is not None else TimelineEncoder.create_from_path(encoder_path or artifact_dir() / "timeline_encoder.tflite")
         heads = heads if heads is not None else SegmentHeads.create_from_path(heads_path or artifact_dir() / "segment_classifiers.json")

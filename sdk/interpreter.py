@@ -1,7 +1,7 @@
 """Run ``.tflite`` models on the device, whatever interpreter is installed.
 
 Backends, tried in order: on Android the Java TFLite interpreter through pyjnius (``"java"``, see
-:mod:`sdk.interpreter_android`; it is where the GPU/NNAPI/Hexagon delegates live), then
+:mod:`sdk.models.android`; it is where the GPU/NNAPI/Hexagon delegates live), then
 ``ai_edge_litert`` (LiteRT, XNNPACK on CPU), ``tflite_runtime`` (needs numpy < 2), and
 ``tensorflow.lite`` only as a last resort on desktops. TensorFlow is never imported when an earlier
 backend loads. Quantized (int8/uint8) inputs and outputs are converted with the tensor's own scale
@@ -25,9 +25,9 @@ from typing import Optional, Union
 
 import numpy as np
 
-from sdk.android import is_android
-from sdk.errors import ModelError
-from sdk.manifest import TensorSpec, check_tflite_bytes
+from momentsense.sdk.android import is_android
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.models.manifest import TensorSpec, check_tflite_bytes
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _interpreter_module(backend: Optional[str]):
     raise ModelError("no TFLite interpreter could be loaded (" + "; ".join(errors) + "); pip install ai-edge-litert")
 
 
-def _interpreter_class(backend: Optional[str]):
+def interpreter_class(backend: Optional[str]):
     """(name, Interpreter class) of the first Python backend that imports (kept for callers)."""
     name, module = _interpreter_module(backend)
     return name, module.Interpreter
@@ -224,7 +224,7 @@ def load_model(
     errors = []
     for name in names:
         if name == JAVA_BACKEND:
-            from sdk.interpreter_android import JavaTfliteModel, java_available
+            from momentsense.sdk.models.android import JavaTfliteModel, java_available
 
             if backend is None and not java_available():
                 errors.append("java: pyjnius or org.tensorflow.lite.Interpreter not available")

@@ -3,8 +3,8 @@
 Why: python-for-android's ``tflite-runtime`` recipe builds an old TFLite and is reported to fail, LiteRT
 has no Android wheel, and the Java library (Gradle ``org.tensorflow:tensorflow-lite``, plus
 ``tensorflow-lite-gpu`` for the GPU delegate, ``tensorflow-lite-hexagon`` for Hexagon) is where the
-delegates live. Same interface as :class:`sdk.interpreter.TfliteModel`; load it with
-``sdk.interpreter.load_model(..., backend="java")`` (the default on Android).
+delegates live. Same interface as :class:`sdk.models.interpreter.TfliteModel`; load it with
+``sdk.models.interpreter.load_model(..., backend="java")`` (the default on Android).
 
 How data crosses the bridge (each point is a requirement of the Java API or of pyjnius):
 
@@ -19,7 +19,7 @@ How data crosses the bridge (each point is a requirement of the Java API or of p
 - Shapes, dtypes and quantization come from ``getInputTensor(0)`` / ``getOutputTensor(0)``:
   ``shape()``, ``dataType().name()``, ``quantizationParams().getScale()/getZeroPoint()``, ``numBytes()``.
 
-Delegates: see :mod:`sdk.interpreter`. A delegate that cannot be created (class missing from the
+Delegates: see :mod:`sdk.models.interpreter`. A delegate that cannot be created (class missing from the
 APK, device not supported, constructor throws) or applied (the ``Interpreter`` constructor throws),
 or that fails at the first run, is closed and the next choice is tried: XNNPACK, then plain CPU.
 """
@@ -31,9 +31,9 @@ import threading
 
 import numpy as np
 
-from sdk.errors import ModelError
-from sdk.interpreter import JAVA_BACKEND, Model
-from sdk.manifest import TensorSpec
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.models.interpreter import JAVA_BACKEND, Model
+from momentsense.sdk.models.manifest import TensorSpec
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _tensor_spec(tensor, where: str) -> tuple[TensorSpec, int]:
 
 def attempts(delegate: str) -> list[str]:
     """The delegates tried, in order, for a requested ``delegate`` (the last ones are the fallbacks)."""
-    first = {"auto": ["xnnpack"], "cpu": ["cpu"]}.get(delegate, [delegate])  # why auto = XNNPACK: sdk.interpreter
+    first = {"auto": ["xnnpack"], "cpu": ["cpu"]}.get(delegate, [delegate])  # why auto = XNNPACK: sdk.models.interpreter
     return first + [d for d in ("xnnpack", "cpu") if d not in first and "cpu" not in first]
 
 
@@ -166,7 +166,7 @@ class JavaTfliteModel(Model):
         if kind == "nnapi":
             return self._autoclass(NNAPI_DELEGATE)()
         if kind == "hexagon":
-            from sdk.android import android_context
+            from momentsense.sdk.android import android_context
 
             return self._autoclass(HEXAGON_DELEGATE)(android_context())
         raise ModelError(f"unknown delegate {kind!r}")  # pragma: no cover - guarded by attempts()

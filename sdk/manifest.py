@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from sdk.errors import ModelError
+from momentsense.sdk.errors import ModelError
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 #: FlatBuffer file identifier of TFLite models, at byte offset 4.

@@ -41,11 +41,11 @@ from typing import Callable, Optional
 import numpy as np
 import requests
 
-from sdk.errors import InputError, ModelError
-from sdk.manifest import Manifest, check_tflite_bytes, load_verified_model, sha256_bytes
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.models.manifest import Manifest, check_tflite_bytes, load_verified_model, sha256_bytes
 
 log = logging.getLogger(__name__)
-#: ``factory(tflite_path, manifest) -> predict(x) -> output`` (default: :func:`sdk.interpreter.load_model`).
+#: ``factory(tflite_path, manifest) -> predict(x) -> output`` (default: :func:`sdk.models.interpreter.load_model`).
 PredictorFactory = Callable[[Path, Manifest], Callable[[np.ndarray], np.ndarray]]
 
 
@@ -155,7 +155,7 @@ class UpdateReport:
 
 
 def _default_factory(path: Path, manifest: Manifest) -> Callable[[np.ndarray], np.ndarray]:
-    from sdk.interpreter import load_model
+    from momentsense.sdk.models.interpreter import load_model
 
     return load_model(path).run
 

@@ -1,7 +1,7 @@
 """Plain records shared by the simulator, the file formats, the trainer and the runtime.
 
 These mirror the ``momentsense-imu-v1`` contract (``docs/formats.md``): SI units, float unix seconds.
-They are containers, not validators: :func:`sdk.imu_file.validate_recording` checks one.
+They are containers, not validators: :func:`sdk.io.imu_file.validate_recording` checks one.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class ImuRecording:
         events: Labelled intervals on the recording's clock (e.g. harsh-driving events), or None:
             ``{"start_s": float64 (E,), "end_s": float64 (E,), "label": int16 (E,)}`` with times in
             seconds (same clock as ``t``) and ``label`` an index into the file's ``label_names``.
-            Written to HDF5 as ``/events/<id>`` (a momentsense extension, see :mod:`sdk.imu_file`).
+            Written to HDF5 as ``/events/<id>`` (a momentsense extension, see :mod:`sdk.io.imu_file`).
     """
 
     id: str

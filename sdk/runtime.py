@@ -44,18 +44,18 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Callable, Optional
 
-from sdk.driving.live import LiveDriving
-from sdk.errors import InputError, ModelError
-from sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
-from sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
-from sdk.timeline.live import LiveTimeline
-from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
-from sdk.timeline.store import DAY_S, DayTimeline, Record, TimelineStore, day_bounds
-from sdk.transport_detector import TransportDetector, TransportDetectorOptions
+from momentsense.sdk.driving.live import LiveDriving
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.runtime_config import AT_PLACE_MAX_FIX_AGE_S, Context, SDKConfig
+from momentsense.sdk.sources import ReplaySource, SensorChunk, SensorSource, SimulatorSource, plyer_source
+from momentsense.sdk.timeline.live import LiveTimeline
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, Place, TransportEvent
+from momentsense.sdk.timeline.store import DAY_S, DayTimeline, Record, TimelineStore, day_bounds
+from momentsense.sdk.transport.detector import TransportDetector, TransportDetectorOptions
 
 if TYPE_CHECKING:
-    from sdk.consent import ConsentManager
-    from sdk.segments.weekly import WeeklySegments
+    from momentsense.sdk.consent import ConsentManager
+    from momentsense.sdk.segments.weekly import WeeklySegments
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class MomentSDK:
         if legs is None:
             import numpy as np
 
-            from sdk.sim.day import commuter_day
+            from momentsense.sdk.sim.day import commuter_day
 
             legs = commuter_day(np.random.default_rng(self.config.seed))
         return SimulatorSource(legs, self.config.seed, self.config.speed, self.config.chunk_s)
@@ -127,7 +127,7 @@ class MomentSDK:
         return self._pipeline is not None and self._pipeline.is_alive()
 
     def _check_consent(self) -> None:
-        from sdk.consent import ConsentError
+        from momentsense.sdk.consent import ConsentError
 
         phone = self.config.source == "phone" or getattr(self.config.source, "name", "") == "phone"
         if self.consent is None:
@@ -336,9 +336,9 @@ class MomentSDK:
         return float(last.end) if last is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
 
     def timeline_events(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
-        """The local timeline as :class:`~sdk.timeline_file.Event` records (visits by place label,
+        """The local timeline as :class:`~sdk.io.timeline_file.Event` records (visits by place label,
         transport events outside them): what the moment and segment models read."""
-        from sdk.insights import timeline_events
+        from momentsense.sdk.insights import timeline_events
 
         with self._lock:
             return timeline_events(self.places(), self.store.visits(start_s, end_s), self.store.events(start_s, end_s))[0]
@@ -347,7 +347,7 @@ class MomentSDK:
         """:class:`~sdk.insights.Insight` s: the current moment (when moving), the predicted next
         event and the best time to notify in the next 3 h. ``now``: unix s (default: the end of the
         latest event, so replays answer for their own time)."""
-        from sdk.insights import moment_insights
+        from momentsense.sdk.insights import moment_insights
 
         now = self._now(now)
         return moment_insights(self.timeline_events(now - 21 * 86400.0, now), now, self.config.tz_offset_s)
@@ -356,7 +356,7 @@ class MomentSDK:
         """The last six weeks' timeline events and driving scores, as the segments read them. Drives
         that lie mostly inside a GPS stay (a still phone misread as a car) are left out of the scores,
         as their car events are left out of the timeline."""
-        from sdk.insights import SEGMENT_HISTORY_S, in_visits
+        from momentsense.sdk.insights import SEGMENT_HISTORY_S, in_visits
 
         with self._lock:
             visits = self.store.visits(now - SEGMENT_HISTORY_S, now)
@@ -367,7 +367,7 @@ class MomentSDK:
     def segments(self, now: Optional[float] = None) -> list:
         """:class:`~sdk.insights.Insight` s of the segments that fire on the last six weeks (rules with
         their evidence, then the shipped embedding heads). InputError with less than a week of data."""
-        from sdk.insights import segment_insights
+        from momentsense.sdk.insights import segment_insights
 
         job = self.segment_job  # its encoder and heads, once loaded, are not loaded again
         enc, heads = (job.encoder, job.heads) if job is not None else (None, None)
@@ -383,8 +383,8 @@ class MomentSDK:
         (a build that leaves them out, a damaged file) it computes the rule segments only and says so
         in ``segment_job_note``.
         """
-        from sdk.segments import UserEvents
-        from sdk.segments.weekly import WeeklySegments
+        from momentsense.sdk.segments import UserEvents
+        from momentsense.sdk.segments.weekly import WeeklySegments
 
         now = self._now(now)
         with self._lock:
@@ -415,14 +415,14 @@ class MomentSDK:
         and the encoder version, plus the embedding only with ``SDKConfig.upload_embedding`` (never
         events, places or times); None before the first weekly result. For the day payloads,
         :func:`sdk.segments.segment_scores` gives ``name -> score``."""
-        from sdk.segments.weekly import upload_payload
+        from momentsense.sdk.segments.weekly import upload_payload
 
         res = self.weekly_segments()
         return None if res is None else upload_payload(res, include_embedding=self.config.upload_embedding)
 
     def driving(self, start_s: Optional[float] = None, end_s: Optional[float] = None) -> list:
         """:class:`~sdk.insights.Insight` per scored drive in ``[start_s, end_s)`` (default: all kept)."""
-        from sdk.insights import drive_insights
+        from momentsense.sdk.insights import drive_insights
 
         return drive_insights(self.store.query("driving_score", start_s, end_s), self.config.tz_offset_s)
 
@@ -465,7 +465,7 @@ class MomentSDK:
             log.exception("momentsense pipeline could not close the stream")
             self.error = self.error or exc
         finally:
-            from sdk.android import detach_thread
+            from momentsense.sdk.android import detach_thread
 
             detach_thread()  # Android aborts the process if a thread that used pyjnius exits attached
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Sequence, Union
 
-from sdk.driving.live import DriveInProgress, DriveSegmentOptions
-from sdk.driving.options import DrivingOptions
-from sdk.errors import InputError
-from sdk.sources import SensorSource
-from sdk.timeline.live import TimelineOptions, TripInProgress
-from sdk.timeline.records import GpsFix, Place
-from sdk.transport_detector import ModelOptions
+from momentsense.sdk.driving.live import DriveInProgress, DriveSegmentOptions
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sources import SensorSource
+from momentsense.sdk.timeline.live import TimelineOptions, TripInProgress
+from momentsense.sdk.timeline.records import GpsFix, Place
+from momentsense.sdk.transport.detector import ModelOptions
 
 #: The GPS-stay prior of the transport detector applies only while the last fix is this recent, s.
 #: No limit: with no fix since the stay's last one (a deep room without satellite or Wi-Fi fixes)
@@ -37,14 +37,14 @@ class SDKConfig:
         seed: Simulation seed.
         model: Transport model file and interpreter threads.
         transport_context: Run the transport model's context head (minutes of window outputs →
-            mode; see :mod:`sdk.transport_context`) when its manifest names one.
+            mode; see :mod:`sdk.transport.heads`) when its manifest names one.
         transport_lagged_context: Settle the transport events (the timeline) with the model's lagged
             head when its manifest names one: events arrive 3 min later and are more accurate, while
             the current mode (:meth:`MomentSDK.current_context`) stays live. False: events from the live path.
         transport_gps: Settle them with the model's GPS head (the lagged head that also reads GPS fix
             rate and speed) while location consent is given and the source listens for fixes (see
-            :mod:`sdk.transport_detector`); False: never read GPS for the transport mode.
-        duty_cycle: Skip inference while still (see :mod:`sdk.transport_detector`). Only model
+            :mod:`sdk.transport.detector`); False: never read GPS for the transport mode.
+        duty_cycle: Skip inference while still (see :mod:`sdk.transport.detector`). Only model
             inference pauses, and only while the reported mode is ``still``: every sensor chunk still
             reaches the timeline and, in car segments, the driving stage.
         chunk_s: Seconds of sensor data handed to the pipeline at a time.

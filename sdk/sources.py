@@ -13,8 +13,8 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import MomentsenseError
-from sdk.timeline.records import GpsFix
+from momentsense.sdk.errors import MomentsenseError
+from momentsense.sdk.timeline.records import GpsFix
 
 
 class SensorUnavailableError(MomentsenseError, RuntimeError):
@@ -87,7 +87,7 @@ def _gps_fixes(gps, a: float, b: float) -> list:
     return [GpsFix(float(gps.t[i]), float(gps.lat[i]), float(gps.lon[i]), float(acc[i]), float(spd[i])) for i in sel]
 
 
-def _chunk_recording(rec, chunk_s: float, gps_on: Optional[bool] = None) -> Iterator[SensorChunk]:
+def chunk_recording(rec, chunk_s: float, gps_on: Optional[bool] = None) -> Iterator[SensorChunk]:
     if len(rec.t) == 0:
         return
     t = np.asarray(rec.t)
@@ -124,7 +124,7 @@ class SimulatorSource(SensorSource):
         self._closed = False
 
     def chunks(self) -> Iterator[SensorChunk]:
-        from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+        from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
 
         pieces = []
         for leg in self.legs:
@@ -133,7 +133,7 @@ class SimulatorSource(SensorSource):
             pieces += [dataclasses.replace(leg, duration_s=leg.duration_s / n, heading_rad=leg.heading_rad if i == 0 else None) for i in range(n)]
         recs = iter_itinerary(pieces, draw_person("sdk-sim", self.seed), draw_device("sdk-sim", self.seed), seed=self.seed)
         # The simulated receiver always listens (a leg underground has no fix, but GPS is on).
-        chunks = (chunk for rec in recs for chunk in _chunk_recording(rec, self.chunk_s, gps_on=True))
+        chunks = (chunk for rec in recs for chunk in chunk_recording(rec, self.chunk_s, gps_on=True))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
@@ -146,7 +146,7 @@ class ReplaySource(SensorSource):
     name = "replay"
 
     def __init__(self, path: str, speed: float = 0.0, chunk_s: float = 10.0):
-        from sdk.imu_file import read_imu
+        from momentsense.sdk.io.imu_file import read_imu
 
         self.dataset = read_imu(path)
         self.speed, self.chunk_s = speed, chunk_s
@@ -156,7 +156,7 @@ class ReplaySource(SensorSource):
         # A file that carries GPS tracks was recorded with GPS on (a recording without a track then
         # got no fix); a file without any was recorded without GPS.
         gps_on = any(r.gps is not None for r in self.dataset.recordings)
-        chunks = (chunk for rec in self.dataset.recordings for chunk in _chunk_recording(rec, self.chunk_s, gps_on))
+        chunks = (chunk for rec in self.dataset.recordings for chunk in chunk_recording(rec, self.chunk_s, gps_on))
         yield from _paced(chunks, self.speed, lambda: self._closed)
 
     def close(self) -> None:
@@ -165,20 +165,20 @@ class ReplaySource(SensorSource):
 
 def plyer_source(**kwargs) -> SensorSource:
     """The phone's sensors: GPS through plyer, the IMU through the SDK's pyjnius listener (or plyer
-    polling with ``imu="plyer"``); see :class:`sdk.sources_phone.PhoneSource` for ``kwargs``.
+    polling with ``imu="plyer"``); see :class:`sdk.sources.phone.PhoneSource` for ``kwargs``.
 
     Off Android, raises :class:`SensorUnavailableError` saying which source to use instead (plyer's
     desktop backends either raise or, as measured here on Linux, return nothing useful at 25 Hz).
     On Android, a sensor that cannot start (no permission, no accelerometer) raises it too.
     """
-    from sdk.android import is_android
+    from momentsense.sdk.android import is_android
 
     if not is_android():
         raise SensorUnavailableError(
             "no phone sensors on this platform (not Android); use source='simulate' (SimulatorSource) "
             "or source='replay' (ReplaySource) on a desktop"
         )
-    from sdk.sources_phone import PhoneSource
+    from momentsense.sdk.sources.phone import PhoneSource
 
     try:
         return PhoneSource(**kwargs)

@@ -32,9 +32,9 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.sources import SensorChunk, SensorSource
-from sdk.timeline.records import GpsFix
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sources import SensorChunk, SensorSource
+from momentsense.sdk.timeline.records import GpsFix
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class PhoneSource(SensorSource):
             if g is not None:
                 self.gyro.add(t + self._offset_s, g)
         try:
-            from sdk.android import detach_thread
+            from momentsense.sdk.android import detach_thread
 
             detach_thread()
         except Exception:  # pragma: no cover
@@ -187,7 +187,7 @@ class PhoneSource(SensorSource):
     def _start_listener(self) -> None:
         from jnius import PythonJavaClass, autoclass, java_method
 
-        from sdk.android import android_context
+        from momentsense.sdk.android import android_context
 
         source = self
 

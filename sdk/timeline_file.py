@@ -34,8 +34,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import FormatError, InputError, MomentsenseError
-from sdk.records import TRANSPORT_MODES
+from momentsense.sdk.errors import FormatError, InputError, MomentsenseError
+from momentsense.sdk.records import TRANSPORT_MODES
 
 FORMAT = "momentsense-timeline-v1"
 KINDS: tuple[str, ...] = ("visit", "transport")

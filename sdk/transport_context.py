@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
+from momentsense.sdk.errors import InputError, ModelError
 
 FORMAT = "momentsense-transport-context-v1"
 #: Floor of the class probabilities before the log (an int8 model outputs exact zeros).
@@ -49,10 +49,10 @@ class ContextHead:
         scales: Context lengths in windows (× hop: 12 windows = 60 s at a 5 s hop).
         mean, scale: Standardisation of the summary vector, length :attr:`input_dim`.
         weights, biases: Dense layers; ReLU between them, softmax after the last.
-        hmm: Optional HMM (:meth:`sdk.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
+        hmm: Optional HMM (:meth:`sdk.transport.hmm.TransitionModel.to_dict`) tuned on this head's outputs.
         metrics: What it scored on held-out data (free-form, for people).
         lag: Look-ahead in windows (0 = none; see the module docstring).
-        gps: None, or the :class:`sdk.transport_gps.GpsFeatureConfig` (as a dict) of the GPS numbers
+        gps: None, or the :class:`sdk.transport.gps.GpsFeatureConfig` (as a dict) of the GPS numbers
             appended to each window's vector (:func:`window_vector` ``gps=``): a head that reads GPS.
     """
 
@@ -71,7 +71,7 @@ class ContextHead:
     def __post_init__(self) -> None:
         k = len(self.label_names)
         if self.gps is not None:
-            from sdk.transport_gps import GpsFeatureConfig
+            from momentsense.sdk.transport.gps import GpsFeatureConfig
 
             try:
                 GpsFeatureConfig.from_dict(self.gps)
@@ -105,14 +105,14 @@ class ContextHead:
     @property
     def n_gps(self) -> int:
         """How many GPS numbers a window's vector ends with (0 for a head without GPS)."""
-        from sdk.transport_gps import GPS_FEATURES
+        from momentsense.sdk.transport.gps import GPS_FEATURES
 
         return len(GPS_FEATURES) if self.gps is not None else 0
 
     @property
     def gps_config(self):
-        """The :class:`sdk.transport_gps.GpsFeatureConfig` of a head with GPS, else None."""
-        from sdk.transport_gps import GpsFeatureConfig
+        """The :class:`sdk.transport.gps.GpsFeatureConfig` of a head with GPS, else None."""
+        from momentsense.sdk.transport.gps import GpsFeatureConfig
 
         return GpsFeatureConfig.from_dict(self.gps) if self.gps is not None else None
 
@@ -200,7 +200,7 @@ def window_vectors(probs: np.ndarray, x: np.ndarray, gps: Optional[np.ndarray] =
     x : ndarray ``(W, L, C)``
         The windows' channels before normalisation (m/s², rad/s; see :mod:`sdk.dsp.channels`).
     gps : ndarray ``(W, G)``, optional
-        :func:`sdk.transport_gps.gps_features` of the same windows.
+        :func:`sdk.transport.gps.gps_features` of the same windows.
     """
     probs, x = np.asarray(probs, np.float64), np.asarray(x, np.float64)
     if probs.ndim != 2 or x.ndim != 3 or len(probs) != len(x):

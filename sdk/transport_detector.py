@@ -1,9 +1,9 @@
 """Streaming transport-mode detection on the device: raw sensor chunks in, transport events out.
 
 Chunks go through the shared pipeline (:mod:`sdk.dsp`, configured from the model's manifest),
-complete windows are normalised and classified by the ``.tflite`` model (:mod:`sdk.interpreter`),
-the context head (:mod:`sdk.transport_context`, when the model ships one) turns the last minutes of
-window outputs into class probabilities, the HMM forward filter (:mod:`sdk.hmm`, transitions from
+complete windows are normalised and classified by the ``.tflite`` model (:mod:`sdk.models.interpreter`),
+the context head (:mod:`sdk.transport.heads`, when the model ships one) turns the last minutes of
+window outputs into class probabilities, the HMM forward filter (:mod:`sdk.transport.hmm`, transitions from
 the manifest or the head) smooths them without look-ahead, and a :class:`~sdk.timeline.records.TransportEvent` is emitted
 once a mode change has held for ``min_stable_windows`` windows.
 
@@ -14,7 +14,7 @@ settled by the lagged head and its own HMM and so come out ``lag`` windows (3 mi
 accurate. Without a lagged head both come from the live path, as before.
 
 GPS (``extra["context_lagged_gps"]``, ``extra["context_gps"]``): heads that also read each window's
-GPS numbers (:mod:`sdk.transport_gps`: fix rate, speed, any fix) run beside the plain lagged and live
+GPS numbers (:mod:`sdk.transport.gps`: fix rate, speed, any fix) run beside the plain lagged and live
 ones (:meth:`TransportDetector.set_location`, fixes passed to :meth:`~TransportDetector.process`). A
 window's output comes from a GPS head only if location was on for all of that head's context (its
 minutes back within the stream, and a lagged head's look-ahead); otherwise from the plain head, so a
@@ -36,19 +36,19 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
-from sdk.errors import InputError
-from sdk.hmm import TransitionModel, fit_transitions, forward_init, forward_step
-from sdk.interpreter import Model, load_model
-from sdk.manifest import Manifest, load_verified_model
-from sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
-from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, context_flush, context_init, context_push, context_step, window_vector
-from sdk.transport_gps import GPS_FEATURES, GpsBuffer, buffer_features, gps_buffer_push
-from sdk.transport_options import ModelOptions, TransportDetectorOptions, default_model_path, load_context_head
-from sdk.transport_segmenter import Segmenter as _Segmenter
+from momentsense.sdk.dsp import Normalizer, PreprocessConfig, make_windows, pipeline_init, preprocess, windower_init
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.transport.hmm import TransitionModel, fit_transitions, forward_init, forward_step
+from momentsense.sdk.models.interpreter import Model, load_model
+from momentsense.sdk.models.manifest import Manifest, load_verified_model
+from momentsense.sdk.records import VEHICLE_MODES  # damped while GPS says the person stays at a place
+from momentsense.sdk.timeline.records import TransportEvent
+from momentsense.sdk.transport.heads import ContextHead, context_flush, context_init, context_push, context_step, window_vector
+from momentsense.sdk.transport.gps import GPS_FEATURES, GpsBuffer, buffer_features, gps_buffer_push
+from momentsense.sdk.transport.options import ModelOptions, TransportDetectorOptions, default_model_path, load_context_head
+from momentsense.sdk.transport.segmenter import Segmenter as _Segmenter
 
-# Re-exported: they lived here before sdk/transport_options.py.
+# Re-exported: they lived here before sdk/transport/options.py.
 __all__ = ["DetectorStats", "ModelOptions", "TransportDetector", "TransportDetectorOptions", "default_model_path",
            "load_context_head"]
 

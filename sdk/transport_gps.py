@@ -20,7 +20,7 @@ detector's :class:`GpsBuffer` only keeps the recent fixes it needs (:func:`gps_b
 The numbers mean "the phone listened for fixes and this is what came": they must only reach a head
 while location is on. With location consent withdrawn, no fix comes, and a head fitted with GPS
 would read the silence as a tunnel; the detector then settles windows with the head that reads no
-GPS (see :class:`sdk.transport_detector.TransportDetector`).
+GPS (see :class:`sdk.transport.detector.TransportDetector`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Names of the numbers :func:`gps_features` returns per window, in order.
 GPS_FEATURES = ("fix_rate", "log_speed", "any_fix")

@@ -2,7 +2,7 @@
 
 :class:`ModelOptions` (which ``.tflite`` runs, and how), :class:`TransportDetectorOptions` (the
 detector's settings) and :func:`load_context_head` (a head named in the model's manifest, checked
-against its sha256). Used by :class:`sdk.transport_detector.TransportDetector`, which re-exports them.
+against its sha256). Used by :class:`sdk.transport.detector.TransportDetector`, which re-exports them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
-from sdk.errors import InputError, ModelError
-from sdk.manifest import Manifest, sha256_file
-from sdk.timeline.records import TransportEvent
-from sdk.transport_context import ContextHead, load_head
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.models.manifest import Manifest, sha256_file
+from momentsense.sdk.timeline.records import TransportEvent
+from momentsense.sdk.transport.heads import ContextHead, load_head
 
 
 def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "context") -> Optional[ContextHead]:
@@ -39,7 +39,7 @@ def load_context_head(model_path: str | Path, manifest: Manifest, key: str = "co
 
 def default_model_path() -> Path:
     """The shipped int8 transport model."""
-    from edge_models import artifact_dir
+    from momentsense.edge_models import artifact_dir
 
     return artifact_dir() / "transport_cnn.tflite"
 
@@ -51,10 +51,10 @@ class ModelOptions:
     Attributes:
         path: ``.tflite`` file with its manifest beside it; None = the shipped int8 transport model.
         num_threads: Interpreter threads (≥ 1).
-        backend: Force an interpreter backend (see :data:`sdk.interpreter.ALL_BACKENDS`); None = the
+        backend: Force an interpreter backend (see :data:`sdk.models.interpreter.ALL_BACKENDS`); None = the
             Java interpreter on Android, else the first Python one found.
         delegate: ``"auto"``, ``"xnnpack"``, ``"cpu"``, ``"gpu"``, ``"nnapi"`` or ``"hexagon"`` (the last
-            three on Android only); falls back to CPU when it fails (see :mod:`sdk.interpreter`).
+            three on Android only); falls back to CPU when it fails (see :mod:`sdk.models.interpreter`).
     """
 
     path: Optional[str] = None
@@ -63,7 +63,7 @@ class ModelOptions:
     delegate: str = "auto"
 
     def __post_init__(self):
-        from sdk.interpreter import ALL_BACKENDS, DELEGATES
+        from momentsense.sdk.models.interpreter import ALL_BACKENDS, DELEGATES
 
         if self.num_threads < 1:
             raise InputError(f"num_threads must be >= 1, got {self.num_threads}")
@@ -103,7 +103,7 @@ class TransportDetectorOptions:
             when it ships one: events come out its lag later (3 min) and more accurate;
             :meth:`TransportDetector.current` stays live. False = events from the live path.
         use_gps: Run the model's GPS heads when it ships them and location is on (see
-            :mod:`sdk.transport_detector`): the lagged one (``extra["context_lagged_gps"]``) settles
+            :mod:`sdk.transport.detector`): the lagged one (``extra["context_lagged_gps"]``) settles
             the events, the live one (``extra["context_gps"]``) answers the live path. False = never.
         on_event: Called as ``on_event(event)`` for each closed event (on the caller's thread; the
             SDK facade moves it to its dispatcher thread).

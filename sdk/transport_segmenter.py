@@ -1,6 +1,6 @@
 """Window posteriors into transport events: a change of mode is reported once it has held.
 
-Used by :class:`sdk.transport_detector.TransportDetector` for both of its paths (the live one and the
+Used by :class:`sdk.transport.detector.TransportDetector` for both of its paths (the live one and the
 timeline's).
 """
 
@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.timeline.records import TransportEvent
+from momentsense.sdk.timeline.records import TransportEvent
 
 
 class Segmenter:

@@ -30,7 +30,7 @@ from journeys import bridge, stores, viewmodel  # noqa: E402
 from journeys.bridge import ContextView, DayView, SampleTap, SourceChoice  # noqa: E402
 from journeys.stores import ConsentFile, CorrectionStore, EventStore  # noqa: E402
 from journeys.viewmodel import AppModel, ConsentRequired, TimelineVM, build_bars  # noqa: E402
-from sdk.timeline.records import Place, TransportEvent, Trip, Visit  # noqa: E402
+from momentsense.sdk.timeline.records import Place, TransportEvent, Trip, Visit  # noqa: E402
 
 DAY = datetime.date(2026, 3, 2)
 T0 = datetime.datetime(2026, 3, 2, tzinfo=datetime.timezone.utc).timestamp()  # local midnight at tz 0
@@ -116,7 +116,7 @@ class TestCorrectionStore:
 
     def test_feedback_items_use_the_sync_payload_ids(self, tmp_path):
         """Visit/trip corrections refer to the ids the day payload uploads (sdk.sync.payload.event_id)."""
-        payload = pytest.importorskip("sdk.sync.payload", reason="the SDK has no sync payload module")
+        payload = pytest.importorskip("momentsense.sdk.sync.payload", reason="the SDK has no sync payload module")
         s = CorrectionStore(tmp_path / "c.sqlite")
         s.add("visit", 10.0, 20.0, "other", "gym")
         s.add("event", 30.0, 40.0, "walk", "run")
@@ -192,8 +192,8 @@ class TestBridge:
         """The wrapper shifts IMU and GPS times, fills the tap and forwards close()."""
         import numpy as np
 
-        from sdk.sources import SensorChunk, SensorSource
-        from sdk.timeline.records import GpsFix
+        from momentsense.sdk.sources import SensorChunk, SensorSource
+        from momentsense.sdk.timeline.records import GpsFix
 
         class Inner(SensorSource):
             closed = False
@@ -252,7 +252,7 @@ class TestConsent:
             assert not any(c.manager.allowed(k, "sensing") for k in ("motion", "location"))
 
     def test_json_fallback_without_the_sdk_consent_module(self, tmp_path, monkeypatch):
-        monkeypatch.setitem(sys.modules, "sdk.consent", None)  # import fails → the app's JSON file
+        monkeypatch.setitem(sys.modules, "momentsense.sdk.consent", None)  # import fails → the app's JSON file
         c = bridge.Consent(tmp_path)
         assert c.backend == "app-json" and not c.granted()
         c.grant()
@@ -378,7 +378,7 @@ class TestAppModel:
         assert AppModel(lambda: backend, tmp_path).needs_consent  # remembered across restarts
 
     def test_a_source_that_cannot_run_here_is_explained(self, tmp_path):
-        from sdk.sources import SensorUnavailableError
+        from momentsense.sdk.sources import SensorUnavailableError
 
         def factory():
             raise SensorUnavailableError("no phone sensors on this platform; use source='simulate'")

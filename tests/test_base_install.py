@@ -28,9 +28,9 @@ SCRIPT = textwrap.dedent(
     """
     import importlib.util, json, sys
     import numpy as np
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sources import SensorChunk, SensorSource
-    from sdk.timeline.records import GpsFix
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sources import SensorChunk, SensorSource
+    from momentsense.sdk.timeline.records import GpsFix
 
     class ArraySource(SensorSource):
         name = "replay-npz"
@@ -52,7 +52,7 @@ SCRIPT = textwrap.dedent(
     finished = sdk.wait(120)
     sdk.stop()
     try:
-        from sdk.sources import ReplaySource
+        from momentsense.sdk.sources import ReplaySource
         ReplaySource(sys.argv[1] + ".h5")
         replay_error = None
     except Exception as exc:
@@ -97,7 +97,7 @@ def base_env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """12 simulated minutes (still, walk, car) as arrays: what a replay file holds."""
-    from sdk.sources import SimulatorSource
+    from momentsense.sdk.sources import SimulatorSource
 
     chunks = list(SimulatorSource([("still", 120), ("walk", 300), ("car", 300)], seed=5, chunk_s=30.0).chunks())
     acc_t = np.concatenate([c.acc_t for c in chunks])

@@ -2,9 +2,9 @@
 
 import json
 
-from edge_models import artifact_dir
-from trainer.bench_models import bench_models
-from trainer.cli import main
+from momentsense.edge_models import artifact_dir
+from momentsense.trainer.bench_models import bench_models
+from momentsense.trainer.cli import main
 
 
 def test_every_shipped_tflite_is_timed():

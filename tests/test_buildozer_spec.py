@@ -23,7 +23,7 @@ APP = ROOT / "examples" / "app"
 SPEC = APP / "buildozer.spec"
 
 #: Third-party distributions the desktop needs but the phone does not: TFLite runs in the Java library
-#: there (sdk/interpreter_android.py), replay from HDF5 is desktop-only.
+#: there (sdk/models/android.py), replay from HDF5 is desktop-only.
 DESKTOP_ONLY = {"ai-edge-litert", "tflite-runtime", "tensorflow", "h5py"}
 #: Imported only opportunistically when installed (scipy loads Cython's pure-Python shadow module if
 #: present, measured with Cython 0.29 in the venv); the phone works without it.
@@ -81,12 +81,12 @@ at_start = set(sys.modules)  # the interpreter's own (site hooks such as setupto
 sys.path.insert(0, sys.argv[1])
 import main, service, journeys.bridge, journeys.viewmodel, journeys.stores, journeys.android
 import sdk, sdk.runtime, sdk.sources, edge_models
-for name in ("sdk.consent", "sdk.timeline.store", "sdk.sync", "sdk.interpreter_android", "sdk.android"):
+for name in ("momentsense.sdk.consent", "momentsense.sdk.timeline.store", "momentsense.sdk.sync", "momentsense.sdk.models.android", "momentsense.sdk.android"):
     try:
         __import__(name)
     except ImportError:
         pass
-from sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
 s = MomentSDK(SDKConfig(simulate_legs=[("still", 60), ("walk", 120)], seed=1))
 s.start(); s.wait(60); getattr(s, "close", s.stop)()
 dists = md.packages_distributions()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sdk.imu_file import read_imu
-from trainer.cli import main
+from momentsense.sdk.io.imu_file import read_imu
+from momentsense.trainer.cli import main
 
 
 def test_help_lists_every_command(capsys):
@@ -53,7 +53,7 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
 
 def test_ctrl_c_stops_cleanly(monkeypatch, capsys):
     """An interrupted command exits 130 with a one-line note instead of a traceback."""
-    import trainer.demo.run as demo_run
+    import momentsense.trainer.demo.run as demo_run
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt

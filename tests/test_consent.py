@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from sdk.consent import ConsentError, ConsentManager
-from sdk.errors import InputError
+from momentsense.sdk.consent import ConsentError, ConsentManager
+from momentsense.sdk.errors import InputError
 
 
 class FakeClock:
@@ -134,9 +134,9 @@ class TestRevoke:
 class TestStoreErasureHook:
     def test_revoking_sensing_erases_the_kind_in_the_store(self, path, tmp_path):
         """With the real timeline store: revoking location/sensing erases visits and trips, keeps motion data."""
-        from sdk.consent import store_erasure_hook
-        from sdk.timeline.records import TransportEvent, Trip, Visit
-        from sdk.timeline.store import TimelineStore
+        from momentsense.sdk.consent import store_erasure_hook
+        from momentsense.sdk.timeline.records import TransportEvent, Trip, Visit
+        from momentsense.sdk.timeline.store import TimelineStore
 
         store = TimelineStore(tmp_path / "store.sqlite")
         store.write([Visit(0.0, 100.0, "p0", 48.8, 2.3), Trip(100.0, 200.0, "p0", "p1", ("walk",), 100.0),
@@ -152,7 +152,7 @@ class TestStoreErasureHook:
 
     def test_hook_fails_with_object_without_delete_all(self):
         """A store without delete_all is an input error."""
-        from sdk.consent import store_erasure_hook
+        from momentsense.sdk.consent import store_erasure_hook
 
         with pytest.raises(InputError):
             store_erasure_hook(object())

@@ -9,8 +9,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("matplotlib")
 
-from trainer.cli import main
-from trainer.demo.personas import LEAD_IN_S
+from momentsense.trainer.cli import main
+from momentsense.trainer.demo.personas import LEAD_IN_S
 
 SCORE_KEYS = ("transport_accuracy", "transport_accuracy_moving", "moment_precision", "segment_precision",
               "segment_recall", "embedding_segment_precision")  # fmt: skip
@@ -111,8 +111,8 @@ def test_unknown_persona_names_the_known_ones(tmp_path, capsys):
 
 
 def test_transport_score_counts_seconds_and_the_confusion():
-    from sdk.timeline.records import TransportEvent
-    from trainer.demo.score import score_transport
+    from momentsense.sdk.timeline.records import TransportEvent
+    from momentsense.trainer.demo.score import score_transport
 
     legs = [(0.0, 600.0, "still"), (600.0, 1200.0, "car")]
     perfect = score_transport(legs, [TransportEvent(0, 600, "still", 1), TransportEvent(600, 1200, "car", 1)], 0.0, 1200.0)
@@ -124,9 +124,9 @@ def test_transport_score_counts_seconds_and_the_confusion():
 
 
 def test_planted_trips_get_the_moments_of_their_places():
-    from sdk.sync.payload import MomentSpan
-    from trainer.demo.personas import get_persona
-    from trainer.demo.score import score_moments, truth_trips
+    from momentsense.sdk.sync.payload import MomentSpan
+    from momentsense.trainer.demo.personas import get_persona
+    from momentsense.trainer.demo.score import score_moments, truth_trips
 
     h = 3600.0
     stops = [(0, 8 * h, "home"), (9 * h, 17 * h, "work"), (17.5 * h, 18 * h, "shop"), (18.5 * h, 24 * h, "home")]
@@ -142,7 +142,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
     """Ctrl-C while legs are being fed: exit 130, no report, the SDK's temporary folder is removed."""
     import tempfile
 
-    from trainer.demo import stream
+    from momentsense.trainer.demo import stream
 
     made = []
     real_tmp = tempfile.TemporaryDirectory
@@ -153,7 +153,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
         return t
 
     calls = {"n": 0}
-    real_chunks = stream._chunk_recording
+    real_chunks = stream.chunk_recording
 
     def interrupted(rec, chunk_s, gps_on=None):
         calls["n"] += 1
@@ -162,7 +162,7 @@ def test_ctrl_c_during_the_simulation_stops_cleanly(tmp_path, monkeypatch, capsy
         return real_chunks(rec, chunk_s, gps_on)
 
     monkeypatch.setattr(tempfile, "TemporaryDirectory", tracked)
-    monkeypatch.setattr(stream, "_chunk_recording", interrupted)
+    monkeypatch.setattr(stream, "chunk_recording", interrupted)
     assert main(["demo", "--days", "1", "--out", str(tmp_path / "r"), "--no-progress"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.moments.tokens import EncodingConfig
-from trainer.distributed import read_shard, shard_paths, write_shards
-from trainer.nextevent.train import TrainOptions
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import EncodingConfig
+from momentsense.trainer.distributed import read_shard, shard_paths, write_shards
+from momentsense.trainer.nextevent.train import TrainOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--epochs", "2", "--batch-per-worker", "8", "--units", "16"]
@@ -24,7 +24,7 @@ ARGS = ["--epochs", "2", "--batch-per-worker", "8", "--units", "16"]
 @pytest.fixture(scope="module")
 def population(tmp_path_factory):
     out = tmp_path_factory.mktemp("pop") / "pop.h5"
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
 
     assert main(["simulate", "population", "--users", "12", "--weeks", "4", "--seed", "3", "--out", str(out),
                  "--no-progress"]) == 0
@@ -74,7 +74,7 @@ def _worker(shards, out, extra=(), tf_config=None):
     env.pop("TF_CONFIG", None)
     if tf_config:
         env["TF_CONFIG"] = json.dumps(tf_config)
-    return subprocess.Popen([sys.executable, "-m", "trainer.distributed", str(shards), str(out), *ARGS, *extra],
+    return subprocess.Popen([sys.executable, "-m", "momentsense.trainer.distributed", str(shards), str(out), *ARGS, *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -118,7 +118,7 @@ def test_two_workers_match_each_other_and_a_resumed_single_worker(shards, tmp_pa
 
 
 def test_malformed_tf_config_is_a_clear_error(monkeypatch):
-    from trainer.distributed.train import cluster_from_env
+    from momentsense.trainer.distributed.train import cluster_from_env
 
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(InputError, match="TF_CONFIG"):

@@ -5,12 +5,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sdk.driving import (DrivingOptions, analyse_drive, detect_driving_events, driving_init,
+from momentsense.sdk.driving import (DrivingOptions, analyse_drive, detect_driving_events, driving_init,
                          flush_driving_events, score_drive)
-from sdk.errors import InputError
-from sdk.sim.signals import random_rotation
-from sdk.timeline.records import DrivingEvent
-from trainer.driving_sim import simulate_drive
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sim.signals import random_rotation
+from momentsense.sdk.timeline.records import DrivingEvent
+from momentsense.trainer.driving_sim import simulate_drive
 
 FS = 50.0
 G = 9.80665
@@ -196,7 +196,7 @@ class TestScoreDrive:
 
 def test_real_trips(shared_data_dir):
     """On the 3 real trips (earth frame, no GPS) some labelled brakings and turns are found."""
-    from trainer.eval_driving import evaluate_real
+    from momentsense.trainer.eval_driving import evaluate_real
 
     path = shared_data_dir / "driver_behavior_trips.h5"
     if not path.is_file():

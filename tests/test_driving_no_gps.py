@@ -4,9 +4,9 @@ cornering, stream == batch, and the real trips scored with leave-one-trip-out th
 import numpy as np
 import pytest
 
-from sdk.driving import DrivingOptions, analyse_drive, detect_driving_events, driving_init, flush_driving_events
-from sdk.driving.axis import forgetting_sum
-from sdk.sim.signals import random_rotation
+from momentsense.sdk.driving import DrivingOptions, analyse_drive, detect_driving_events, driving_init, flush_driving_events
+from momentsense.sdk.driving.axis import forgetting_sum
+from momentsense.sdk.sim.signals import random_rotation
 
 FS = 50.0
 G = 9.80665
@@ -74,7 +74,7 @@ def test_no_gps_stream_equals_batch():
 
 
 def test_no_gps_options_validate():
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     with pytest.raises(InputError, match="turn_yaw_rad_s"):
         DrivingOptions(turn_yaw_rad_s=0.0)
@@ -89,7 +89,7 @@ REAL_MAX_FALSE_ALARMS_PER_HOUR = 6.0
 
 @pytest.fixture(scope="module")
 def loto(shared_data_dir):
-    from trainer.eval_driving_loto import evaluate_loto
+    from momentsense.trainer.eval_driving_loto import evaluate_loto
 
     path = shared_data_dir / "driver_behavior_trips.h5"
     if not path.is_file():

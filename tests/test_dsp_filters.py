@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdk.dsp import design_bandpass, design_lowpass, filter_chunk, filter_init
-from sdk.dsp.filters import frequency_response
-from sdk.errors import InputError
+from momentsense.sdk.dsp import design_bandpass, design_lowpass, filter_chunk, filter_init
+from momentsense.sdk.dsp.filters import frequency_response
+from momentsense.sdk.errors import InputError
 
 FS = 25.0
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdk.dsp import (
+from momentsense.sdk.dsp import (
     Normalizer,
     PreprocessConfig,
     Windows,
@@ -15,7 +15,7 @@ from sdk.dsp import (
     recording_windows,
     windower_init,
 )
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 G = 9.80665
 

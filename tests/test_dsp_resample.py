@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdk.dsp import resample, resampler_init, segment_starts
-from sdk.errors import InputError
+from momentsense.sdk.dsp import resample, resampler_init, segment_starts
+from momentsense.sdk.errors import InputError
 
 
 def jittered(n, rng, jitter_s=0.006, dt=0.04):

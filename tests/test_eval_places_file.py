@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from sdk.records import GpsTrack
-from trainer.cli import main
-from trainer.eval_places_file import score_tracks
-from trainer.gps_truth_file import GpsTruth, write_gps_truth
+from momentsense.sdk.records import GpsTrack
+from momentsense.trainer.cli import main
+from momentsense.trainer.eval_places_file import score_tracks
+from momentsense.trainer.gps_truth_file import GpsTruth, write_gps_truth
 
 T0 = 1_700_000_000.0
 M_PER_DEG = 111_195.0

@@ -1,4 +1,4 @@
-"""HMM smoothing of window-level class probabilities (sdk.hmm)."""
+"""HMM smoothing of window-level class probabilities (sdk.transport.hmm)."""
 
 import dataclasses
 import json
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.hmm import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.transport.hmm import (
     ForwardState,
     TransitionModel,
     fit_transitions,

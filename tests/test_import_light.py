@@ -7,7 +7,7 @@ import sys
 def test_import_sdk_does_not_import_tensorflow():
     """Importing the SDK and its pipeline loads neither tensorflow nor keras (checked in a fresh interpreter)."""
     code = (
-        "import sys, sdk, sdk.dsp, sdk.manifest, sdk.records, sdk.errors, edge_models\n"
+        "import sys, momentsense.sdk, momentsense.sdk.dsp, momentsense.sdk.models.manifest, momentsense.sdk.records, momentsense.sdk.errors, momentsense.edge_models\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'h5py'))\n"
         "print(bad); sys.exit(1 if bad else 0)"
     )

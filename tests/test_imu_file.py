@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from sdk.errors import FormatError, MomentsenseError
-from sdk.imu_file import (
+from momentsense.sdk.errors import FormatError, MomentsenseError
+from momentsense.sdk.io.imu_file import (
     MissingDependencyError,
     read_imu,
     validate_dataset,
@@ -17,7 +17,7 @@ from sdk.imu_file import (
     validate_recording,
     write_imu,
 )
-from sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
+from momentsense.sdk.records import GpsTrack, ImuDataset, ImuRecording, WindowSet
 
 
 def make_dataset(n=200):
@@ -165,7 +165,7 @@ class TestWriteImu:
 
     def test_crash_while_writing_leaves_no_file_and_keeps_the_old_one(self, tmp_path, monkeypatch):
         """An error in the middle of writing removes the temp file and leaves an existing file intact."""
-        import sdk.imu_file as imu_file
+        import momentsense.sdk.io.imu_file as imu_file
 
         target = written(tmp_path)
         before = target.read_bytes()

@@ -2,9 +2,9 @@
 
 import pytest
 
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.timeline.records import DrivingScore, Place, TransportEvent, Visit
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.timeline.records import DrivingScore, Place, TransportEvent, Visit
 
 DAY = 86400.0
 MONDAY = 1_699_833_600.0  # 2023-11-13 00:00 UTC
@@ -93,7 +93,7 @@ def test_harsh_drives_inside_a_stay_do_not_make_an_aggressive_driver():
 
 def test_short_public_transport_blips_do_not_enter_the_timeline():
     """A 20 s 'bus' inside a bike ride is a misread (no bus ride is that short); a 10 min one is a ride."""
-    from sdk.insights import MIN_PUBLIC_LEG_S, timeline_events
+    from momentsense.sdk.insights import MIN_PUBLIC_LEG_S, timeline_events
 
     t = MONDAY + 8 * 3600.0
     events = [TransportEvent(t, t + 600, "bike", 0.9), TransportEvent(t + 600, t + 620, "bus", 0.6),
@@ -106,7 +106,7 @@ def test_short_public_transport_blips_do_not_enter_the_timeline():
 
 def test_a_dash_is_not_a_sport_session():
     """A 30 s 'run' inside a bike ride is dropped from the timeline the rules read; a 20 min run stays."""
-    from sdk.insights import MIN_RUN_S, timeline_events
+    from momentsense.sdk.insights import MIN_RUN_S, timeline_events
 
     t = MONDAY + 8 * 3600.0
     events = [TransportEvent(t, t + 600, "bike", 0.9), TransportEvent(t + 600, t + 630, "run", 0.6),

@@ -13,9 +13,9 @@ import types
 import numpy as np
 import pytest
 
-from edge_models import artifact_dir
-from sdk.errors import ModelError
-from sdk.interpreter import load_model
+from momentsense.edge_models import artifact_dir
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.models.interpreter import load_model
 
 INT8 = (artifact_dir() / "transport_cnn.tflite").read_bytes()
 FLOAT32 = (artifact_dir() / "transport_cnn_float32.tflite").read_bytes()
@@ -418,7 +418,7 @@ def test_a_failing_delegate_falls_back_to_cpu_and_says_so(jnius, caplog, cfg, re
     """Missing class, constructor failure or graph rejection: the delegate is closed, XNNPACK used, a warning logged."""
     fake = jnius(**cfg)
     x = windows((1, 250, 14), n=3, seed=3)
-    with caplog.at_level(logging.WARNING, logger="sdk.interpreter_android"):
+    with caplog.at_level(logging.WARNING, logger="momentsense.sdk.models.android"):
         m = load_model(INT8, backend="java", delegate="gpu")
     assert m.delegate == "xnnpack" and m.requested_delegate == "gpu"
     assert m.fallbacks[0][0] == "gpu" and reason in m.fallbacks[0][1]
@@ -433,7 +433,7 @@ def test_a_delegate_failing_at_run_time_falls_back(jnius, caplog):
     x = windows((1, 250, 14), n=2, seed=4)
     m = load_model(INT8, backend="java", delegate="nnapi")
     assert m.delegate == "nnapi"
-    with caplog.at_level(logging.WARNING, logger="sdk.interpreter_android"):
+    with caplog.at_level(logging.WARNING, logger="momentsense.sdk.models.android"):
         y = m.run_batch(x)
     assert m.delegate == "xnnpack" and ("NnApiDelegate.close",) in fake.calls
     assert any("inference with delegate nnapi failed" in r.message for r in caplog.records)
@@ -494,15 +494,15 @@ def test_desktop_default_never_touches_jnius(jnius, monkeypatch):
 
 
 def test_desktop_backends_log_and_use_xnnpack_for_android_delegates(caplog):
-    with caplog.at_level(logging.WARNING, logger="sdk.interpreter"):
+    with caplog.at_level(logging.WARNING, logger="momentsense.sdk.models.interpreter"):
         m = load_model(INT8, backend="ai_edge_litert", delegate="gpu")
     assert m.delegate == "xnnpack" and any("Android only" in r.message for r in caplog.records)
     assert load_model(INT8, backend="ai_edge_litert", delegate="cpu").delegate == "cpu"
 
 
 def test_model_options_carry_the_delegate_to_the_detector():
-    from sdk.errors import InputError
-    from sdk.transport_detector import ModelOptions, TransportDetector, TransportDetectorOptions
+    from momentsense.sdk.errors import InputError
+    from momentsense.sdk.transport.detector import ModelOptions, TransportDetector, TransportDetectorOptions
 
     det = TransportDetector.create_from_options(TransportDetectorOptions(model=ModelOptions(delegate="cpu")))
     assert det.delegate == "cpu" and det.backend == "ai_edge_litert"

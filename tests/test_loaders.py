@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sdk.errors import FormatError
-from sdk.imu_file import read_imu, write_imu
-from trainer.loaders.csv_import import CsvColumns, load_csv
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.io.imu_file import read_imu, write_imu
+from momentsense.trainer.loaders.csv_import import CsvColumns, load_csv
 
 WISDM_FILE = "wisdm2019_phone_subset.h5"
 DRIVER_FILE = "driver_behavior_trips.h5"
@@ -20,14 +20,14 @@ def source_file(shared_data_dir, name):
 
 @pytest.fixture(scope="module")
 def wisdm(shared_data_dir):
-    from trainer.loaders.wisdm import load_wisdm
+    from momentsense.trainer.loaders.wisdm import load_wisdm
 
     return load_wisdm(source_file(shared_data_dir, WISDM_FILE))
 
 
 @pytest.fixture(scope="module")
 def driver(shared_data_dir):
-    from trainer.loaders.driver import load_driver
+    from momentsense.trainer.loaders.driver import load_driver
 
     return load_driver(source_file(shared_data_dir, DRIVER_FILE))
 
@@ -196,7 +196,7 @@ class TestLoadCsv:
 class TestConvertCommand:
     def test_csv_with_flags_writes_a_file_and_a_summary(self, tmp_path, capsys):
         """`momentsense convert csv` applies the unit flags and prints recordings, samples and label counts."""
-        from trainer.cli import main
+        from momentsense.trainer.cli import main
 
         src = tmp_path / "walk.csv"
         src.write_text("t,ax,ay,az,gx,gy,gz,mode\n0,0,0,1,90,0,0,walk\n40,0,0,1,0,0,0,walk\n80,0,0,1,0,0,0,bus\n")
@@ -211,7 +211,7 @@ class TestConvertCommand:
         np.testing.assert_allclose(r.t, [0, 0.04, 0.08])
 
     def test_driver(self, shared_data_dir, tmp_path, capsys):
-        from trainer.cli import main
+        from momentsense.trainer.cli import main
 
         src = source_file(shared_data_dir, DRIVER_FILE)
         assert main(["convert", "driver", str(src), "--out", str(tmp_path / "d.h5")]) == 0

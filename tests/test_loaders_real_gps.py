@@ -6,13 +6,13 @@ import h5py
 import numpy as np
 import pytest
 
-from sdk.errors import FormatError
-from sdk.imu_file import read_imu, write_imu
-from sdk.records import GpsTrack
-from trainer.cli import main
-from trainer.gps_truth_file import GpsTruth, read_gps_truth, write_gps_truth
-from trainer.loaders.aalto import load_aalto
-from trainer.loaders.us_tm2017 import load_us_tm2017
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.io.imu_file import read_imu, write_imu
+from momentsense.sdk.records import GpsTrack
+from momentsense.trainer.cli import main
+from momentsense.trainer.gps_truth_file import GpsTruth, read_gps_truth, write_gps_truth
+from momentsense.trainer.loaders.aalto import load_aalto
+from momentsense.trainer.loaders.us_tm2017 import load_us_tm2017
 
 
 def _us_tm_file(path, t, gyro_t=None):

@@ -5,15 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from quantize.export import check_representative, export_tflite, write_model
-from sdk.errors import InputError, ModelError
-from sdk.interpreter import load_model
-from sdk.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
+from momentsense.quantize.export import check_representative, export_tflite, write_model
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import Manifest, TensorSpec, load_verified_model, read_manifest
 
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    from edge_models.transport_cnn import build_transport_cnn
+    from momentsense.edge_models.transport_cnn import build_transport_cnn
 
     m = build_transport_cnn(32, 4, 3, seed=0)  # the real architecture (~20k weights) on short windows
     rng = np.random.default_rng(0)

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edge_models import artifact_dir
-from sdk.errors import InputError
-from sdk.moments import Moments, NextEventPredictor, assign_moment, best_time_to_notify, is_good_moment
-from sdk.moments.tokens import N_FEATURES, N_TOKENS, TOKENS, EncodingConfig
+from momentsense.edge_models import artifact_dir
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments import Moments, NextEventPredictor, assign_moment, best_time_to_notify, is_good_moment
+from momentsense.sdk.moments.tokens import N_FEATURES, N_TOKENS, TOKENS, EncodingConfig
 
 T0 = 1767571200.0  # Monday 00:00
 
@@ -107,7 +107,7 @@ class TestNotify:
 
     def test_habit_beats_a_stale_forecast(self):
         """Still at home past the LSTM's forecast: the usual weekday departure time is used instead."""
-        from sdk.moments.notify import expected_departure
+        from momentsense.sdk.moments.notify import expected_departure
 
         p = make(wait_min=60.0)
         day = 86400.0
@@ -126,7 +126,7 @@ class TestNotify:
         """A plan that lands inside a known trip is shown a minute after the trip chain ends."""
         import numpy as np
 
-        from trainer.nextevent.moments_eval import deliver
+        from momentsense.trainer.nextevent.moments_eval import deliver
 
         start, end = np.array([0.0, 100.0, 400.0, 700.0]), np.array([100.0, 400.0, 700.0, 900.0])
         busy = np.array([False, True, True, False])
@@ -160,7 +160,7 @@ def test_shipped_model_runs_fast_in_the_sdk():
 
 
 def test_sdk_moments_does_not_import_tensorflow():
-    code = ("import sys, sdk.moments, sdk.timeline_file\n"
+    code = ("import sys, momentsense.sdk.moments, momentsense.sdk.io.timeline_file\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'h5py'))\n"
             "print(bad); sys.exit(1 if bad else 0)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

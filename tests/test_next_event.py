@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from sdk.moments.tokens import N_FEATURES, N_TOKENS, EncodingConfig, encode_events, window_for
-from trainer.nextevent.data import eval_mask, shift_week, split_users, user_sequences
-from trainer.nextevent.evaluate import evaluate, fit_population_markov, markov_predictor, topk
-from trainer.population import PopulationOptions, simulate_population
+from momentsense.sdk.moments.tokens import N_FEATURES, N_TOKENS, EncodingConfig, encode_events, window_for
+from momentsense.trainer.nextevent.data import eval_mask, shift_week, split_users, user_sequences
+from momentsense.trainer.nextevent.evaluate import evaluate, fit_population_markov, markov_predictor, topk
+from momentsense.trainer.population import PopulationOptions, simulate_population
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +72,11 @@ def test_eval_mask_skips_history_and_last(seqs):
 @pytest.mark.parametrize("recall_heads", [0, 2])
 def test_train_export_and_tflite_match_keras(seqs, tmp_path, recall_heads):
     """One tiny epoch; the exported builtin-only TFLite model gives the Keras probabilities."""
-    from edge_models.next_event import build_export_model
-    from quantize.recurrent import check_builtin_only, export_lstm_tflite
-    from sdk.interpreter import load_model
-    from trainer.nextevent.evaluate import keras_predictor, tflite_predictor
-    from trainer.nextevent.train import TrainOptions, train_next_event
+    from momentsense.edge_models.next_event import build_export_model
+    from momentsense.quantize.recurrent import check_builtin_only, export_lstm_tflite
+    from momentsense.sdk.models.interpreter import load_model
+    from momentsense.trainer.nextevent.evaluate import keras_predictor, tflite_predictor
+    from momentsense.trainer.nextevent.train import TrainOptions, train_next_event
 
     tl, ss = seqs
     cfg = EncodingConfig(max_events=48)
@@ -116,7 +116,7 @@ def test_first_week_scenario_scores_only_each_users_first_week(seqs):
 
 
 def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
 
     args = ["eval", "next-event", "--model", "m.tflite", "--data", "d.h5", "--first-week", "--shift-hours", "1"]
     assert main(args) == 2
@@ -124,7 +124,7 @@ def test_cli_first_week_and_shift_are_exclusive(tmp_path, capsys):
 
 
 def test_cli_refuses_negative_recall_heads(tmp_path, capsys):
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
 
     assert main(["train", "next-event", "--data", "d.h5", "--out", str(tmp_path), "--recall-heads", "-1"]) == 2
     assert "--recall-heads" in capsys.readouterr().err
@@ -133,7 +133,7 @@ def test_cli_refuses_negative_recall_heads(tmp_path, capsys):
 
 def test_recall_branch_is_causal_and_skips_padding():
     """The recall branch never reads an event at or after the one it predicts from; padding is ignored."""
-    from edge_models.next_event import build_next_event_model, recall_layer_class
+    from momentsense.edge_models.next_event import build_next_event_model, recall_layer_class
 
     T = 24
     model = build_next_event_model(N_FEATURES, N_TOKENS, units=8, embed=8, seq_len=T, recall_heads=2)
@@ -159,7 +159,7 @@ def test_recall_branch_is_causal_and_skips_padding():
 
 
 def test_recall_model_saves_and_loads(tmp_path):
-    from edge_models.next_event import build_next_event_model, load_keras_model
+    from momentsense.edge_models.next_event import build_next_event_model, load_keras_model
 
     model = build_next_event_model(N_FEATURES, N_TOKENS, units=8, embed=8, seq_len=12, recall_heads=2)
     model.save(tmp_path / "m.keras")

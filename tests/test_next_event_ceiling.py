@@ -4,10 +4,10 @@ scores the events ``eval next-event`` scores, and does not see the dice of the d
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from trainer.nextevent.ceiling import CeilingOptions, population_ceiling, user_ceiling
-from trainer.nextevent.data import eval_mask, user_sequences
-from trainer.population.simulate import PopulationOptions, simulate_population, simulate_user
+from momentsense.sdk.errors import InputError
+from momentsense.trainer.nextevent.ceiling import CeilingOptions, population_ceiling, user_ceiling
+from momentsense.trainer.nextevent.data import eval_mask, user_sequences
+from momentsense.trainer.population.simulate import PopulationOptions, simulate_population, simulate_user
 
 WEEKS, SEED = 4, 5
 

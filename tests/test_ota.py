@@ -9,11 +9,11 @@ import requests
 
 pytest.importorskip("fastapi")
 
-from edge_models import artifact_dir
-from sdk.errors import ModelError
-from sdk.manifest import load_verified_model
-from sdk.ota import ModelUpdater, OtaOptions, sign_manifest, verify_signature, write_signature
-from trainer.server.testing import ServerProcess
+from momentsense.edge_models import artifact_dir
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.models.manifest import load_verified_model
+from momentsense.sdk.models.ota import ModelUpdater, OtaOptions, sign_manifest, verify_signature, write_signature
+from momentsense.trainer.server.testing import ServerProcess
 
 KEY = "ota-key-0123456789abcdef"
 HMAC_KEY = b"pinned-secret-0123456789abcdef!!"
@@ -137,7 +137,7 @@ class TestUpdate:
 
     def test_rollback_when_candidate_disagrees(self, tmp_path, registry):
         """A candidate with shifted class scores (top class nearly always differs) is rolled back at min_agreement 0.9."""
-        from sdk.interpreter import load_model
+        from momentsense.sdk.models.interpreter import load_model
 
         def factory(path, manifest):
             run = load_model(path).run
@@ -190,7 +190,7 @@ class TestUpdate:
         real = {}
 
         def factory(path, manifest):
-            from sdk.interpreter import load_model
+            from momentsense.sdk.models.interpreter import load_model
 
             if manifest.version == "1.1.0":
                 def boom(x):

@@ -1,4 +1,4 @@
-"""The phone source (sdk.sources.plyer_source / sdk.sources_phone.PhoneSource) against fake plyer and jnius.
+"""The phone source (sdk.sources.plyer_source / sdk.sources.phone.PhoneSource) against fake plyer and jnius.
 
 The fakes record when each value was read and call the GPS callbacks from another thread, as
 Android's main looper would; the tests check the 25 Hz polling on absolute deadlines, the time
@@ -13,7 +13,7 @@ import types
 import numpy as np
 import pytest
 
-from sdk.sources import SensorUnavailableError, plyer_source
+from momentsense.sdk.sources import SensorUnavailableError, plyer_source
 
 READ_COST_S = 0.008  # each fake plyer read takes this long: relative sleeping would drift to ~21 Hz
 
@@ -176,8 +176,8 @@ def test_a_sensor_that_cannot_start_is_a_clear_error(phone):
 
 
 def test_bad_options():
-    from sdk.errors import InputError
-    from sdk.sources_phone import PhoneSource
+    from momentsense.sdk.errors import InputError
+    from momentsense.sdk.sources.phone import PhoneSource
 
     with pytest.raises(InputError, match="imu"):
         PhoneSource(imu="camera")
@@ -289,7 +289,7 @@ def test_listener_keeps_each_event_timestamp(monkeypatch, event_clock_lag_s):
 
 def test_phone_chunks_feed_the_detector(phone):
     """Chunks from the phone source have the shapes and units the transport detector takes."""
-    from sdk.transport_detector import TransportDetector
+    from momentsense.sdk.transport.detector import TransportDetector
 
     src = plyer_source(imu="plyer", chunk_s=0.2)
     chunks, _ = collect(src, 0.5)

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from sdk.errors import FormatError, InputError
-from sdk.timeline_file import LABELS, MOMENTS, Event, Timeline, read_timeline, write_timeline
-from trainer.cli import main
-from trainer.population import PERSONAS, PopulationOptions, simulate_population
+from momentsense.sdk.errors import FormatError, InputError
+from momentsense.sdk.io.timeline_file import LABELS, MOMENTS, Event, Timeline, read_timeline, write_timeline
+from momentsense.trainer.cli import main
+from momentsense.trainer.population import PERSONAS, PopulationOptions, simulate_population
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from trainer.profile import keep_inside, parse_collapsed, profile_demo, render_svg, top_costs
+from momentsense.trainer.profile import keep_inside, parse_collapsed, profile_demo, render_svg, top_costs
 
-RAW = """main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport_detector.py);run (sdk/interpreter.py) 6
-main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport_detector.py) 1
+RAW = """main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport/detector.py);run (sdk/models/interpreter.py) 6
+main (a.py);MomentSDK.feed (sdk/runtime.py);process (sdk/transport/detector.py) 1
 main (a.py);MomentSDK.feed (sdk/runtime.py);preprocess (sdk/dsp/pipeline.py) 3
 main (a.py);simulate_leg (sdk/sim/simulate.py) 50
 main (a.py);MomentSDK.__init__ (sdk/runtime.py);_find_and_load (<frozen>) 40
@@ -24,8 +24,8 @@ def test_only_per_chunk_runtime_stacks_are_kept_and_ranked():
     assert sum(stacks.values()) == 10 and all(st[0] == "MomentSDK.feed (sdk/runtime.py)" for st in stacks)
     top = top_costs(stacks)
     assert top["samples"] == 10
-    assert top["self"][0] == {"function": "run (sdk/interpreter.py)", "share": round(6 / 10, 3)}
-    assert top["inclusive"][0]["function"] == "process (sdk/transport_detector.py)"
+    assert top["self"][0] == {"function": "run (sdk/models/interpreter.py)", "share": round(6 / 10, 3)}
+    assert top["inclusive"][0]["function"] == "process (sdk/transport/detector.py)"
 
 
 def test_svg_is_well_formed_with_one_rect_per_visible_frame():
@@ -52,8 +52,8 @@ def test_profile_demo_writes_a_flame_graph(tmp_path):
 
 
 def test_stage_shares_name_what_the_runtime_calls():
-    from trainer.profile import stage_shares
+    from momentsense.trainer.profile import stage_shares
 
     stages = stage_shares(keep_inside(parse_collapsed(RAW)))
-    assert stages[0] == {"function": "process (sdk/transport_detector.py)", "share": 0.7}
+    assert stages[0] == {"function": "process (sdk/transport/detector.py)", "share": 0.7}
     assert stages[1] == {"function": "preprocess (sdk/dsp/pipeline.py)", "share": 0.3}

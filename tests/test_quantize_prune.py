@@ -5,18 +5,18 @@ import gzip
 import numpy as np
 import pytest
 
-from quantize.export import export_tflite, write_model
-from quantize.measure import latency_side_by_side, plot_report
-from quantize.prune import (
+from momentsense.quantize.export import export_tflite, write_model
+from momentsense.quantize.measure import latency_side_by_side, plot_report
+from momentsense.quantize.prune import (
     FineTuneOptions,
     channel_prune,
     magnitude_prune,
     qat_fine_tune,
     weight_sparsity,
 )
-from quantize.transport import Variant, default_sweep, recommend
-from sdk.errors import InputError, ModelError
-from sdk.interpreter import load_model
+from momentsense.trainer.transport.compress import Variant, default_sweep, recommend
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.models.interpreter import load_model
 
 FAST = FineTuneOptions(epochs=2, batch_size=32, learning_rate=1e-3, max_windows=None)
 
@@ -33,7 +33,7 @@ def _data(n=192, seed=0):
 
 @pytest.fixture(scope="module")
 def trained():
-    from edge_models.transport_cnn import build_transport_cnn, keras
+    from momentsense.edge_models.transport_cnn import build_transport_cnn, keras
 
     keras().utils.set_random_seed(0)
     m = build_transport_cnn(32, 4, 3, seed=0)
@@ -129,7 +129,7 @@ class TestQat:
 
     def test_qat_names_layers_tfmot_cannot_quantize(self):
         """Conv1D is not in tfmot's 8-bit registry (the reason the CNN uses 1 × k Conv2D)."""
-        from edge_models.transport_cnn import keras
+        from momentsense.edge_models.transport_cnn import keras
 
         k = keras()
         inp = k.layers.Input((32, 4))

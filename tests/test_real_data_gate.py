@@ -37,8 +37,8 @@ SHIPPED_MODEL_BELOW_TARGET = {
 
 @pytest.fixture(scope="module")
 def wisdm_stream(shared_data_dir):
-    from trainer.loaders.wisdm import load_wisdm
-    from trainer.transport.stream_eval import evaluate_stream
+    from momentsense.trainer.loaders.wisdm import load_wisdm
+    from momentsense.trainer.transport.stream_eval import evaluate_stream
 
     path = shared_data_dir / "wisdm2019_phone_subset.h5"
     if not path.is_file():

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.sources import SensorUnavailableError, plyer_source
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.sources import SensorUnavailableError, plyer_source
 
 LEGS = [("still", 120), ("walk", 240), ("still", 120)]
 
@@ -80,8 +80,8 @@ def test_callback_must_be_callable():
 
 
 def test_replay_source_runs_a_file(tmp_path):
-    from sdk.imu_file import write_imu
-    from sdk.sim import simulate_dataset
+    from momentsense.sdk.io.imu_file import write_imu
+    from momentsense.sdk.sim import simulate_dataset
 
     path = write_imu(tmp_path / "r.h5", simulate_dataset(1, 6, seed=2))
     sdk = MomentSDK(SDKConfig(source="replay", replay_path=str(path)))
@@ -96,10 +96,10 @@ import math  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from sdk.sources import SensorChunk  # noqa: E402
-from sdk.timeline.geo import from_local_m, haversine_m  # noqa: E402
-from sdk.timeline.records import TransportEvent  # noqa: E402
-from sdk.timeline.records import GpsFix  # noqa: E402
+from momentsense.sdk.sources import SensorChunk  # noqa: E402
+from momentsense.sdk.timeline.geo import from_local_m, haversine_m  # noqa: E402
+from momentsense.sdk.timeline.records import TransportEvent  # noqa: E402
+from momentsense.sdk.timeline.records import GpsFix  # noqa: E402
 
 LAT0, LON0 = 48.8566, 2.3522
 CET = 3600.0
@@ -219,7 +219,7 @@ class TestPlacesAndTrips:
 
     def test_gps_processing_errors_never_stop_sensing(self, monkeypatch):
         """A stage that raises on GPS is counted and logged; the IMU side keeps producing events."""
-        import sdk.timeline.live as live
+        import momentsense.sdk.timeline.live as live
 
         def boom(*a, **k):
             raise RuntimeError("bug in a stage")
@@ -236,8 +236,8 @@ class TestPlacesAndTrips:
         instead of rescanning the whole stay each time (stay_points.StayPointState.scan_from)."""
         import time
 
-        from sdk.timeline.live import LiveTimeline
-        from sdk.timeline.store import TimelineStore
+        from momentsense.sdk.timeline.live import LiveTimeline
+        from momentsense.sdk.timeline.store import TimelineStore
 
         live = LiveTimeline(TimelineStore(), tz_offset_s=0.0)
         fixes = planted_day_fixes(MONDAY_LOCAL, 0)[:8 * 3600]  # the night at home, 25 % of seconds
@@ -250,8 +250,8 @@ class TestPlacesAndTrips:
     def test_a_stay_split_by_a_gps_burst_stays_one_visit(self):
         """A minute of fixes 150 m off in the middle of a stay (indoor multipath) ends the stay point,
         but the stay after it extends the same visit (version 2), with no trip in between."""
-        from sdk.timeline.live import LiveTimeline
-        from sdk.timeline.store import TimelineStore, item_id
+        from momentsense.sdk.timeline.live import LiveTimeline
+        from momentsense.sdk.timeline.store import TimelineStore, item_id
 
         def at(t0, n, x):
             lat, lon = from_local_m(np.full(n, float(x)), np.zeros(n), LAT0, LON0)
@@ -274,8 +274,8 @@ class TestPlacesAndTrips:
         """Fixes drifting 150-850 m off for 8 minutes (longer than merge_gap_s) in a stay. If the
         transport detector saw only still meanwhile, it is one visit and no home → home trip; if it
         saw walking (a real round trip), or nothing (IMU off), it is two visits and a trip."""
-        from sdk.timeline.live import LiveTimeline
-        from sdk.timeline.store import TimelineStore
+        from momentsense.sdk.timeline.live import LiveTimeline
+        from momentsense.sdk.timeline.store import TimelineStore
 
         def at(t0, n, x):
             lat, lon = from_local_m(np.full(n, float(x)), np.zeros(n), LAT0, LON0)
@@ -326,7 +326,7 @@ class TestPlacesAndTrips:
         """The first 13 h of a simulated commuter day (IMU + GPS: night, commute, work, lunch, work)
         at full speed: places with home labelled, trips between stored visits carrying detected
         modes, all in the day's timeline."""
-        from sdk.sim.day import commuter_day
+        from momentsense.sdk.sim.day import commuter_day
 
         legs = commuter_day(np.random.default_rng(1), hours=13.0)
         cfg = SDKConfig(simulate_legs=legs, seed=1, tz_offset_s=6400.0)  # the day starts at local midnight
@@ -365,7 +365,7 @@ def test_feed_is_refused_while_sensing_runs():
 
 def test_a_corrupt_store_file_is_refused_with_its_name(tmp_path):
     """The SDK does not start on a damaged timeline file, and leaves it as it was."""
-    from sdk.timeline.store import StoreError
+    from momentsense.sdk.timeline.store import StoreError
 
     path = tmp_path / "timeline.db"
     path.write_bytes(b"definitely not SQLite" * 100)
@@ -375,8 +375,8 @@ def test_a_corrupt_store_file_is_refused_with_its_name(tmp_path):
 
 
 def test_timeline_options_round_trip_and_validate():
-    from sdk.timeline.live import TimelineOptions
-    from sdk.timeline.stay_points import StayPointParams
+    from momentsense.sdk.timeline.live import TimelineOptions
+    from momentsense.sdk.timeline.stay_points import StayPointParams
 
     opts = TimelineOptions(stay=StayPointParams(dist_threshold_m=80.0), label_window_days=14.0)
     assert TimelineOptions.from_dict(opts.to_dict()) == opts

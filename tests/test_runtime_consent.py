@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from sdk.consent import ConsentError, ConsentManager
-from sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.consent import ConsentError, ConsentManager
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
 LEGS = [("still", 420), ("walk", 300), ("car", 600), ("still", 420)]
 

@@ -7,15 +7,15 @@ import threading
 import numpy as np
 import pytest
 
-from sdk.driving import analyse_drive
-from sdk.driving.live import DriveSegmentOptions, LiveDriving
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.sim.gps import local_to_wgs84
-from sdk.sources import SensorChunk, SensorSource, SimulatorSource
-from sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, TransportEvent
-from sdk.timeline.store import TimelineStore
-from trainer.driving_sim import simulate_drive
+from momentsense.sdk.driving import analyse_drive
+from momentsense.sdk.driving.live import DriveSegmentOptions, LiveDriving
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.sim.gps import local_to_wgs84
+from momentsense.sdk.sources import SensorChunk, SensorSource, SimulatorSource
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, GpsFix, TransportEvent
+from momentsense.sdk.timeline.store import TimelineStore
+from momentsense.trainer.driving_sim import simulate_drive
 
 T0 = 1_700_000_000.0
 

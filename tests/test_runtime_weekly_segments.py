@@ -5,10 +5,10 @@ import logging
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.runtime import MomentSDK, SDKConfig
-from sdk.segments import segment_scores
-from sdk.sources import SensorChunk
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.runtime import MomentSDK, SDKConfig
+from momentsense.sdk.segments import segment_scores
+from momentsense.sdk.sources import SensorChunk
 from tests.test_insights import DAY, early_riser_weeks
 
 
@@ -84,15 +84,15 @@ def test_a_failing_job_does_not_stop_sensing(monkeypatch, caplog):
             raise RuntimeError("boom")
 
         monkeypatch.setattr(sdk, "update_weekly_segments", broken)
-        with caplog.at_level(logging.ERROR, logger="sdk.runtime"):
+        with caplog.at_level(logging.ERROR, logger="momentsense.sdk.runtime"):
             sdk.feed(_still_chunk(now))
         assert "weekly segment job failed" in caplog.text
         sdk.feed(_still_chunk(now + 10.0))  # still sensing
 
 
 def test_without_the_shipped_encoder_rules_still_run(monkeypatch):
-    from sdk.errors import ModelError
-    from sdk.segments.weekly import WeeklySegments
+    from momentsense.sdk.errors import ModelError
+    from momentsense.sdk.segments.weekly import WeeklySegments
 
     def missing(cls, **kw):
         raise ModelError("timeline_encoder.tflite: no such file")
@@ -113,7 +113,7 @@ def test_bad_flags_are_refused(field):
 def test_segments_reuse_the_weekly_jobs_encoder(monkeypatch):
     """Once the weekly job has loaded the encoder and heads, ``segments()`` does not load them again
     (and gives the same embedding answers as a fresh load)."""
-    from sdk.segments import SegmentHeads, TimelineEncoder
+    from momentsense.sdk.segments import SegmentHeads, TimelineEncoder
 
     with MomentSDK(SDKConfig()) as sdk:
         now = early_riser_weeks(sdk)

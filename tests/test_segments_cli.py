@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from sdk.timeline_file import Event, Timeline, write_timeline
-from trainer.cli import main
-from trainer.population import PopulationOptions, simulate_population
+from momentsense.sdk.io.timeline_file import Event, Timeline, write_timeline
+from momentsense.trainer.cli import main
+from momentsense.trainer.population import PopulationOptions, simulate_population
 
 
 @pytest.fixture(scope="module")

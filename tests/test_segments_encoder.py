@@ -10,24 +10,24 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from sdk.errors import InputError, ModelError
-from sdk.segments.embedding import (
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.segments.embedding import (
     HEADS_FORMAT,
     SegmentHeads,
     TimelineEncoder,
     compute_segments,
 )
-from sdk.segments.encoding import WindowConfig, encode_user_windows
-from sdk.segments.events import UserEvents, users_of
-from trainer.population import PopulationOptions, simulate_population
-from trainer.segments.encoder import (
+from momentsense.sdk.segments.encoding import WindowConfig, encode_user_windows
+from momentsense.sdk.segments.events import UserEvents, users_of
+from momentsense.trainer.population import PopulationOptions, simulate_population
+from momentsense.trainer.segments.encoder import (
     EncoderTrainOptions,
     augment_window,
     embed_windows,
     retrieval_metrics,
     train_encoder,
 )
-from trainer.segments.fewlabel import procrustes, ridge_map
+from momentsense.trainer.segments.fewlabel import procrustes, ridge_map
 
 CFG = WindowConfig(max_events=160)
 
@@ -64,7 +64,7 @@ def test_embeddings_are_unit_norm(trained):
 def test_augment_keeps_padding_and_tokens():
     """Augmentation moves times and durations, never tokens, and leaves padded rows zero."""
     ev = UserEvents.create([0.0, 3600.0, 7200.0], [3600.0, 7200.0, 9.0 * 86400], ["home", "car", "work"])
-    from sdk.segments.encoding import encode_window
+    from momentsense.sdk.segments.encoding import encode_window
 
     x = encode_window(ev, 10 * 86400.0, CFG)
     y = augment_window(x, np.random.default_rng(0), 1800.0, 0.05)
@@ -74,9 +74,9 @@ def test_augment_keeps_padding_and_tokens():
 
 def test_tflite_matches_keras_and_runs_in_sdk(trained, tmp_path):
     """float16 builtin-op TFLite embeds like Keras; the SDK loads it with its manifest and embeds a user."""
-    from edge_models.timeline_encoder import build_export_model
-    from quantize.export import export_tflite, write_model
-    from quantize.recurrent import check_builtin_only
+    from momentsense.edge_models.timeline_encoder import build_export_model
+    from momentsense.quantize.export import export_tflite, write_model
+    from momentsense.quantize.recurrent import check_builtin_only
 
     model, _, users = trained
     data = export_tflite(build_export_model(model, 18), "float16")

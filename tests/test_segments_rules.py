@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.segments import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.segments import (
     FEATURE_NAMES,
     RULE_SEGMENTS,
     RuleOptions,
@@ -14,9 +14,9 @@ from sdk.segments import (
     evaluate_rules,
     timeline_features,
 )
-from sdk.segments.encoding import N_FEATURES, WindowConfig, encode_window, window_ends
-from sdk.segments.features import summarise_days
-from sdk.timeline_file import Event
+from momentsense.sdk.segments.encoding import N_FEATURES, WindowConfig, encode_window, window_ends
+from momentsense.sdk.segments.features import summarise_days
+from momentsense.sdk.io.timeline_file import Event
 
 MONDAY = 1767571200.0  # 2026-01-05 00:00 UTC
 H = 3600.0
@@ -219,9 +219,9 @@ class TestEncoding:
 class TestRulesOnPlantedPersonas:
     def test_precision_recall_on_simulated_population(self):
         """Rules vs planted personas on 200 simulated users (seed 11, never used to set thresholds)."""
-        from sdk.segments.events import users_of
-        from trainer.population import PopulationOptions, simulate_population
-        from trainer.segments.workflow import evaluate_rule_segments, segment_truth
+        from momentsense.sdk.segments.events import users_of
+        from momentsense.trainer.population import PopulationOptions, simulate_population
+        from momentsense.trainer.segments.workflow import evaluate_rule_segments, segment_truth
 
         tl = simulate_population(PopulationOptions(n_users=200, weeks=4, seed=11))
         m = evaluate_rule_segments(users_of(tl), segment_truth(tl, list(range(200))))

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from edge_models import artifact_dir
+from momentsense.edge_models import artifact_dir
 
 ART = artifact_dir()
 pytestmark = pytest.mark.skipif(not (ART / "timeline_encoder.tflite").exists(), reason="timeline encoder not shipped yet")
@@ -20,9 +20,9 @@ def test_sdk_computes_segments_without_tensorflow():
     """A fresh interpreter embeds a simulated user with the shipped encoder and heads; no tensorflow is imported."""
     code = (
         "import sys, json\n"
-        "from sdk.segments import UserEvents, TimelineEncoder, SegmentHeads, compute_segments\n"
-        "from trainer.population.simulate import simulate_user\n"
-        "from sdk.timeline_file import LABELS\n"
+        "from momentsense.sdk.segments import UserEvents, TimelineEncoder, SegmentHeads, compute_segments\n"
+        "from momentsense.trainer.population.simulate import simulate_user\n"
+        "from momentsense.sdk.io.timeline_file import LABELS\n"
         f"enc = TimelineEncoder.create_from_path({str(ART / 'timeline_encoder.tflite')!r})\n"
         f"heads = SegmentHeads.create_from_path({str(ART / 'segment_classifiers.json')!r})\n"
         "p, rows, truth = simulate_user(123456, 4, 99)\n"
@@ -39,7 +39,7 @@ def test_sdk_computes_segments_without_tensorflow():
 
 def test_manifests_record_versions_and_mapping():
     """The next encoder names its parent and carries the mapping the heads file uses for it."""
-    from sdk.manifest import load_verified_model
+    from momentsense.sdk.models.manifest import load_verified_model
 
     _, old = load_verified_model(ART / "timeline_encoder.tflite")
     assert old.task == "timeline_encoder" and old.input.shape == (1, 256, 30) and old.output.shape == (1, 50)
@@ -55,8 +55,8 @@ def test_manifests_record_versions_and_mapping():
 
 def test_weekly_job_runs_once_a_week_and_uploads_labels_only():
     """Due at first, not again within a week, due after; too-short history skips with a reason."""
-    from sdk.segments import UserEvents, WeeklySegments, upload_payload
-    from trainer.population.simulate import simulate_user
+    from momentsense.sdk.segments import UserEvents, WeeklySegments, upload_payload
+    from momentsense.trainer.population.simulate import simulate_user
 
     _, rows, _ = simulate_user(7, 3, 99)
     ev = UserEvents.create([r[0] for r in rows], [r[1] for r in rows], [r[3] for r in rows], [zlib.crc32(r[4].encode()) % 997 if r[4] else -1 for r in rows])

@@ -17,10 +17,10 @@ with warnings.catch_warnings():
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from sdk.sync.payload import SyncDay, build_day_payload
-from sdk.timeline.records import Place, Trip, Visit
-from trainer.server.app import ServerSettings, count_events, create_app
-from trainer.server.db import App, Install, add_app
+from momentsense.sdk.sync.payload import SyncDay, build_day_payload
+from momentsense.sdk.timeline.records import Place, Trip, Visit
+from momentsense.trainer.server.app import ServerSettings, count_events, create_app
+from momentsense.trainer.server.db import App, Install, add_app
 
 T0 = 1699833600.0
 SALT = bytes(range(32))
@@ -240,7 +240,7 @@ class TestRegistry:
 
     def test_corrupt_model_is_not_served(self, tmp_path, server_db_url):
         """A model whose bytes do not match its manifest is left out of the registry."""
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         d = tmp_path / "models"
         d.mkdir()
@@ -257,7 +257,7 @@ class TestRegistry:
 class TestServeCommand:
     def test_add_app_prints_a_key_that_works(self, tmp_path, capsys):
         """`momentsense serve --add-app NAME` prints a new key (stored hashed) and exits 0."""
-        from trainer.cli import main
+        from momentsense.trainer.cli import main
 
         url = f"sqlite:///{tmp_path}/cli.db"
         assert main(["serve", "--db", url, "--add-app", "demo"]) == 0
@@ -267,7 +267,7 @@ class TestServeCommand:
 
     def test_serve_fails_with_bad_port_or_app_key(self, tmp_path, capsys):
         """A port out of range and a short --app-key are clear errors (exit 2)."""
-        from trainer.cli import main
+        from momentsense.trainer.cli import main
 
         url = f"sqlite:///{tmp_path}/cli.db"
         assert main(["serve", "--db", url, "--port", "70000"]) == 2

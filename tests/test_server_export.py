@@ -11,12 +11,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from sdk.sync.payload import SyncDay, MomentSpan, build_day_payload
-from sdk.timeline.records import Place, Trip, Visit
-from sdk.timeline_file import read_timeline
-from trainer.cli import main
-from trainer.server.app import ServerSettings, create_app
-from trainer.server.db import add_app
+from momentsense.sdk.sync.payload import SyncDay, MomentSpan, build_day_payload
+from momentsense.sdk.timeline.records import Place, Trip, Visit
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.cli import main
+from momentsense.trainer.server.app import ServerSettings, create_app
+from momentsense.trainer.server.db import add_app
 
 T0 = 1699833600.0
 TOKS = ["a" * 32 + "." + "1" * 64, "b" * 32 + "." + "2" * 64]
@@ -86,8 +86,8 @@ class TestExportTraining:
 
 def test_population_events_become_day_payloads():
     """A simulated user's timeline events → payloads: visits, trips with their modes, moments."""
-    from sdk.timeline_file import Event
-    from trainer.server.retrain_round import user_payloads
+    from momentsense.sdk.io.timeline_file import Event
+    from momentsense.trainer.server.retrain_round import user_payloads
 
     t = T0
     ev = [Event(t, t + 7 * 3600, "visit", "home", "home"), Event(t + 7 * 3600, t + 7.2 * 3600, "transport", "walk", moment="commute"),

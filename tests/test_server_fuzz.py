@@ -9,8 +9,8 @@ schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("fastapi")
 from hypothesis import HealthCheck, settings
 
-from trainer.server.app import ServerSettings, create_app
-from trainer.server.db import add_app
+from momentsense.trainer.server.app import ServerSettings, create_app
+from momentsense.trainer.server.db import add_app
 
 _DIR = tempfile.mkdtemp(prefix="momentsense-fuzz-")
 APP = create_app(ServerSettings(db_url=f"sqlite:///{_DIR}/fuzz.db", rate_per_s=0))

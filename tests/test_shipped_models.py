@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from edge_models import artifact_dir
-from sdk.manifest import load_verified_model, sha256_file
-from sdk.sim import iter_dataset
-from trainer.transport.data import dataset_windows
+from momentsense.edge_models import artifact_dir
+from momentsense.sdk.models.manifest import load_verified_model, sha256_file
+from momentsense.sdk.sim import iter_dataset
+from momentsense.trainer.transport.data import dataset_windows
 
 MANIFESTS = sorted(p for p in artifact_dir().glob("*.json") if '"format": "momentsense-model-manifest-v1"' in p.read_text())
 
@@ -32,15 +32,15 @@ def test_transport_spot_check_reproduces_the_stated_accuracy(name):
     shipped .tflite exactly as the SDK would, and get the accuracy the manifest states."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: F401  (the SDK's interpreter must be present)
 
-    from sdk.dsp import PreprocessConfig
-    from sdk.records import ImuDataset
-    from trainer.transport.tflite_eval import tflite_predictor
+    from momentsense.sdk.dsp import PreprocessConfig
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
     predict, config, labels = tflite_predictor(artifact_dir() / f"{name}.tflite")
     manifest = json.loads((artifact_dir() / f"{name}.json").read_text())
     spot = manifest["metrics"]["spot_check"]
     # The recordings are regenerated, so only by the simulator version that made them.
-    from sdk.sim import SIMULATOR_VERSION
+    from momentsense.sdk.sim import SIMULATOR_VERSION
 
     made_by = spot.get("source", "")
     if SIMULATOR_VERSION not in made_by:

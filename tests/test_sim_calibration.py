@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
+from momentsense.sdk.sim import Leg, draw_device, draw_person, simulate_itinerary
 
 WINDOW_S = 10.0
 
@@ -17,7 +17,7 @@ def window_stds(t: np.ndarray, acc: np.ndarray) -> list[float]:
 
 @pytest.fixture(scope="module")
 def real_still(shared_data_dir):
-    from trainer.loaders.wisdm import load_wisdm
+    from momentsense.trainer.loaders.wisdm import load_wisdm
 
     path = shared_data_dir / "wisdm2019_phone_subset.h5"
     if not path.is_file():

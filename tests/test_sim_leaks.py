@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
-from sdk.sim import SIMULATOR_VERSION, simulate_dataset
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
+from momentsense.sdk.sim import SIMULATOR_VERSION, simulate_dataset
 
 WINDOW = 250  # 10 s at 25 Hz
 VEHICLES = [TRANSPORT_MODES.index(m) for m in ("car", "bus", "train", "subway")]
@@ -120,7 +120,7 @@ class TestNoTripGrammar:
     @staticmethod
     def transitions(seed: int, n_subjects: int = 150, minutes: float = 60.0) -> list[tuple[str, str]]:
         """(previous leg's mode, ride mode) for every ride planned as :func:`simulate_dataset` plans them."""
-        from sdk.sim import plan_legs
+        from momentsense.sdk.sim import plan_legs
 
         rng = np.random.default_rng(seed)
         covered: dict = {}

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
-from sdk.sim import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2, TRANSPORT_MODES
+from momentsense.sdk.sim import (
     Leg,
     SimulatorOptions,
     draw_device,
@@ -104,7 +104,7 @@ class TestVehicles:
         longitudinal 2.25 / 3.0 and lateral 3.5 m/s²), per 100 km of simulated car rides."""
         from scipy.signal import butter, sosfiltfilt
 
-        from sdk.sim.vehicles import draw_vehicle, speed_profile, yaw_rate_profile
+        from momentsense.sdk.sim.vehicles import draw_vehicle, speed_profile, yaw_rate_profile
 
         sos = butter(2, 1.0, fs=25.0, output="sos")
         events, km = 0, 0.0

@@ -7,10 +7,10 @@ import random
 import pytest
 import requests
 
-from sdk.errors import InputError
-from sdk.sync.client import InstallIdentity, SyncClient, SyncError, SyncOptions, load_or_create_install
-from sdk.sync.payload import SyncDay, build_day_payload
-from sdk.sync.queue import UploadQueue
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.client import InstallIdentity, SyncClient, SyncError, SyncOptions, load_or_create_install
+from momentsense.sdk.sync.payload import SyncDay, build_day_payload
+from momentsense.sdk.sync.queue import UploadQueue
 
 SALT = bytes(range(32))
 INSTALL = InstallIdentity("a" * 32, "1" * 64)
@@ -199,11 +199,11 @@ class TestOptions:
 
 
 def test_sync_modules_stay_light():
-    """sdk.consent, sdk.sync.* and sdk.ota import neither TensorFlow nor the server stack."""
+    """momentsense.sdk.consent, sdk.sync.* and sdk.models.ota import neither TensorFlow nor the server stack."""
     import subprocess
     import sys
 
-    code = ("import sys, sdk.consent, sdk.sync.payload, sdk.sync.queue, sdk.sync.client, sdk.ota\n"
+    code = ("import sys, momentsense.sdk.consent, momentsense.sdk.sync.payload, momentsense.sdk.sync.queue, momentsense.sdk.sync.client, momentsense.sdk.models.ota\n"
             "bad = [m for m in ('tensorflow', 'fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]\n"
             "assert not bad, bad")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,11 +16,11 @@ import requests
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from sdk.sync.client import InstallIdentity, SyncClient, SyncOptions
-from sdk.sync.payload import SyncDay, build_day_payload
-from sdk.sync.queue import UploadQueue
-from sdk.timeline.records import Place, Trip, Visit
-from trainer.server.testing import ServerProcess
+from momentsense.sdk.sync.client import InstallIdentity, SyncClient, SyncOptions
+from momentsense.sdk.sync.payload import SyncDay, build_day_payload
+from momentsense.sdk.sync.queue import UploadQueue
+from momentsense.sdk.timeline.records import Place, Trip, Visit
+from momentsense.trainer.server.testing import ServerProcess
 
 KEY = "test-key-0123456789abcdef"
 SALT = bytes(range(32))

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from sdk.errors import InputError
-from sdk.sync.payload import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.payload import (
     SyncDay, MomentSpan, PayloadOptions, build_day_payload, event_id, load_or_create_salt, place_token, split_days,
 )  # fmt: skip
-from sdk.timeline.records import DrivingScore, Trip, Visit
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
-from sdk.records import TRANSPORT_MODES
+from momentsense.sdk.timeline.records import DrivingScore, Trip, Visit
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.records import TRANSPORT_MODES
 
 SALT = bytes(range(32))
 #: Bytes per sample of the raw streams as stored in momentsense-imu-v1 (docs/formats.md):
@@ -25,10 +25,10 @@ GPS_FIX_BYTES = 8 + 8 + 8 + 4 + 4
 @pytest.fixture(scope="module")
 def sim_day():
     """One simulated weekday through the real timeline stages (stay points, places, trips)."""
-    from sdk.timeline.places import cluster_places, label_home_work
-    from sdk.timeline.stay_points import detect_stay_points
-    from sdk.timeline.trips import build_trips
-    from trainer.eval_places import simulate_days
+    from momentsense.sdk.timeline.places import cluster_places, label_home_work
+    from momentsense.sdk.timeline.stay_points import detect_stay_points
+    from momentsense.sdk.timeline.trips import build_trips
+    from momentsense.trainer.eval_places import simulate_days
 
     sim = simulate_days(1, seed=3)
     stays, _ = detect_stay_points(sim.fixes)
@@ -256,8 +256,8 @@ class TestSyncDayFromStore:
         """A night at home overlapping two store days is uploaded once, with the day it started."""
         import datetime
 
-        from sdk.sync.payload import sync_day_from_store
-        from sdk.timeline.store import TimelineStore
+        from momentsense.sdk.sync.payload import sync_day_from_store
+        from momentsense.sdk.timeline.store import TimelineStore
 
         t0 = 1699833600.0  # 2023-11-13 00:00 UTC
         store = TimelineStore(tmp_path / "store.sqlite")

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from sdk.timeline.geo import from_local_m, haversine_m, path_length_m, to_local_m
-from sdk.timeline.places import cluster_places, label_home_work
-from sdk.timeline.records import GpsFix, Place, StayPoint, TransportEvent, Visit
-from sdk.timeline.stay_points import (
+from momentsense.sdk.timeline.geo import from_local_m, haversine_m, path_length_m, to_local_m
+from momentsense.sdk.timeline.places import cluster_places, label_home_work
+from momentsense.sdk.timeline.records import GpsFix, Place, StayPoint, TransportEvent, Visit
+from momentsense.sdk.timeline.stay_points import (
     DROPPED_INACCURATE,
     DROPPED_TELEPORT,
     MOVING,
@@ -21,7 +21,7 @@ from sdk.timeline.stay_points import (
     stay_point_init,
     stay_point_step,
 )
-from sdk.timeline.trips import build_trips
+from momentsense.sdk.timeline.trips import build_trips
 
 LAT0, LON0 = 48.8566, 2.3522
 MONDAY = 1_699_833_600.0  # 2023-11-13 00:00 UTC
@@ -319,7 +319,7 @@ class TestBuildTrips:
 @pytest.fixture(scope="module")
 def simulated():
     """Two simulated weekdays of a commuter with planted home, work, café and shop (~5 s)."""
-    from trainer.eval_places import simulate_days
+    from momentsense.trainer.eval_places import simulate_days
 
     return simulate_days(2, seed=1)
 
@@ -330,7 +330,7 @@ class TestPlantedTruth:
         >= 0.8. (Precision counts stays outside planted stops; a simulated bike ride or walk that
         curls can keep the phone within 100 m for 5 min, a stay by definition. On these 2 days 3 of
         17 found stays are such; `momentsense eval places` pools 15 days: 0.96.)"""
-        from trainer.eval_places import score_stays
+        from momentsense.trainer.eval_places import score_stays
 
         stays, f2s = detect_stay_points(simulated.fixes, include_open=True)
         s = score_stays(stays, simulated.stops)
@@ -340,7 +340,7 @@ class TestPlantedTruth:
 
     def test_places_and_labels_match_planted(self, simulated):
         """Each planted place is exactly one place; home and work are labelled correctly."""
-        from trainer.eval_places import score_places
+        from momentsense.trainer.eval_places import score_places
 
         stays, _ = detect_stay_points(simulated.fixes, include_open=True)
         places, visits = cluster_places(stays)
@@ -374,7 +374,7 @@ def test_a_full_day_at_1hz_goes_through_every_stage():
 def test_li_exact_mode_agrees_with_trackintel(simulated):
     """With min_exit_s=0 and the filters off, our sliding window is trackintel's (same fixes in stays)."""
     pytest.importorskip("trackintel")
-    from trainer.eval_places import _trackintel_stays
+    from momentsense.trainer.eval_places import _trackintel_stays
 
     fx = {k: v[: 3 * 3600 * 8] for k, v in simulated.fixes.items()}  # the first ~day keeps it fast
     _, ours = detect_stay_points(fx, min_exit_s=0.0, max_accuracy_m=float("inf"), max_speed_mps=1e9)

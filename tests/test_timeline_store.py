@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-import sdk.timeline.store as store_mod
-from sdk.timeline.records import DrivingScore, Place, TransportEvent, Trip, Visit
-from sdk.timeline.store import DayTimeline, StoreError, TimelineStore, day_bounds, item_id
+import momentsense.sdk.timeline.store as store_mod
+from momentsense.sdk.timeline.records import DrivingScore, Place, TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.store import DayTimeline, StoreError, TimelineStore, day_bounds, item_id
 
 DAY = datetime.date(2023, 11, 13)
 MIDNIGHT = 1_699_833_600.0  # 2023-11-13 00:00 UTC
@@ -24,8 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHILD = r"""
 import sys
-from sdk.timeline.records import TransportEvent
-from sdk.timeline.store import TimelineStore
+from momentsense.sdk.timeline.records import TransportEvent
+from momentsense.sdk.timeline.store import TimelineStore
 store = TimelineStore(sys.argv[1])
 k = int(sys.argv[2])
 while True:  # batches of 20 events; an id is printed only after its commit returned

@@ -5,13 +5,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sdk.dsp import PreprocessConfig
-from sdk.errors import InputError
-from sdk.sim import simulate_dataset
-from trainer.transport.ablation import default_variants, format_ablation, run_ablation, without_subjects
-from trainer.transport.augment import AugmentConfig
-from trainer.transport.data import split_by_subject_and_device
-from trainer.transport.train import TrainOptions
+from momentsense.sdk.dsp import PreprocessConfig
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sim import simulate_dataset
+from momentsense.trainer.transport.ablation import default_variants, format_ablation, run_ablation, without_subjects
+from momentsense.trainer.transport.augment import AugmentConfig
+from momentsense.trainer.transport.data import split_by_subject_and_device
+from momentsense.trainer.transport.train import TrainOptions
 
 SMALL = PreprocessConfig(window_s=4.0, hop_s=2.0)
 MODES = ("still", "walk", "run")
@@ -76,7 +76,7 @@ class TestAblationOnValidation:
 
     def test_excluded_subjects_are_neither_fitted_nor_scored(self, tiny, monkeypatch):
         """The main run's test subjects (split off --data) stay out of the ablation entirely."""
-        from trainer.transport import ablation
+        from momentsense.trainer.transport import ablation
 
         seen = []
         real = ablation.train_transport
@@ -115,7 +115,7 @@ def test_without_subjects_drops_their_recordings(tiny):
 
 
 def test_augment_arg_sets_strengths_and_refuses_unknown_fields():
-    from trainer.commands.transport import augment_config
+    from momentsense.trainer.commands.transport import augment_config
 
     cfg = augment_config(["noise_acc_mps2=0.01", "time_warp=0", "rotation=false"])
     assert cfg.noise_acc_mps2 == 0.01 and cfg.time_warp == 0.0 and cfg.rotation is False

@@ -5,8 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from sdk.errors import InputError, ModelError
-from trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline, load_baseline
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline, load_baseline
 
 FS_HZ = 25.0
 CHANNELS = ["lin_vert", "lin_horiz"]

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from sdk.errors import InputError, ModelError
-from sdk.transport_context import (
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.transport.heads import (
     ContextHead,
     context_flush,
     context_init,
@@ -20,13 +20,13 @@ from sdk.transport_context import (
     window_vector,
     window_vectors,
 )
-from trainer.transport.context import ContextOptions, fit_head
+from momentsense.trainer.transport.context import ContextOptions, fit_head
 
 LABELS = ("a", "b", "c")
 
 
 def random_head(seed=0, n_channels=2, scales=(3, 8), hidden=5, labels=LABELS, lag=0, gps=False):
-    from sdk.transport_gps import GPS_FEATURES, GpsFeatureConfig
+    from momentsense.sdk.transport.gps import GPS_FEATURES, GpsFeatureConfig
 
     rng = np.random.default_rng(seed)
     n_ahead = len({s for s in scales if s < lag} | {lag}) if lag else 0
@@ -268,11 +268,11 @@ def test_bad_input_gets_a_clear_error():
 def test_ship_head_names_it_in_that_models_manifest_only(tmp_path):
     import shutil
 
-    from edge_models import artifact_dir
-    from sdk.manifest import read_manifest, sha256_file
-    from sdk.records import TRANSPORT_MODES
-    from sdk.transport_detector import load_context_head
-    from trainer.transport.context import _add_compare_row, ship_head
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.models.manifest import read_manifest, sha256_file
+    from momentsense.sdk.records import TRANSPORT_MODES
+    from momentsense.sdk.transport.detector import load_context_head
+    from momentsense.trainer.transport.context import _add_compare_row, ship_head
 
     for name in ("transport_cnn", "transport_cnn_float32"):
         for ext in (".tflite", ".json"):

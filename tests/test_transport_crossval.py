@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from sdk.dsp import PreprocessConfig
-from sdk.errors import InputError
-from sdk.sim import simulate_dataset
-from trainer.transport.crossval import dataset_subjects, pooled_metrics, subject_folds
-from trainer.transport.metrics import classification_metrics
-from trainer.transport.train import TrainOptions, prepare_split
+from momentsense.sdk.dsp import PreprocessConfig
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sim import simulate_dataset
+from momentsense.trainer.transport.crossval import dataset_subjects, pooled_metrics, subject_folds
+from momentsense.trainer.transport.metrics import classification_metrics
+from momentsense.trainer.transport.train import TrainOptions, prepare_split
 
 SMALL = PreprocessConfig(window_s=4.0, hop_s=2.0)
 
@@ -70,7 +70,7 @@ def test_pooled_metrics_equal_metrics_of_the_pooled_labels():
 
 
 def test_tiny_cross_validation_tests_each_subject_once(tmp_path, tiny, monkeypatch):
-    from trainer.transport import crossval, workflow
+    from momentsense.trainer.transport import crossval, workflow
 
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: tiny)
     opts = TrainOptions(epochs=2, preprocess=SMALL, copies=0, augment=None, batch_size=32, threads=1)
@@ -85,7 +85,7 @@ def test_tiny_cross_validation_tests_each_subject_once(tmp_path, tiny, monkeypat
 
 
 def test_cli_refuses_folds_with_a_test_file(tmp_path, capsys):
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
 
     args = ["train", "transport", "--data", "a.h5", "--test-data", "b.h5", "--out", str(tmp_path), "--folds", "3"]
     assert main(args) == 2
@@ -96,8 +96,8 @@ def test_nested_selection_never_trains_or_chooses_on_the_outer_test_subjects(tmp
     """Each outer fold chooses its recipe by inner CV on its training subjects only (runs are faked)."""
     import dataclasses
 
-    from trainer.transport import crossval, workflow
-    from trainer.transport.augment import AugmentConfig
+    from momentsense.trainer.transport import crossval, workflow
+    from momentsense.trainer.transport.augment import AugmentConfig
 
     subjects = [f"s{i}" for i in range(9)]
     ds = simulate_dataset(n_subjects=1, minutes_per_subject=1, seed=0, modes=("still", "walk"))
@@ -139,8 +139,8 @@ def test_excluded_subjects_are_neither_trained_nor_tested(tiny):
                                             (["--folds", "3", "--choose-augment", "rotation_deg=45"], "at least two"),
                                             (["--folds", "3", "--choose-augment", "nonsense=1,2"], "unknown field")])  # fmt: skip
 def test_cli_choose_augment_errors(tmp_path, capsys, extra, message):
-    from sdk.imu_file import write_imu
-    from trainer.cli import main
+    from momentsense.sdk.io.imu_file import write_imu
+    from momentsense.trainer.cli import main
 
     path = tmp_path / "d.h5"
     write_imu(path, simulate_dataset(n_subjects=4, minutes_per_subject=1, seed=0, modes=("still", "walk")))

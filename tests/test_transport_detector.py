@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sdk.errors import ModelError
-from sdk.records import TRANSPORT_MODES
-from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
-from sdk.transport_detector import TransportDetector
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+from momentsense.sdk.transport.detector import TransportDetector
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ class TestTransportDetector:
         assert det.stats.repairs["dropped_nonfinite"] == 10 and det.stats.repairs["reordered"] >= 2
 
     def test_refuses_a_corrupted_model(self, tmp_path):
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         src = artifact_dir() / "transport_cnn.tflite"
         bad = tmp_path / "transport_cnn.tflite"
@@ -107,7 +107,7 @@ class TestGpsStayPrior:
 
     @pytest.fixture(scope="class")
     def held(self):
-        from sdk.sim.simulate import simulate_leg
+        from momentsense.sdk.sim.simulate import simulate_leg
 
         person, device = draw_person("probe-1", 1), draw_device("probe-phone-1", 1)
         return simulate_leg("still", 900.0, person, device, "hand", np.random.default_rng(1), t0=1_700_000_000.0,
@@ -115,7 +115,7 @@ class TestGpsStayPrior:
 
     @staticmethod
     def vehicle_share(det, rec):
-        from sdk.transport_detector import VEHICLE_MODES
+        from momentsense.sdk.transport.detector import VEHICLE_MODES
 
         evs = det.process(rec.t, rec.acc, rec.t, rec.gyro) + det.flush()
         return sum(e.end - e.start for e in evs if e.mode in VEHICLE_MODES) / sum(e.end - e.start for e in evs)
@@ -148,7 +148,7 @@ class TestGpsStayPrior:
         assert self.vehicle_share(det, held) > 0.5
 
     def test_weight_outside_0_1_is_refused(self):
-        from sdk.errors import InputError
+        from momentsense.sdk.errors import InputError
 
         with pytest.raises(InputError, match="at_place_vehicle_weight"):
             TransportDetector.create(at_place_vehicle_weight=1.5)
@@ -165,8 +165,8 @@ class TestContextHead:
         random live GPS head under that key)."""
         import json
 
-        from edge_models import artifact_dir
-        from sdk.manifest import sha256_bytes
+        from momentsense.edge_models import artifact_dir
+        from momentsense.sdk.models.manifest import sha256_bytes
         from tests.test_transport_context import random_head
 
         (tmp_path / "m.tflite").write_bytes((artifact_dir() / "transport_cnn.tflite").read_bytes())
@@ -235,11 +235,11 @@ class TestContextHead:
 def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day, monkeypatch):
     """The timeline's filter gets, window by window, what the trainer's batch path computes, with the
     look-ahead stopping at a gap (the pending windows are flushed before the new stream starts)."""
-    from edge_models import artifact_dir
-    from sdk.records import ImuDataset
-    from sdk.transport_context import context_probs, window_vectors
-    from trainer.transport.data import dataset_windows
-    from trainer.transport.tflite_eval import tflite_predictor
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
+    from momentsense.trainer.transport.data import dataset_windows
+    from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
     path = TestContextHead.model_with_head(tmp_path, lag=5)
     det = TransportDetector.create(path, duty_cycle=False, at_place_vehicle_weight=1.0)
@@ -268,12 +268,12 @@ def test_streaming_lagged_head_equals_the_batch_path_across_a_gap(tmp_path, day,
 def test_streaming_context_equals_the_trainers_batch_path(day, monkeypatch):
     """What the phone feeds the HMM (int8 model → head, window by window, in 0.4 s chunks) is what the
     trainer scores (the same model on all windows at once → context_probs)."""
-    import sdk.transport_detector as td
-    from edge_models import artifact_dir
-    from sdk.records import ImuDataset
-    from sdk.transport_context import context_probs, window_vectors
-    from trainer.transport.data import dataset_windows
-    from trainer.transport.tflite_eval import tflite_predictor
+    import momentsense.sdk.transport.detector as td
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
+    from momentsense.trainer.transport.data import dataset_windows
+    from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
     seen = []
     real = td.forward_step

@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from sdk.dsp import DEFAULT_CHANNELS
-from sdk.errors import InputError
-from trainer.transport.features import DEFAULT_BANDS_HZ, feature_names, window_features
+from momentsense.sdk.dsp import DEFAULT_CHANNELS
+from momentsense.sdk.errors import InputError
+from momentsense.trainer.transport.features import DEFAULT_BANDS_HZ, feature_names, window_features
 
 FS_HZ = 25.0
 L = 250

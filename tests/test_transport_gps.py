@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from sdk.errors import InputError, ModelError
-from sdk.records import TRANSPORT_MODES
-from sdk.sim import Leg, draw_device, draw_person, iter_itinerary
-from sdk.sources import _chunk_recording
-from sdk.timeline.records import GpsFix
-from sdk.transport_detector import TransportDetector
-from sdk.transport_gps import GPS_FEATURES, GpsBuffer, GpsFeatureConfig, gps_buffer_push, gps_features
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.sim import Leg, draw_device, draw_person, iter_itinerary
+from momentsense.sdk.sources import chunk_recording
+from momentsense.sdk.timeline.records import GpsFix
+from momentsense.sdk.transport.detector import TransportDetector
+from momentsense.sdk.transport.gps import GPS_FEATURES, GpsBuffer, GpsFeatureConfig, gps_buffer_push, gps_features
 from tests import test_transport_detector as detector_tests
 
 
@@ -58,7 +58,7 @@ class TestGpsFeatures:
             GpsFeatureConfig.from_dict({"features": ["speed"]})
 
     def test_the_detectors_one_window_path_equals_the_batch_function(self):
-        from sdk.transport_gps import buffer_features
+        from momentsense.sdk.transport.gps import buffer_features
 
         rng = np.random.default_rng(0)
         t = np.cumsum(rng.uniform(0.2, 3.0, 200))
@@ -93,7 +93,7 @@ class TestHeadWithGps:
     def test_round_trip_and_vector_length(self):
         from tests.test_transport_context import random_head
 
-        from sdk.transport_context import ContextHead, window_vector
+        from momentsense.sdk.transport.heads import ContextHead, window_vector
 
         head = random_head(lag=3, gps=True)
         back = ContextHead.from_dict(json.loads(json.dumps(head.to_dict())))
@@ -106,7 +106,7 @@ class TestHeadWithGps:
     def test_a_malformed_gps_config_is_refused(self):
         from tests.test_transport_context import random_head
 
-        from sdk.transport_context import ContextHead
+        from momentsense.sdk.transport.heads import ContextHead
 
         d = random_head(lag=3, gps=True).to_dict()
         d["gps"] = {"features": ["speed"]}
@@ -124,7 +124,7 @@ def feed(det, recs, location=lambda i: True, gps_on=True):
     """Feed recordings in 10 s chunks with their fixes, setting location before chunk ``i``."""
     i = 0
     for rec in recs:
-        for ch in _chunk_recording(rec, 10.0, gps_on=gps_on):
+        for ch in chunk_recording(rec, 10.0, gps_on=gps_on):
             det.set_location(location(i))
             det.process(ch.acc_t, ch.acc, gyro=ch.gyro, gps=ch.gps)
             i += 1
@@ -136,7 +136,7 @@ def filter_inputs(det, monkeypatch, plain: str, gps: str):
     with the transition models ``det.<plain>`` and ``det.<gps>`` (the plain and the GPS head's)."""
     import copy
 
-    import sdk.transport_detector as td
+    import momentsense.sdk.transport.detector as td
 
     # Their own objects, told apart from the other path's.
     same = getattr(det, gps) is getattr(det, plain)
@@ -162,11 +162,11 @@ def timeline_inputs(det, monkeypatch):
 def batch_inputs(head, rec) -> np.ndarray:
     """What the trainer's batch path computes for ``head`` behind the shipped int8 model on ``rec``
     (normalised rows, in time order)."""
-    from edge_models import artifact_dir
-    from sdk.records import ImuDataset
-    from sdk.transport_context import context_probs, window_vectors
-    from trainer.transport.data import dataset_windows
-    from trainer.transport.tflite_eval import tflite_predictor
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.sdk.transport.heads import context_probs, window_vectors
+    from momentsense.trainer.transport.data import dataset_windows
+    from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
     predict, config, _ = tflite_predictor(artifact_dir() / "transport_cnn.tflite")
     w = dataset_windows(ImuDataset(list(TRANSPORT_MODES), "t", [rec]), config)
@@ -277,11 +277,11 @@ class TestLiveGpsHead:
 
 class TestRuntimeLocation:
     def test_gps_head_only_with_consent_and_a_listening_source(self, tmp_path):
-        from sdk.consent import ConsentManager
-        from sdk.runtime import MomentSDK, SDKConfig
+        from momentsense.sdk.consent import ConsentManager
+        from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
         recs = list(iter_itinerary([Leg("walk", 60)], draw_person("r", 1), draw_device("r", 1), seed=1))
-        chunks = list(_chunk_recording(recs[0], 10.0, gps_on=True))
+        chunks = list(chunk_recording(recs[0], 10.0, gps_on=True))
         with ConsentManager(tmp_path / "c.sqlite") as consent:
             consent.grant("motion", "sensing")
             consent.grant("location", "sensing")
@@ -313,8 +313,8 @@ class TestTrainerGps:
     def test_windows_carry_gps_numbers_or_nan_without_a_track(self, ride):
         import dataclasses
 
-        from sdk.dsp import PreprocessConfig
-        from trainer.transport.data import recording_to_windows
+        from momentsense.sdk.dsp import PreprocessConfig
+        from momentsense.trainer.transport.data import recording_to_windows
 
         cfg = PreprocessConfig()
         w = recording_to_windows(ride[2], cfg)
@@ -328,9 +328,9 @@ class TestTrainerGps:
     def test_a_gps_head_needs_gps_tracks_and_known_head_names(self, ride):
         import dataclasses
 
-        from sdk.dsp import PreprocessConfig
-        from trainer.transport.context import head_options, stream_vectors
-        from trainer.transport.data import recording_to_windows
+        from momentsense.sdk.dsp import PreprocessConfig
+        from momentsense.trainer.transport.context import head_options, stream_vectors
+        from momentsense.trainer.transport.data import recording_to_windows
 
         w = recording_to_windows(dataclasses.replace(ride[2], gps=None), PreprocessConfig())
         with pytest.raises(InputError, match="GPS tracks"):
@@ -341,7 +341,7 @@ class TestTrainerGps:
         assert head_options(lag=0, heads=["lagged_gps"]) == []
 
     def test_fit_head_keeps_the_gps_config(self):
-        from trainer.transport.context import ContextOptions, fit_head
+        from momentsense.trainer.transport.context import ContextOptions, fit_head
 
         rng = np.random.default_rng(0)
         z = rng.normal(size=(60, 18))  # vector 2 classes + 1 channel + 3 GPS numbers, × (itself + mean, std)
@@ -351,7 +351,7 @@ class TestTrainerGps:
 
 class TestSimulatedGps:
     def test_side_streams_do_not_draw_from_the_leg_generator(self):
-        from sdk.sim.gps import side_rng
+        from momentsense.sdk.sim.gps import side_rng
 
         r = np.random.default_rng(3)
         a = side_rng(r, 1).random(5)
@@ -389,10 +389,10 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
     where it has none."""
     import dataclasses
 
-    from edge_models import artifact_dir
-    from sdk.imu_file import write_imu
-    from sdk.records import ImuDataset
-    from trainer.transport.workflow import run_eval
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.io.imu_file import write_imu
+    from momentsense.sdk.records import ImuDataset
+    from momentsense.trainer.transport.workflow import run_eval
 
     model = str(artifact_dir() / "transport_cnn.tflite")
     with_gps, without = tmp_path / "gps.h5", tmp_path / "nogps.h5"
@@ -408,7 +408,7 @@ def test_eval_skips_the_gps_head_on_data_without_gps(tmp_path, ride):
 @pytest.mark.parametrize("args, message", [(["--heads", "live,gps"], "unknown context heads"),
                                            (["--heads", "lagged_gps", "--lag", "0"], "no head to fit")])
 def test_cli_refuses_unknown_heads_before_loading_anything(tmp_path, capsys, args, message):
-    from trainer.cli import main
+    from momentsense.trainer.cli import main
 
     rc = main(["train", "transport-context", "--model", str(tmp_path / "missing.tflite"), "--data", str(tmp_path / "missing.h5"),
                "--out", str(tmp_path / "out"), *args])

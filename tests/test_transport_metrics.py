@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from trainer.transport.metrics import classification_metrics, plot_confusion, segment_accuracy, switches_per_hour
+from momentsense.sdk.errors import InputError
+from momentsense.trainer.transport.metrics import classification_metrics, plot_confusion, segment_accuracy, switches_per_hour
 
 NAMES = ["still", "walk", "bus"]
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.imu_file import write_imu
-from sdk.records import TRANSPORT_MODES, ImuDataset, ImuRecording
-from trainer.transport.realdata import WISDM_TO_MODES, relabel
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.io.imu_file import write_imu
+from momentsense.sdk.records import TRANSPORT_MODES, ImuDataset, ImuRecording
+from momentsense.trainer.transport.realdata import WISDM_TO_MODES, relabel
 
 WISDM_NAMES = ["walking", "jogging", "stairs", "sitting", "standing"]
 
@@ -35,7 +35,7 @@ def test_a_label_without_a_class_is_an_error_naming_it():
 
 
 def test_train_also_refuses_other_labels_and_shared_subjects(tmp_path):
-    from trainer.transport.crossval import run_cross_validation
+    from momentsense.trainer.transport.crossval import run_cross_validation
 
     modes = list(TRANSPORT_MODES)
     real = tmp_path / "real.h5"

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from sdk.errors import InputError
-from sdk.records import ImuDataset, ImuRecording
-from trainer.cli import main
-from trainer.transport.label_map import parse_label_map, remap_dataset, resolve_label_map
-from trainer.transport.metrics import classification_metrics
-from trainer.transport.stream_eval import evaluate_stream, score_seconds, truth_per_second
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset, ImuRecording
+from momentsense.trainer.cli import main
+from momentsense.trainer.transport.label_map import parse_label_map, remap_dataset, resolve_label_map
+from momentsense.trainer.transport.metrics import classification_metrics
+from momentsense.trainer.transport.stream_eval import evaluate_stream, score_seconds, truth_per_second
 
 MODEL = ["still", "walk", "run", "bike", "car", "bus", "train", "subway"]
 
@@ -107,8 +107,8 @@ def test_recording_without_gyro_is_reported_not_streamed():
 
 
 def test_cli_stream_json(tmp_path, capsys):
-    from edge_models import artifact_dir
-    from sdk.imu_file import write_imu
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.io.imu_file import write_imu
 
     path = write_imu(tmp_path / "still.h5", ImuDataset(["sitting"], "test", [_phone_on_table(60.0)]))
     model = str(artifact_dir() / "transport_cnn.tflite")
@@ -123,8 +123,8 @@ def test_cli_stream_json(tmp_path, capsys):
 
 
 def test_cli_leaves_out_recordings_without_gyro_and_says_so(tmp_path, capsys):
-    from edge_models import artifact_dir
-    from sdk.imu_file import write_imu
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.io.imu_file import write_imu
 
     rec = _phone_on_table(60.0)
     bare = ImuRecording("nogyro", rec.t, rec.acc, None, rec.label, subject="s2")
@@ -137,7 +137,7 @@ def test_cli_leaves_out_recordings_without_gyro_and_says_so(tmp_path, capsys):
 
 def test_stream_with_gps_on_a_simulated_file(tmp_path, capsys):
     """A simulated recording with a 1 Hz GPS track streams with location on (GPS heads) and off."""
-    from sdk.imu_file import read_imu
+    from momentsense.sdk.io.imu_file import read_imu
 
     out = tmp_path / "sim.h5"
     assert main(["simulate", "sensors", "--minutes", "6", "--subjects", "1", "--recordings-per-subject", "1",

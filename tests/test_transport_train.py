@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from sdk.dsp import PreprocessConfig
-from sdk.errors import InputError
-from sdk.records import ImuDataset, ImuRecording, WindowSet
-from sdk.sim import simulate_dataset
-from trainer.transport.augment import AugmentConfig, augment_recording
-from trainer.transport.data import config_for_dataset, dataset_windows, split_by_subject
-from trainer.transport.train import TrainOptions, prepare_split, train_transport
+from momentsense.sdk.dsp import PreprocessConfig
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset, ImuRecording, WindowSet
+from momentsense.sdk.sim import simulate_dataset
+from momentsense.trainer.transport.augment import AugmentConfig, augment_recording
+from momentsense.trainer.transport.data import config_for_dataset, dataset_windows, split_by_subject
+from momentsense.trainer.transport.train import TrainOptions, prepare_split, train_transport
 
 SMALL = PreprocessConfig(window_s=4.0, hop_s=2.0)
 
@@ -136,7 +136,7 @@ def test_precut_windows_follow_the_dataset_length():
 
 def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     """A tiny train → eval run writes metrics.json with the required keys, on held-out subjects only."""
-    from trainer.transport import workflow
+    from momentsense.trainer.transport import workflow
 
     monkeypatch.setattr(workflow, "load_datasets", lambda paths: tiny)
     opts = TrainOptions(epochs=6, preprocess=SMALL, copies=1, batch_size=32, threads=1)
@@ -154,7 +154,7 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     ctx = saved["context"]
     assert 0 <= ctx["macro_f1"] <= 1 and ctx["test_windows_clean"] == saved["test_windows_clean"]
     assert [r["model"] for r in saved["compare"]] == ["cnn", "cnn+context", "cnn+context_lagged"]
-    from sdk.transport_context import load_head
+    from momentsense.sdk.transport.heads import load_head
 
     head = load_head(tmp_path / "transport_context.json")
     assert list(head.label_names) == list(tiny.label_names) and head.hmm is not None and head.lag == 0
@@ -162,7 +162,7 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
     assert lagged.lag == opts.context_lag == 36 and lagged.hmm is not None
     assert saved["context_lagged"]["lag_windows"] == 36 and saved["context_lagged"]["test_windows_clean"] == saved["test_windows_clean"]
     # train transport-context on the saved model rebuilds the same split and replaces the row
-    from trainer.transport.context import run_context
+    from momentsense.trainer.transport.context import run_context
 
     c = run_context(str(tmp_path / "transport_cnn.keras"), ["tiny.h5"], str(tmp_path / "ctx"),
                     metrics_path=str(tmp_path / "metrics.json"))  # fmt: skip
@@ -186,7 +186,7 @@ def test_end_to_end_tiny_run_writes_metrics(tmp_path, tiny, monkeypatch):
 
 def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
     """Pre-cut windows (WISDM) have no minutes of context: the run says so and goes on."""
-    from trainer.transport import context
+    from momentsense.trainer.transport import context
 
     rng = np.random.default_rng(0)
     ds = ImuDataset(["x", "y"], "t", [], WindowSet(rng.normal(size=(4, 60, 3)), np.array([0, 1, 0, 1], np.int16),
@@ -201,7 +201,7 @@ def test_context_head_is_skipped_with_a_reason_for_precut_windows(tmp_path):
 
 def test_context_head_refuses_recordings_that_never_change_label(tmp_path):
     """WISDM's recordings are one activity each: context would learn 'a recording never changes'."""
-    from trainer.transport import context
+    from momentsense.trainer.transport import context
 
     rng = np.random.default_rng(1)
     ds = ImuDataset(["x", "y"], "t", [_rec(0, subject="a", rng=rng), _rec(1, subject="b", rng=rng)])
@@ -214,7 +214,7 @@ def test_context_head_refuses_recordings_that_never_change_label(tmp_path):
 
 
 def test_run_context_refuses_an_unknown_model_format(tmp_path):
-    from trainer.transport.context import run_context
+    from momentsense.trainer.transport.context import run_context
 
     with pytest.raises(InputError, match="expected a .tflite or .keras"):
         run_context(str(tmp_path / "m.h5"), ["x.h5"], str(tmp_path))

@@ -23,7 +23,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     the phone runs per chunk (:meth:`MomentSDK.feed`): pipeline, windows, interpreter, HMM, events,
     GPS stay points, places, trips and the timeline store. ``store`` = ``"file"`` (an SQLite file
     in a temporary folder, ``synchronous=FULL``, as on a phone) or ``"memory"``. ``context``: run
-    the transport context head (see :mod:`sdk.transport_context`); ``lagged_context``: and the
+    the transport context head (see :mod:`sdk.transport.heads`); ``lagged_context``: and the
     lagged head that settles the events; ``gps``: and the GPS head beside it (the simulated receiver
     listens: location is on).
 
@@ -33,10 +33,10 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     """
     import tempfile
 
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sim import draw_device, draw_person, iter_itinerary
-    from sdk.sim.day import commuter_day, split_legs
-    from sdk.sources import _chunk_recording
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sim import draw_device, draw_person, iter_itinerary
+    from momentsense.sdk.sim.day import commuter_day, split_legs
+    from momentsense.sdk.sources import chunk_recording
 
     rss_before = peak_rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="momentsense-bench-")
@@ -61,7 +61,7 @@ def bench_runtime(hours: float = 1.0, seed: int = 0, duty_cycle: bool = True, ch
     samples = 0
     for rec in iter_itinerary(legs, draw_person("bench", seed), draw_device("bench", seed), seed=seed):
         samples += len(rec.t)
-        chunks = list(_chunk_recording(rec, chunk_s, gps_on=True))
+        chunks = list(chunk_recording(rec, chunk_s, gps_on=True))
         t0, c0 = time.perf_counter(), time.process_time()
         for chunk in chunks:
             sdk.feed(chunk)

@@ -29,12 +29,12 @@ def bench_models(repeats: int = 500, artifacts: Optional[str] = None, keras_too:
     """Inference per window of every shipped ``.tflite`` (and its Keras original when shipped).
 
     For each model: bytes on disk, median and p95 ms per call, batch 1, 1 thread, in
-    ``ai_edge_litert`` (or whichever backend :func:`sdk.interpreter.load_model` picks; named in the
+    ``ai_edge_litert`` (or whichever backend :func:`sdk.models.interpreter.load_model` picks; named in the
     output). The Keras float32 model, when shipped (``transport_cnn.keras``), is timed with
     ``model(x, training=False)`` in TensorFlow, 1 intra-op thread.
     """
-    from edge_models import artifact_dir
-    from sdk.interpreter import load_model
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.models.interpreter import load_model
 
     d = Path(artifacts) if artifacts else artifact_dir()
     rng = np.random.default_rng(0)
@@ -79,9 +79,9 @@ def bench_training(seconds: float = 10.0, batch_size: int = 64, threads: int = 2
     import tensorflow as tf
     import tf_keras as keras
 
-    from edge_models.next_event import build_next_event_model
-    from edge_models.transport_cnn import build_transport_cnn
-    from sdk.moments.tokens import N_FEATURES, N_TOKENS
+    from momentsense.edge_models.next_event import build_next_event_model
+    from momentsense.edge_models.transport_cnn import build_transport_cnn
+    from momentsense.sdk.moments.tokens import N_FEATURES, N_TOKENS
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -66,13 +66,13 @@ class Cli:
 
 def build_cli() -> Cli:
     """Import every module in :mod:`trainer.commands` and let it register its commands."""
-    from trainer import commands
+    from momentsense.trainer import commands
 
     cli = Cli()
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"trainer.commands.{info.name}")
+        module = importlib.import_module(f"momentsense.trainer.commands.{info.name}")
         module.register(cli)
     return cli
 
@@ -89,7 +89,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             cli.parser.print_help()
         return 2
-    from sdk.errors import MomentsenseError
+    from momentsense.sdk.errors import MomentsenseError
 
     try:
         return int(run(args) or 0)

@@ -18,8 +18,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import STANDARD_GRAVITY_MPS2 as G
-from sdk.sim.signals import random_rotation, rotate, smoothstep
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2 as G
+from momentsense.sdk.sim.signals import random_rotation, rotate, smoothstep
 
 FS_HZ = 100.0
 T0 = 1_700_000_000.0

@@ -2,7 +2,7 @@
 
 Prints one JSON object::
 
-    python -m trainer.eval_driving [--trips 40] [--seed 0] [--data ../shared/data/driver_behavior_trips.h5]
+    python -m momentsense.trainer.eval_driving [--trips 40] [--seed 0] [--data ../shared/data/driver_behavior_trips.h5]
 
 Simulated trips are scored with GPS and without it (the no-GPS vehicle frame). On the real trips
 (earth frame, no GPS) also the thresholds chosen by leave-one-trip-out
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.driving import DrivingOptions, analyse_drive
-from trainer.driving_sim import simulate_drive
+from momentsense.sdk.driving import DrivingOptions, analyse_drive
+from momentsense.trainer.driving_sim import simulate_drive
 
 TOL_S = 1.0
 SIM_KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")
@@ -88,7 +88,7 @@ def evaluate_simulated(n_trips: int = 40, seed: int = 0, use_gps: bool = True) -
 
 def evaluate_real(path: str | Path, scales=(1.0, 0.8, 0.6)) -> dict:
     """Recall per labelled type and false alarms per hour on the real trips (earth-frame input, no GPS)."""
-    from trainer.loaders.driver import load_driver
+    from momentsense.trainer.loaders.driver import load_driver
 
     ds = load_driver(path)
     out = {}
@@ -140,7 +140,7 @@ def main(argv=None) -> dict:
     result = {"simulated": evaluate_simulated(args.trips, args.seed),
               "simulated_no_gps": evaluate_simulated(args.trips, args.seed, use_gps=False)}
     if Path(args.data).is_file():
-        from trainer.eval_driving_loto import evaluate_loto
+        from momentsense.trainer.eval_driving_loto import evaluate_loto
 
         result["real"] = evaluate_real(args.data)
         result["real_leave_one_trip_out"] = evaluate_loto(args.data)

@@ -17,7 +17,7 @@ The data are earth-frame (``input_frame="earth"``) without GPS, so the SDK's no-
 so every trip is analysed once per grid row (all three thresholds set to that row) and the
 combinations are scored from those detections.
 
-    python -m trainer.eval_driving_loto [--data shared/data/driver_behavior_trips.h5]
+    python -m momentsense.trainer.eval_driving_loto [--data shared/data/driver_behavior_trips.h5]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.driving import DrivingOptions, analyse_drive
+from momentsense.sdk.driving import DrivingOptions, analyse_drive
 
 #: Candidate thresholds, m/s² (row i sets all three kinds to their i-th value).
 GRID = {
@@ -57,7 +57,7 @@ class Trip:
 
 def analyse_trips(path: str | Path, base: DrivingOptions = DrivingOptions(input_frame="earth")) -> list[Trip]:
     """Run the SDK's detector on every trip once per grid row."""
-    from trainer.loaders.driver import load_driver
+    from momentsense.trainer.loaders.driver import load_driver
 
     ds = load_driver(path)
     trips = []

@@ -2,7 +2,7 @@
 
 Prints one JSON object::
 
-    python -m trainer.eval_places [--days 5] [--people 3] [--seed 0] [--no-trackintel]
+    python -m momentsense.trainer.eval_places [--days 5] [--people 3] [--seed 0] [--no-trackintel]
 
 Each simulated person lives at home, works on weekdays, has lunch at a café near work and stops at
 a shop on the way home; every leg heads for the planted coordinates (:func:`simulate_days`), with the
@@ -29,11 +29,11 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.sim.devices import draw_device
-from sdk.sim.gps import local_to_wgs84
-from sdk.sim.person import draw_person
-from sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
-from sdk.timeline.records import GpsFix, TransportEvent
+from momentsense.sdk.sim.devices import draw_device
+from momentsense.sdk.sim.gps import local_to_wgs84
+from momentsense.sdk.sim.person import draw_person
+from momentsense.sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
+from momentsense.sdk.timeline.records import GpsFix, TransportEvent
 
 #: Monday 2023-11-13 00:00 UTC.
 MONDAY_T0 = 1_699_833_600.0
@@ -184,7 +184,7 @@ def _overlap(a0, a1, b0, b1) -> float:
 
 def score_stays(stays: list, truth: list, min_stop_s: float = 300.0) -> dict:
     """Recall/precision of stays (objects or ``(start, end, lat, lon)``) against planted stops."""
-    from sdk.timeline.geo import haversine_m
+    from momentsense.sdk.timeline.geo import haversine_m
 
     st = [(s.start, s.end, s.lat, s.lon) if hasattr(s, "start") else tuple(s) for s in stays]
     tr = [t for t in truth if t[1] - t[0] >= min_stop_s]
@@ -273,9 +273,9 @@ def _match_one_to_one(a: list, b: list) -> float:
 
 def evaluate(n_days: int = 5, n_people: int = 3, seed: int = 0, use_trackintel: bool = True) -> dict:
     """Simulate, run the timeline stages, score; returns the JSON-ready result."""
-    from sdk.timeline.places import cluster_places, label_home_work
-    from sdk.timeline.stay_points import detect_stay_points
-    from sdk.timeline.trips import build_trips
+    from momentsense.sdk.timeline.places import cluster_places, label_home_work
+    from momentsense.sdk.timeline.stay_points import detect_stay_points
+    from momentsense.sdk.timeline.trips import build_trips
 
     out: dict = {"days": n_days, "people": n_people, "seed": seed, "per_person": []}
     pooled: dict = {"ours": [], "ours_li": [], "trackintel": []}

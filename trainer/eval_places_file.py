@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from trainer.gps_truth_file import GpsTruth
+from momentsense.trainer.gps_truth_file import GpsTruth
 
 #: A leg counts as inside detected trips when trips cover at least this share of its time.
 LEG_COVER_MIN = 0.9
@@ -59,10 +59,10 @@ def _union_cover(a: float, b: float, intervals: Sequence[tuple[float, float]]) -
 def gps_stages(track: GpsTruth) -> dict:
     """Run the SDK's GPS stages on one track: ``stays``, ``visits``, ``trips`` (visit to visit) and
     ``trip_spans`` (trips plus the open ends before the first and after the last visit)."""
-    from sdk.timeline.live import TimelineOptions
-    from sdk.timeline.places import cluster_places
-    from sdk.timeline.stay_points import detect_stay_points
-    from sdk.timeline.trips import build_trips
+    from momentsense.sdk.timeline.live import TimelineOptions
+    from momentsense.sdk.timeline.places import cluster_places
+    from momentsense.sdk.timeline.stay_points import detect_stay_points
+    from momentsense.sdk.timeline.trips import build_trips
 
     opts = TimelineOptions()
     g = track.gps
@@ -85,7 +85,7 @@ def gps_stages(track: GpsTruth) -> dict:
 
 def _speeds(track: GpsTruth) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(t0, t1, speed m/s)`` of consecutive fix pairs no more than :data:`MAX_PAIR_GAP_S` apart."""
-    from sdk.timeline.geo import haversine_m
+    from momentsense.sdk.timeline.geo import haversine_m
 
     g = track.gps
     ok = ~(np.asarray(g.accuracy_m, np.float64) > 200.0) if g.accuracy_m is not None else np.ones(len(g.t), bool)
@@ -184,8 +184,8 @@ def score_tracks(tracks: Sequence[GpsTruth]) -> dict:
 def simulated_truth(n_days: int = 2, seed: int = 0, every_s: float = 1.0) -> list[GpsTruth]:
     """Simulated commuter days (:func:`trainer.eval_places.simulate_days`) as GPS + truth; with
     ``every_s`` > 1 the fixes are thinned to one per ``every_s`` seconds (sparse real receivers)."""
-    from sdk.records import GpsTrack
-    from trainer.eval_places import simulate_days
+    from momentsense.sdk.records import GpsTrack
+    from momentsense.trainer.eval_places import simulate_days
 
     sim = simulate_days(n_days, seed=seed)
     f = sim.fixes

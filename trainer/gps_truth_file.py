@@ -22,8 +22,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import GpsTrack
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import GpsTrack
 
 FORMAT = "momentsense-imu-v1"
 
@@ -32,7 +32,7 @@ def _h5py():
     try:
         import h5py
     except ImportError:
-        from sdk.imu_file import MissingDependencyError
+        from momentsense.sdk.io.imu_file import MissingDependencyError
 
         raise MissingDependencyError("reading or writing GPS truth files needs h5py: pip install h5py") from None
     return h5py

@@ -19,7 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Optional
 
-from sdk.errors import MomentsenseError
+from momentsense.sdk.errors import MomentsenseError
 
 KEEP_FILE = "sdk/runtime.py"
 #: Construction (imports, model loading) happens once per app start, not per chunk: left out.
@@ -125,7 +125,7 @@ def profile_demo(out: str | Path, hours: float = 24.0, seed: int = 0, rate: int 
         raw = Path(tmp) / "stacks.txt"
         cmd = [exe, "record", "--format", "raw", "--nolineno", "--rate", str(rate), "-o", str(raw), "--",
                sys.executable, "-c",
-               f"from trainer.bench import bench_runtime; import json; print(json.dumps(bench_runtime({hours!r}, {seed!r})))"]
+               f"from momentsense.trainer.bench import bench_runtime; import json; print(json.dumps(bench_runtime({hours!r}, {seed!r})))"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not raw.exists():
             raise ProfilerUnavailableError(f"py-spy failed (exit {proc.returncode}): {proc.stderr.strip()[-800:]}")

@@ -6,10 +6,10 @@ Batch: :func:`analyse_drive`. Streaming (explicit state, stream == batch): :func
 The method and its limits are in :mod:`sdk.driving.detect`.
 """
 
-from sdk.driving.analyse import analyse_drive
-from sdk.driving.detect import KINDS, DrivingState, detect_driving_events, driving_init, flush_driving_events
-from sdk.driving.options import DrivingOptions
-from sdk.driving.score import score_drive
+from momentsense.sdk.driving.analyse import analyse_drive
+from momentsense.sdk.driving.detect import KINDS, DrivingState, detect_driving_events, driving_init, flush_driving_events
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.driving.score import score_drive
 
 __all__ = [
     "KINDS", "DrivingOptions", "DrivingState", "analyse_drive", "detect_driving_events", "driving_init",

@@ -6,10 +6,10 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.driving.detect import detect_driving_events, driving_init, flush_driving_events
-from sdk.driving.options import DrivingOptions
-from sdk.driving.score import score_drive
-from sdk.timeline.records import DrivingEvent, DrivingScore
+from momentsense.sdk.driving.detect import detect_driving_events, driving_init, flush_driving_events
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.driving.score import score_drive
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore
 
 
 def analyse_drive(

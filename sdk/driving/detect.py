@@ -50,8 +50,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.driving.axis import AxisState, forward_angle
-from sdk.driving.inputs import (
+from momentsense.sdk.driving.axis import AxisState, forward_angle
+from momentsense.sdk.driving.inputs import (
     _gps_at,
     _ingest_gps,
     _ingest_raw,
@@ -59,7 +59,7 @@ from sdk.driving.inputs import (
     _touch,
     _trim_gps,
 )
-from sdk.driving.state import (
+from momentsense.sdk.driving.state import (
     _DYNAMICS_LIMIT_MPS2,
     _HARSH,
     _IMPACT_S,
@@ -72,11 +72,11 @@ from sdk.driving.state import (
     _scan,
     driving_init,
 )
-from sdk.dsp.filters import filter_chunk, filter_init
-from sdk.dsp.resample import resample
-from sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S
-from sdk.errors import InputError
-from sdk.timeline.records import DrivingEvent
+from momentsense.sdk.dsp.filters import filter_chunk, filter_init
+from momentsense.sdk.dsp.resample import resample
+from momentsense.sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline.records import DrivingEvent
 
 __all__ = ["KINDS", "DrivingState", "RunState", "detect_driving_events", "driving_init", "flush_driving_events"]
 

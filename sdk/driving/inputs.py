@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.driving.state import (
+from momentsense.sdk.driving.state import (
     _GPS_KEEP_S,
     _GPS_MIN_SPEED_FOR_HEADING_MPS,
     _IMPACT_S,
@@ -15,7 +15,7 @@ from sdk.driving.state import (
     _event,
     _scan,
 )
-from sdk.timeline.records import DrivingEvent
+from momentsense.sdk.timeline.records import DrivingEvent
 
 
 def _gps_at(state: DrivingState, tq: np.ndarray, omega_needed: bool):

@@ -53,13 +53,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.driving.detect import DrivingState, detect_driving_events, driving_init, flush_driving_events
-from sdk.driving.options import DrivingOptions
-from sdk.driving.score import score_drive
-from sdk.driving.state import KINDS
-from sdk.driving.live_input import Cursor, Piece, chunk_span, distance_m, piece_from_chunk
-from sdk.errors import InputError
-from sdk.timeline.records import DrivingEvent, DrivingScore, TransportEvent
+from momentsense.sdk.driving.detect import DrivingState, detect_driving_events, driving_init, flush_driving_events
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.driving.score import score_drive
+from momentsense.sdk.driving.state import KINDS
+from momentsense.sdk.driving.live_input import Cursor, Piece, chunk_span, distance_m, piece_from_chunk
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, TransportEvent
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline.geo import haversine_m
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline.geo import haversine_m
 
 _MAX_GPS_SPEED_MPS = 100.0
 _MIN_HEADING_STEP_M = 3.0

@@ -6,8 +6,8 @@ import dataclasses
 import math
 from typing import Optional
 
-from sdk.errors import InputError
-from sdk.records import STANDARD_GRAVITY_MPS2
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2
 
 #: Frames the accelerometer/gyroscope may come in.
 INPUT_FRAMES = ("device", "earth")

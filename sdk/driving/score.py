@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence
 
-from sdk.driving.options import DrivingOptions
-from sdk.errors import InputError
-from sdk.timeline.records import DrivingEvent, DrivingScore
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore
 
 _KIND_WEIGHT = {
     "harsh_braking": "weight_harsh",

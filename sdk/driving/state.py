@@ -12,12 +12,12 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.driving.axis import AxisState
-from sdk.driving.options import DrivingOptions
-from sdk.dsp.filters import design_lowpass
-from sdk.dsp.resample import ResamplerState, resampler_init
-from sdk.errors import InputError
-from sdk.timeline.records import DrivingEvent
+from momentsense.sdk.driving.axis import AxisState
+from momentsense.sdk.driving.options import DrivingOptions
+from momentsense.sdk.dsp.filters import design_lowpass
+from momentsense.sdk.dsp.resample import ResamplerState, resampler_init
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.timeline.records import DrivingEvent
 
 #: Event kinds, as in :class:`sdk.timeline.records.DrivingEvent`.
 KINDS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "speeding", "phone_handling", "crash")

@@ -6,13 +6,13 @@ Stages (each a function with explicit state, stream == batch):
 sensor chunks, :func:`recording_windows` is the batch path used by the trainer.
 """
 
-from sdk.dsp.channels import CHANNELS, compute_channels
-from sdk.dsp.config import DEFAULT_CHANNELS, PreprocessConfig
-from sdk.dsp.filters import design_bandpass, design_lowpass, filter_chunk, filter_init
-from sdk.dsp.pipeline import ChannelChunk, PipelineState, pipeline_init, preprocess, recording_windows
-from sdk.dsp.resample import Gap, Resampled, ResamplerState, resample, resampler_init, segment_starts
-from sdk.dsp.validate import RepairReport, clean_stream
-from sdk.dsp.windows import Normalizer, Windows, WindowerState, make_windows, windower_init
+from momentsense.sdk.dsp.channels import CHANNELS, compute_channels
+from momentsense.sdk.dsp.config import DEFAULT_CHANNELS, PreprocessConfig
+from momentsense.sdk.dsp.filters import design_bandpass, design_lowpass, filter_chunk, filter_init
+from momentsense.sdk.dsp.pipeline import ChannelChunk, PipelineState, pipeline_init, preprocess, recording_windows
+from momentsense.sdk.dsp.resample import Gap, Resampled, ResamplerState, resample, resampler_init, segment_starts
+from momentsense.sdk.dsp.validate import RepairReport, clean_stream
+from momentsense.sdk.dsp.windows import Normalizer, Windows, WindowerState, make_windows, windower_init
 
 __all__ = [
     "CHANNELS", "DEFAULT_CHANNELS", "ChannelChunk", "Gap", "Normalizer", "PipelineState", "PreprocessConfig",

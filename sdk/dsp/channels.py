@@ -12,8 +12,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import STANDARD_GRAVITY_MPS2
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2
 
 #: Every channel the pipeline can compute, with its unit.
 CHANNELS: dict[str, str] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
-from sdk.errors import InputError
+from momentsense.sdk.dsp.channels import CHANNELS, GYRO_CHANNELS
+from momentsense.sdk.errors import InputError
 
 #: Default model input: device-frame dynamic acceleration and angular rate, the gravity direction
 #: in the device frame (how the phone, and the thigh it sits on, is tilted: sitting vs standing),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _signal():

@@ -21,13 +21,13 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.dsp import filters
-from sdk.dsp.channels import compute_channels
-from sdk.dsp.config import PreprocessConfig
-from sdk.dsp.resample import ResamplerState, resample, resampler_init, segment_starts
-from sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S, RepairReport
-from sdk.dsp.windows import Windows, WindowerState, make_windows, windower_init
-from sdk.errors import InputError
+from momentsense.sdk.dsp import filters
+from momentsense.sdk.dsp.channels import compute_channels
+from momentsense.sdk.dsp.config import PreprocessConfig
+from momentsense.sdk.dsp.resample import ResamplerState, resample, resampler_init, segment_starts
+from momentsense.sdk.dsp.validate import ACC_IMPOSSIBLE_MPS2, GYRO_IMPOSSIBLE_RAD_S, RepairReport
+from momentsense.sdk.dsp.windows import Windows, WindowerState, make_windows, windower_init
+from momentsense.sdk.errors import InputError
 
 
 @dataclasses.dataclass

@@ -16,8 +16,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.dsp.validate import RepairReport, clean_stream
-from sdk.errors import InputError
+from momentsense.sdk.dsp.validate import RepairReport, clean_stream
+from momentsense.sdk.errors import InputError
 
 # Tolerance, in grid steps, for a timestamp that sits on a grid point up to float rounding.
 _EPS_STEPS = 1e-6

@@ -26,8 +26,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import STANDARD_GRAVITY_MPS2
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2
 
 #: Largest |component| a phone accelerometer can report (16 g full scale) with 25 % headroom, m/s².
 ACC_IMPOSSIBLE_MPS2 = 16 * STANDARD_GRAVITY_MPS2 * 1.25

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 @dataclasses.dataclass

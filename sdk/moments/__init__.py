@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from sdk.moments.moments import assign_moment
-from sdk.moments.notify import BUSY_MODES, best_time_to_notify, is_good_moment
-from sdk.moments.predictor import NextEventPrediction, NextEventPredictor
-from sdk.moments.tokens import TOKENS, EncodingConfig
-from sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.moments.moments import assign_moment
+from momentsense.sdk.moments.notify import BUSY_MODES, best_time_to_notify, is_good_moment
+from momentsense.sdk.moments.predictor import NextEventPrediction, NextEventPredictor
+from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 
 class Moments:
@@ -35,7 +35,7 @@ class Moments:
     def create_from_path(cls, tflite_path: Optional[str | Path] = None) -> "Moments":
         """Load the shipped ``next_event.tflite`` (or another one) with its manifest."""
         if tflite_path is None:
-            from edge_models import artifact_dir
+            from momentsense.edge_models import artifact_dir
 
             tflite_path = artifact_dir() / "next_event.tflite"
         return cls(NextEventPredictor.create_from_path(tflite_path))

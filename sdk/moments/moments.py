@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sdk.moments.tokens import day_of_week, time_of_day_s
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.moments.tokens import day_of_week, time_of_day_s
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
 
 def _place_moment(place: str, tod_h: float, weekday: bool, short_school: bool) -> Optional[str]:
@@ -62,7 +62,7 @@ def assign_moment(mode: str, t: float, origin: str, next_labels: Sequence[str], 
     Returns
     -------
     str
-        One of :data:`sdk.timeline_file.MOMENTS`.
+        One of :data:`sdk.io.timeline_file.MOMENTS`.
     """
     tod_h = float(time_of_day_s(t, utc_offset_s)) / 3600.0
     weekday = int(day_of_week(t, utc_offset_s)) < 5

@@ -19,9 +19,9 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.predictor import NextEventPredictor
-from sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.predictor import NextEventPredictor
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 #: Modes during which the person must not be disturbed.
 BUSY_MODES = frozenset({"car", "bus", "train", "subway", "bike", "run"})

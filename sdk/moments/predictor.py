@@ -14,9 +14,9 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import N_TOKENS, TOKENS, EncodingConfig, encode_events, token_index, window_for
-from sdk.timeline_file import PLACE_CATEGORIES
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import N_TOKENS, TOKENS, EncodingConfig, encode_events, token_index, window_for
+from momentsense.sdk.io.timeline_file import PLACE_CATEGORIES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +69,9 @@ class NextEventPredictor:
 
     @classmethod
     def create_from_path(cls, tflite_path: str | Path, num_threads: int = 1) -> "NextEventPredictor":
-        """Load a verified ``.tflite`` + manifest (``sdk.manifest.load_verified_model``)."""
-        from sdk.interpreter import load_model
-        from sdk.manifest import load_verified_model
+        """Load a verified ``.tflite`` + manifest (``sdk.models.manifest.load_verified_model``)."""
+        from momentsense.sdk.models.interpreter import load_model
+        from momentsense.sdk.models.manifest import load_verified_model
 
         data, manifest = load_verified_model(tflite_path)
         if manifest.task != "next_event":

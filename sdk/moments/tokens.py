@@ -1,7 +1,7 @@
 """Event tokens and their features, shared by the trainer and the device (numpy only).
 
 A token is an event's label: a place category (visits) or a transport mode (transport), in
-:data:`sdk.timeline_file.LABELS` order. The next-event model sees, for each event ``i`` of the
+:data:`sdk.io.timeline_file.LABELS` order. The next-event model sees, for each event ``i`` of the
 history, at the moment event ``i`` starts:
 
 * its token (one-hot),
@@ -19,8 +19,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline_file import LABELS
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.io.timeline_file import LABELS
 
 TOKENS: tuple[str, ...] = LABELS
 N_TOKENS = len(TOKENS)

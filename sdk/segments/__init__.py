@@ -6,12 +6,12 @@ encoder (``timeline_encoder.tflite``) and heads (``segment_classifiers.json``), 
 segments. Only the segment labels (and, if the app allows, the embedding) belong in the upload.
 """
 
-from sdk.segments.embedding import EmbeddingSegment, SegmentHeads, SegmentsResult, TimelineEncoder, compute_segments
-from sdk.segments.encoding import WindowConfig
-from sdk.segments.events import UserEvents
-from sdk.segments.features import FEATURE_NAMES, timeline_features
-from sdk.segments.rules import RULE_SEGMENTS, RuleOptions, RuleReport, RuleSegment, evaluate_rules
-from sdk.segments.weekly import WeeklySegments, segment_scores, upload_payload
+from momentsense.sdk.segments.embedding import EmbeddingSegment, SegmentHeads, SegmentsResult, TimelineEncoder, compute_segments
+from momentsense.sdk.segments.encoding import WindowConfig
+from momentsense.sdk.segments.events import UserEvents
+from momentsense.sdk.segments.features import FEATURE_NAMES, timeline_features
+from momentsense.sdk.segments.rules import RULE_SEGMENTS, RuleOptions, RuleReport, RuleSegment, evaluate_rules
+from momentsense.sdk.segments.weekly import WeeklySegments, segment_scores, upload_payload
 
 __all__ = [
     "FEATURE_NAMES", "RULE_SEGMENTS", "EmbeddingSegment", "RuleOptions", "RuleReport", "RuleSegment", "SegmentHeads",

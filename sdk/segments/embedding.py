@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
-from sdk.segments.encoding import (
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.segments.encoding import (
     N_FEATURES,
     WindowConfig,
     encode_user_windows,
     l2_normalise,
 )
-from sdk.segments.events import UserEvents
-from sdk.segments.features import FEATURE_NAMES, timeline_features
+from momentsense.sdk.segments.events import UserEvents
+from momentsense.sdk.segments.features import FEATURE_NAMES, timeline_features
 
 HEADS_FORMAT = "momentsense-segment-heads-v1"
 
@@ -52,8 +52,8 @@ class TimelineEncoder:
     @classmethod
     def create_from_path(cls, tflite_path: str | Path, num_threads: int = 1) -> TimelineEncoder:
         """Load a verified ``.tflite`` + manifest (task ``timeline_encoder``)."""
-        from sdk.interpreter import load_model
-        from sdk.manifest import load_verified_model
+        from momentsense.sdk.models.interpreter import load_model
+        from momentsense.sdk.models.manifest import load_verified_model
 
         data, manifest = load_verified_model(tflite_path)
         if manifest.task != "timeline_encoder":
@@ -180,7 +180,7 @@ def compute_segments(events: UserEvents, encoder: TimelineEncoder | None = None,
     InputError
         Empty or too short history (see :class:`~sdk.segments.rules.RuleOptions.min_days`).
     """
-    from sdk.segments.rules import evaluate_rules
+    from momentsense.sdk.segments.rules import evaluate_rules
 
     if not isinstance(events, UserEvents):
         raise InputError(f"events must be sdk.segments.UserEvents, got {type(events).__name__}")

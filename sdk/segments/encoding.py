@@ -18,10 +18,10 @@ import dataclasses
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import FEATURE_NAMES as _EVENT_FEATURES
-from sdk.moments.tokens import TOKENS, encode_events
-from sdk.segments.events import DAY_S, UserEvents, require_history
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import FEATURE_NAMES as _EVENT_FEATURES
+from momentsense.sdk.moments.tokens import TOKENS, encode_events
+from momentsense.sdk.segments.events import DAY_S, UserEvents, require_history
 
 FEATURE_NAMES: tuple[str, ...] = _EVENT_FEATURES[:-1] + ("duration",)
 N_FEATURES = len(FEATURE_NAMES)

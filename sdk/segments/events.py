@@ -1,8 +1,8 @@
 """One user's event history as columns, the input of every segment stage (numpy only).
 
 :class:`UserEvents` is what the phone keeps (its local timeline) and what the trainer slices out of
-a population :class:`~sdk.timeline_file.Timeline`: ``start``/``end`` (unix s), ``label`` (index
-into :data:`sdk.timeline_file.LABELS`; visits first, then transport modes) and ``place`` (a per-user
+a population :class:`~sdk.io.timeline_file.Timeline`: ``start``/``end`` (unix s), ``label`` (index
+into :data:`sdk.io.timeline_file.LABELS`; visits first, then transport modes) and ``place`` (a per-user
 place code, -1 for transport events). It is validated once at the door.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline_file import LABELS, PLACE_CATEGORIES, Event, Timeline
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.io.timeline_file import LABELS, PLACE_CATEGORIES, Event, Timeline
 
 DAY_S = 86400.0
 #: Labels below this index are visits (place categories); the others are transport modes.
@@ -28,7 +28,7 @@ class UserEvents:
 
     Attributes:
         start, end: float64 ``(n,)`` unix seconds, ``end >= start``.
-        label: int64 ``(n,)`` index into :data:`sdk.timeline_file.LABELS`.
+        label: int64 ``(n,)`` index into :data:`sdk.io.timeline_file.LABELS`.
         place: int64 ``(n,)`` per-user place code for visits (-1 = none/transport).
     """
 
@@ -92,7 +92,7 @@ class UserEvents:
 
     @classmethod
     def from_events(cls, events: Iterable[Event | dict]) -> UserEvents:
-        """From :class:`~sdk.timeline_file.Event` records or dicts (one user, in time order)."""
+        """From :class:`~sdk.io.timeline_file.Event` records or dicts (one user, in time order)."""
         rows = [e if isinstance(e, Event) else Event.from_dict(dict(e)) for e in events]
         places: dict[str, int] = {}
         pl = [places.setdefault(e.place_id, len(places)) if e.place_id else -1 for e in rows]

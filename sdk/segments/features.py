@@ -23,9 +23,9 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import PUBLIC_MODES
-from sdk.segments.events import DAY_S, UserEvents, require_history
-from sdk.timeline_file import LABELS
+from momentsense.sdk.records import PUBLIC_MODES
+from momentsense.sdk.segments.events import DAY_S, UserEvents, require_history
+from momentsense.sdk.io.timeline_file import LABELS
 
 HOUR_S = 3600.0
 _L = {lab: i for i, lab in enumerate(LABELS)}

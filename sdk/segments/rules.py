@@ -40,9 +40,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.segments.events import UserEvents
-from sdk.segments.features import HOUR_S, MIN_HISTORY_DAYS, DailySummary, summarise_days
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.segments.events import UserEvents
+from momentsense.sdk.segments.features import HOUR_S, MIN_HISTORY_DAYS, DailySummary, summarise_days
 
 RULE_SEGMENTS: tuple[str, ...] = (
     "workaholic", "early_riser", "night_owl", "sporty", "shopaholic", "public_transport", "home_worker",

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sdk.errors import InputError
-from sdk.segments.embedding import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.segments.embedding import (
     SegmentHeads,
     SegmentsResult,
     TimelineEncoder,
     compute_segments,
 )
-from sdk.segments.events import DAY_S, UserEvents
+from momentsense.sdk.segments.events import DAY_S, UserEvents
 
 
 class WeeklySegments:
@@ -46,7 +46,7 @@ class WeeklySegments:
     @classmethod
     def create_shipped(cls, **kwargs) -> "WeeklySegments":
         """With the shipped ``timeline_encoder.tflite`` and ``segment_classifiers.json``."""
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         art = artifact_dir()
         return cls(TimelineEncoder.create_from_path(art / "timeline_encoder.tflite"),

@@ -11,19 +11,19 @@ Entry points: :func:`simulate_dataset` (labelled multi-subject, multi-device dat
 
 Example
 -------
->>> from sdk.sim import simulate_dataset
+>>> from momentsense.sdk.sim import simulate_dataset
 >>> ds = simulate_dataset(n_subjects=2, minutes_per_subject=4, seed=1)
 >>> sorted({r.device for r in ds.recordings})
 ['s1-D000', 's1-D001']
 """
 
-from sdk.sim.day import commuter_day, split_legs
-from sdk.sim.devices import DeviceProfile, draw_device, sample_device
-from sdk.sim.gps import local_to_wgs84
-from sdk.sim.itinerary import Leg, plan_legs
-from sdk.sim.person import PersonProfile, draw_person
-from sdk.sim.placement import MODE_PLACEMENTS, PLACEMENTS
-from sdk.sim.simulate import (
+from momentsense.sdk.sim.day import commuter_day, split_legs
+from momentsense.sdk.sim.devices import DeviceProfile, draw_device, sample_device
+from momentsense.sdk.sim.gps import local_to_wgs84
+from momentsense.sdk.sim.itinerary import Leg, plan_legs
+from momentsense.sdk.sim.person import PersonProfile, draw_person
+from momentsense.sdk.sim.placement import MODE_PLACEMENTS, PLACEMENTS
+from momentsense.sdk.sim.simulate import (
     SIMULATOR_VERSION,
     LegResult,
     LegState,
@@ -35,7 +35,7 @@ from sdk.sim.simulate import (
     simulate_itinerary,
     simulate_leg,
 )
-from sdk.sim.vehicles import VehicleProfile, draw_vehicle
+from momentsense.sdk.sim.vehicles import VehicleProfile, draw_vehicle
 
 __all__ = [
     "SIMULATOR_VERSION",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdk.sim.itinerary import Leg
+from momentsense.sdk.sim.itinerary import Leg
 
 HOUR_S = 3600.0
 

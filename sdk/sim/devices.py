@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import STANDARD_GRAVITY_MPS2
-from sdk.sim.signals import IMU_RATE_HZ, child_rng
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, child_rng
 
 _DPS = np.pi / 180.0
 

@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process
 
 EARTH_RADIUS_M = 6_371_008.8
 

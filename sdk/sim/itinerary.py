@@ -14,9 +14,9 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import TRANSPORT_MODES
-from sdk.sim.placement import PLACEMENTS
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.sim.placement import PLACEMENTS
 
 
 @dataclasses.dataclass(frozen=True)

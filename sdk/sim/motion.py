@@ -12,9 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import STANDARD_GRAVITY_MPS2 as G
-from sdk.sim.person import PersonProfile
-from sdk.sim.signals import (
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2 as G
+from momentsense.sdk.sim.person import PersonProfile
+from momentsense.sdk.sim.signals import (
     IMU_RATE_HZ,
     event_times,
     lowpass_gain,
@@ -24,7 +24,7 @@ from sdk.sim.signals import (
     shaped_noise,
     smooth,
 )
-from sdk.sim.vehicles import (
+from momentsense.sdk.sim.vehicles import (
     VehicleProfile,
     engine_line,
     rail_joints,

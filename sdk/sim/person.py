@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from sdk.sim.signals import child_rng
+from momentsense.sdk.sim.signals import child_rng
 
 
 @dataclasses.dataclass(frozen=True)

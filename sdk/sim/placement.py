@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.sim.person import PersonProfile
-from sdk.sim.signals import (
+from momentsense.sdk.sim.person import PersonProfile
+from momentsense.sdk.sim.signals import (
     IMU_RATE_HZ,
     event_times,
     lowpass_gain,

@@ -15,14 +15,14 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import TRANSPORT_MODES, GpsTrack, ImuDataset, ImuRecording
-from sdk.sim.devices import DeviceProfile, draw_device, sample_device
-from sdk.sim.gps import GpsState, local_to_wgs84, lose_fixes, merge_fixes, network_fixes, side_rng, simulate_gps
-from sdk.sim.itinerary import Leg, plan_legs
-from sdk.sim.motion import gait_motion, still_motion, vehicle_motion
-from sdk.sim.person import PersonProfile, draw_person
-from sdk.sim.placement import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import TRANSPORT_MODES, GpsTrack, ImuDataset, ImuRecording
+from momentsense.sdk.sim.devices import DeviceProfile, draw_device, sample_device
+from momentsense.sdk.sim.gps import GpsState, local_to_wgs84, lose_fixes, merge_fixes, network_fixes, side_rng, simulate_gps
+from momentsense.sdk.sim.itinerary import Leg, plan_legs
+from momentsense.sdk.sim.motion import gait_motion, still_motion, vehicle_motion
+from momentsense.sdk.sim.person import PersonProfile, draw_person
+from momentsense.sdk.sim.placement import (
     MODE_PLACEMENTS,
     STILL_COUPLING,
     carry_orientation,
@@ -31,8 +31,8 @@ from sdk.sim.placement import (
     phone_motion,
     vibration_coupling,
 )
-from sdk.sim.signals import IMU_RATE_HZ, child_rng, rotate
-from sdk.sim.vehicles import draw_vehicle
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, child_rng, rotate
+from momentsense.sdk.sim.vehicles import draw_vehicle
 
 SIMULATOR_VERSION = "momentsense-sensor-sim 1.2"
 

@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import VEHICLE_MODES
-from sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
+from momentsense.sdk.records import VEHICLE_MODES
+from momentsense.sdk.sim.signals import IMU_RATE_HZ, event_times, ou_process, smooth
 
 #: Range of the vertical vibration RMS at 10 m/s (m/s²) of a car, bus and train ride. Calibrated on
 #: real rides (``scripts/still_vibration_stats.py``): median std of |acc| per 10 s window 0.55 on the

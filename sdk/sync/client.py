@@ -31,8 +31,8 @@ from typing import Callable, Optional, Sequence
 
 import requests
 
-from sdk.errors import InputError, MomentsenseError
-from sdk.sync.queue import UploadQueue
+from momentsense.sdk.errors import InputError, MomentsenseError
+from momentsense.sdk.sync.queue import UploadQueue
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -44,10 +44,10 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from sdk.errors import InputError
-from sdk.records import TRANSPORT_MODES
-from sdk.timeline.records import DrivingScore, Place, Trip, Visit
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.timeline.records import DrivingScore, Place, Trip, Visit
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
 FORMAT = "momentsense-sync-day-v1"
 #: Smallest grid the coarse-location opt-in accepts, degrees (≈ 550 m).

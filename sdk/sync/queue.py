@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Optional
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,12 +31,12 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from sdk.timeline.geo import haversine_m, mean_position_deg, to_local_m
-from sdk.timeline.places import cluster_places, label_home_work
-from sdk.timeline.records import GpsFix, Place, StayPoint, TransportEvent, Trip, Visit
-from sdk.timeline.stay_points import StayPointParams, stay_point_finish, stay_point_init, stay_point_step
-from sdk.timeline.store import DAY_S, TimelineStore
-from sdk.timeline.trips import build_trips, mode_overlap_needed
+from momentsense.sdk.timeline.geo import haversine_m, mean_position_deg, to_local_m
+from momentsense.sdk.timeline.places import cluster_places, label_home_work
+from momentsense.sdk.timeline.records import GpsFix, Place, StayPoint, TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.stay_points import StayPointParams, stay_point_finish, stay_point_init, stay_point_step
+from momentsense.sdk.timeline.store import DAY_S, TimelineStore
+from momentsense.sdk.timeline.trips import build_trips, mode_overlap_needed
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sdk.timeline.geo import haversine_m, mean_position_deg
-from sdk.timeline.records import Place, StayPoint, Visit
+from momentsense.sdk.timeline.geo import haversine_m, mean_position_deg
+from momentsense.sdk.timeline.records import Place, StayPoint, Visit
 
 DAY_S = 86400.0
 #: Local hours counted as night for home: [22:00, 06:00).

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sdk.timeline.geo import haversine_m, mean_position_deg
-from sdk.timeline.records import GpsFix, StayPoint
+from momentsense.sdk.timeline.geo import haversine_m, mean_position_deg
+from momentsense.sdk.timeline.records import GpsFix, StayPoint
 
 #: ``fix_to_stay`` code of a usable fix that belongs to no stay point (the person was moving).
 MOVING = -1
@@ -489,7 +489,7 @@ def detect_stay_points(
 
     Examples
     --------
-    >>> from sdk.timeline.records import GpsFix
+    >>> from momentsense.sdk.timeline.records import GpsFix
     >>> fixes = [GpsFix(60.0 * i, 48.85, 2.35) for i in range(11)] + [GpsFix(700.0, 48.86, 2.35)]
     >>> stays, fix_to_stay = detect_stay_points(fixes, min_exit_s=0)
     >>> [(s.start, s.end, s.n_fixes) for s in stays], fix_to_stay.tolist()[-2:]

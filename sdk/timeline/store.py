@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
-from sdk.errors import MomentsenseError
-from sdk.timeline.records import DrivingScore, Place, TransportEvent, Trip, Visit
-from sdk.timeline.store_schema import (  # noqa: F401  (re-exported: the store's public names)
+from momentsense.sdk.errors import MomentsenseError
+from momentsense.sdk.timeline.records import DrivingScore, Place, TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.store_schema import (  # noqa: F401  (re-exported: the store's public names)
     _KIND_OF,
     APPLICATION_ID,
     CATEGORIES,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Union
 
-from sdk.timeline.records import DrivingEvent, DrivingScore, Place, TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.records import DrivingEvent, DrivingScore, Place, TransportEvent, Trip, Visit
 
 #: Schema version this build writes; :data:`MIGRATIONS` upgrades older files to it.
 SCHEMA_VERSION = 1

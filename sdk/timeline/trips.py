@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sdk.timeline.geo import path_length_m
-from sdk.timeline.records import TransportEvent, Trip, Visit
-from sdk.timeline.stay_points import validate_fixes
+from momentsense.sdk.timeline.geo import path_length_m
+from momentsense.sdk.timeline.records import TransportEvent, Trip, Visit
+from momentsense.sdk.timeline.stay_points import validate_fixes
 
 
 #: A mode counts for a trip when an event of it overlaps the trip this long (or half of a shorter trip), s.
@@ -40,7 +40,7 @@ def build_trips(
     fixes : fixes as accepted by :func:`~sdk.timeline.stay_points.validate_fixes`
         The same user's GPS fixes (may be empty).
     transport_events : sequence of TransportEvent
-        Detected modes (e.g. from :class:`~sdk.transport_detector.TransportDetector`), any order.
+        Detected modes (e.g. from :class:`~sdk.transport.detector.TransportDetector`), any order.
     max_accuracy_m : keyword-only float
         Fixes with a larger accuracy radius, m, are not used for the distance (as in stay points).
     min_mode_s : keyword-only float

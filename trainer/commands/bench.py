@@ -18,8 +18,8 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 def _runtime_run(args: argparse.Namespace) -> int:
     import json
 
-    from sdk.errors import InputError
-    from trainer.bench import bench_runtime
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.bench import bench_runtime
 
     if not args.hours > 0:
         raise InputError(f"--hours must be > 0, got {args.hours}")

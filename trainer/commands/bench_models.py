@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _models_args(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 def _models_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.bench_models import bench_models
+    from momentsense.trainer.bench_models import bench_models
 
     if args.repeats < 10:
         raise InputError(f"--repeats must be >= 10, got {args.repeats}")
@@ -33,7 +33,7 @@ def _training_args(p: argparse.ArgumentParser) -> None:
 def _training_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.bench_models import bench_training
+    from momentsense.trainer.bench_models import bench_training
 
     if not args.seconds > 0 or args.threads < 1:
         raise InputError(f"need --seconds > 0 and --threads >= 1, got {args.seconds}, {args.threads}")
@@ -59,7 +59,7 @@ def _profile_args(p: argparse.ArgumentParser) -> None:
 def _profile_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.profile import profile_demo
+    from momentsense.trainer.profile import profile_demo
 
     if not args.hours > 0:
         raise InputError(f"--hours must be > 0, got {args.hours}")
@@ -80,8 +80,8 @@ def _all_run(args: argparse.Namespace) -> int:
     import platform
     import time
 
-    from trainer.bench import bench_runtime
-    from trainer.bench_models import bench_models, bench_training
+    from momentsense.trainer.bench import bench_runtime
+    from momentsense.trainer.bench_models import bench_models, bench_training
 
     if not args.hours > 0 or not args.training_seconds > 0 or args.repeats < 10 or args.payload_days < 1:
         raise InputError("need --hours > 0, --training-seconds > 0, --repeats >= 10 and --payload-days >= 1")
@@ -95,7 +95,7 @@ def _all_run(args: argparse.Namespace) -> int:
     out["models"] = bench_models(args.repeats)
     out["training"] = bench_training(args.training_seconds)
     try:
-        from trainer.server.payload_size import measure
+        from momentsense.trainer.server.payload_size import measure
 
         out["sync_payload"] = measure(args.payload_days, 1, 0)
     except ImportError as exc:  # the server extra is not installed

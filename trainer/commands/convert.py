@@ -45,18 +45,18 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
 
 def _load(args: argparse.Namespace):
     if args.kind == "wisdm":
-        from trainer.loaders.wisdm import load_wisdm
+        from momentsense.trainer.loaders.wisdm import load_wisdm
 
         return load_wisdm(args.src)
     if args.kind == "driver":
-        from trainer.loaders.driver import load_driver
+        from momentsense.trainer.loaders.driver import load_driver
 
         return load_driver(args.src)
     if args.kind == "us-tm2017":
-        from trainer.loaders.us_tm2017 import load_us_tm2017
+        from momentsense.trainer.loaders.us_tm2017 import load_us_tm2017
 
         return load_us_tm2017(args.src)
-    from trainer.loaders.csv_import import CsvColumns, load_csv
+    from momentsense.trainer.loaders.csv_import import CsvColumns, load_csv
 
     columns = CsvColumns(
         time=args.time_column, acc=_three(args.acc_columns, "--acc-columns"),
@@ -94,7 +94,7 @@ def summary(ds) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sdk.imu_file import write_imu
+    from momentsense.sdk.io.imu_file import write_imu
 
     if args.kind == "csv" and not args.subject:
         from pathlib import Path
@@ -117,8 +117,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _convert_aalto(args: argparse.Namespace) -> int:
     """The Aalto GPS dataset has no IMU: it becomes a GPS + truth file for ``eval places --data``."""
-    from trainer.gps_truth_file import write_gps_truth
-    from trainer.loaders.aalto import SOURCE, load_aalto
+    from momentsense.trainer.gps_truth_file import write_gps_truth
+    from momentsense.trainer.loaders.aalto import SOURCE, load_aalto
 
     tracks, attrs = load_aalto(args.src)
     path = write_gps_truth(args.out, tracks, SOURCE, attrs)

@@ -6,7 +6,7 @@ import argparse
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    from trainer.demo.personas import PERSONAS
+    from momentsense.trainer.demo.personas import PERSONAS
 
     p.add_argument("--days", type=int, default=7, help="simulated days from a Monday (default 7: a week; 1..28)")
     p.add_argument("--persona", default="commuter",
@@ -26,7 +26,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.demo.run import DemoOptions, format_summary, run_demo
+    from momentsense.trainer.demo.run import DemoOptions, format_summary, run_demo
 
     opts = DemoOptions(days=args.days, persona=args.persona, seed=args.seed, hours=args.hours, out=args.out,
                        progress=not args.no_progress, transport_context=not args.no_context,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _shard_args(p: argparse.ArgumentParser) -> None:
@@ -17,9 +17,9 @@ def _shard_args(p: argparse.ArgumentParser) -> None:
 
 
 def _shard_run(args: argparse.Namespace) -> int:
-    from sdk.moments.tokens import EncodingConfig
-    from trainer.distributed import write_shards
-    from trainer.nextevent.train import TrainOptions
+    from momentsense.sdk.moments.tokens import EncodingConfig
+    from momentsense.trainer.distributed import write_shards
+    from momentsense.trainer.nextevent.train import TrainOptions
 
     if args.crops_per_user < 1:
         raise InputError(f"--crops-per-user must be >= 1, got {args.crops_per_user}")
@@ -43,7 +43,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.distributed import DistributedOptions, train_distributed
+    from momentsense.trainer.distributed import DistributedOptions, train_distributed
 
     opts = DistributedOptions(epochs=args.epochs, batch_per_worker=args.batch_per_worker, units=args.units, recall_heads=args.recall_heads,
                               seed=args.seed, backup_dir=args.backup_dir)

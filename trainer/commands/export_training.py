@@ -13,10 +13,10 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     try:
-        from trainer.server.export import export_training
+        from momentsense.trainer.server.export import export_training
     except ImportError as exc:
         raise InputError(f"export-training needs the [server] extra: pip install -e '.[server]' ({exc})") from None
     if not str(args.out).endswith((".jsonl", ".json", ".h5", ".hdf5")):

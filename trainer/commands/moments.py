@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _sim_args(p: argparse.ArgumentParser) -> None:
@@ -19,8 +19,8 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
 def _sim_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sdk.timeline_file import write_timeline
-    from trainer.population import PopulationOptions, simulate_population
+    from momentsense.sdk.io.timeline_file import write_timeline
+    from momentsense.trainer.population import PopulationOptions, simulate_population
 
     opts = PopulationOptions(args.users, args.weeks, args.seed, n_jobs=args.jobs)
     with tqdm(total=args.users, unit="user", desc="simulating", disable=args.no_progress) as bar:
@@ -50,10 +50,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 
 def _train_run(args: argparse.Namespace) -> int:
-    from sdk.errors import InputError
-    from trainer.nextevent.evaluate import fmt_table
-    from trainer.nextevent.train import TrainOptions
-    from trainer.nextevent.workflow import run_train
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.nextevent.evaluate import fmt_table
+    from momentsense.trainer.nextevent.train import TrainOptions
+    from momentsense.trainer.nextevent.workflow import run_train
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
@@ -87,7 +87,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 def _eval_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.nextevent.workflow import run_eval
+    from momentsense.trainer.nextevent.workflow import run_eval
 
     if args.first_week and args.shift_hours:
         raise InputError("--first-week and --shift-hours are separate scenarios: pass one")
@@ -110,9 +110,9 @@ def _moments_args(p: argparse.ArgumentParser) -> None:
 def _moments_run(args: argparse.Namespace) -> int:
     import json
 
-    from edge_models import artifact_dir
-    from sdk.timeline_file import read_timeline
-    from trainer.nextevent.moments_eval import evaluate_moments
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.io.timeline_file import read_timeline
+    from momentsense.trainer.nextevent.moments_eval import evaluate_moments
 
     if args.users < 1:
         raise InputError(f"--users must be >= 1, got {args.users}")

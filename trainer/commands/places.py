@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -20,11 +20,11 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.eval_places import evaluate
+    from momentsense.trainer.eval_places import evaluate
 
     if args.data:
-        from trainer.eval_places_file import format_report, score_tracks
-        from trainer.gps_truth_file import read_gps_truth
+        from momentsense.trainer.eval_places_file import format_report, score_tracks
+        from momentsense.trainer.gps_truth_file import read_gps_truth
 
         result = score_tracks(read_gps_truth(args.data))
         result["data"] = args.data

@@ -41,8 +41,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from quantize.prune import FineTuneOptions
-    from quantize.transport import (
+    from momentsense.quantize.prune import FineTuneOptions
+    from momentsense.trainer.transport.compress import (
         QuantizeOptions,
         Variant,
         default_sweep,

@@ -29,9 +29,9 @@ def _train_run(args: argparse.Namespace) -> int:
     import dataclasses
     import math
 
-    from sdk.errors import InputError
-    from trainer.segments.encoder import EncoderTrainOptions
-    from trainer.segments.workflow import SegmentsTrainOptions, run_train
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.segments.encoder import EncoderTrainOptions
+    from momentsense.trainer.segments.workflow import SegmentsTrainOptions, run_train
 
     try:
         counts = tuple(int(c) for c in args.label_counts.split(","))
@@ -65,7 +65,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 def _eval_run(args: argparse.Namespace) -> int:
     import json
 
-    from trainer.segments.evaluate import run_eval
+    from momentsense.trainer.segments.evaluate import run_eval
 
     m = run_eval(args.data, args.model, args.heads, args.max_users)
     if args.json:

@@ -24,13 +24,13 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     try:
         import uvicorn
 
-        from trainer.server.app import ServerSettings, create_app
-        from trainer.server.db import add_app, make_engine
+        from momentsense.trainer.server.app import ServerSettings, create_app
+        from momentsense.trainer.server.db import add_app, make_engine
     except ImportError as exc:
         raise InputError(f"the server needs the [server] extra: pip install -e '.[server]' ({exc})") from None
     if not 0 < args.port < 65536:

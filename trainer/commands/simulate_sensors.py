@@ -16,10 +16,10 @@ def _add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sdk.errors import InputError
-    from sdk.imu_file import write_imu
-    from sdk.records import TRANSPORT_MODES
-    from sdk.sim import SimulatorOptions, simulate_dataset
+    from momentsense.sdk.errors import InputError
+    from momentsense.sdk.io.imu_file import write_imu
+    from momentsense.sdk.records import TRANSPORT_MODES
+    from momentsense.sdk.sim import SimulatorOptions, simulate_dataset
 
     if args.minutes <= 0 or args.subjects < 1:
         raise InputError(f"--minutes must be > 0 and --subjects >= 1, got {args.minutes} and {args.subjects}")

@@ -52,10 +52,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train_run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from sdk.dsp import PreprocessConfig
-    from sdk.errors import InputError
-    from trainer.transport.train import TrainOptions
-    from trainer.transport.workflow import format_compare, run_train
+    from momentsense.sdk.dsp import PreprocessConfig
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.transport.train import TrainOptions
+    from momentsense.trainer.transport.workflow import format_compare, run_train
 
     if args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
@@ -76,7 +76,7 @@ def _train_run(args: argparse.Namespace) -> int:
                         context=not args.no_context, context_lag=args.context_lag,
                         model_kwargs=parse_model_args(args.model_arg))  # fmt: skip
     if args.folds:
-        from trainer.transport.crossval import format_cv, run_cross_validation
+        from momentsense.trainer.transport.crossval import format_cv, run_cross_validation
 
         if args.test_data or args.ablate_augment:
             raise InputError("--folds tests every subject of --data in turn: drop --test-data and --ablate-augment")
@@ -96,7 +96,7 @@ def _train_run(args: argparse.Namespace) -> int:
           f"{m['n_params']:,} parameters; wrote {args.out}/metrics.json")  # fmt: skip
     print(format_compare(m["compare"]))
     if "augmentation_ablation" in m:
-        from trainer.transport.ablation import AblationResult, format_ablation
+        from momentsense.trainer.transport.ablation import AblationResult, format_ablation
 
         print(format_ablation(AblationResult(**m["augmentation_ablation"])))
     return 0
@@ -106,8 +106,8 @@ def augment_config(items: list):
     """``["noise_acc_mps2=0.01", "rotation=false"]`` → an :class:`AugmentConfig` with those fields changed."""
     import dataclasses
 
-    from sdk.errors import InputError
-    from trainer.transport.augment import AugmentConfig
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.transport.augment import AugmentConfig
 
     fields = {f.name: f.type for f in dataclasses.fields(AugmentConfig)}
     changes = {}
@@ -124,7 +124,7 @@ def choose_candidates(spec: str, opts) -> dict:
     """``"rotation_deg=45,180"`` → ``{"rotation_deg=45": opts with that augmentation, ...}``."""
     import dataclasses
 
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     key, sep, values = spec.partition("=")
     vals = [v.strip() for v in values.split(",") if v.strip()]
@@ -141,7 +141,7 @@ def choose_candidates(spec: str, opts) -> dict:
 
 def parse_model_args(items: list) -> dict:
     """``["batch_norm=true", "l2=0.001", "widths=16,32"]`` → typed keyword arguments."""
-    from sdk.errors import InputError
+    from momentsense.sdk.errors import InputError
 
     out = {}
     for item in items:
@@ -186,9 +186,9 @@ def _eval_run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from edge_models import artifact_dir
-    from sdk.errors import InputError
-    from trainer.transport.workflow import _json, format_compare, run_eval
+    from momentsense.edge_models import artifact_dir
+    from momentsense.sdk.errors import InputError
+    from momentsense.trainer.transport.workflow import _json, format_compare, run_eval
 
     if args.compare:
         path = Path(args.metrics) if args.metrics else artifact_dir() / "transport_cnn.metrics.json"
@@ -201,8 +201,8 @@ def _eval_run(args: argparse.Namespace) -> int:
         return 0
     if not args.model or not args.data:
         raise InputError("eval transport needs --model and --data (or --compare)")
-    from trainer.transport.label_map import parse_label_map
-    from trainer.transport.workflow import load_datasets
+    from momentsense.trainer.transport.label_map import parse_label_map
+    from momentsense.trainer.transport.workflow import load_datasets
 
     if args.stream and not args.model.endswith(".tflite"):
         raise InputError(f"--stream runs the SDK, which runs .tflite models; got {args.model}")
@@ -215,7 +215,7 @@ def _eval_run(args: argparse.Namespace) -> int:
     ds = load_datasets(files)
     m = run_eval(args.model, files, context=not args.no_context, label_map=label_map, dataset=ds)
     if args.stream:
-        from trainer.transport.stream_eval import evaluate_stream
+        from momentsense.trainer.transport.stream_eval import evaluate_stream
 
         m.update(evaluate_stream(ds, args.model, args.gps, label_map, args.chunk_s))
     if args.json:
@@ -233,7 +233,7 @@ def _eval_run(args: argparse.Namespace) -> int:
                 print(f"with its {name}: accuracy {m[key]['accuracy']:.3f}, macro-F1 {m[key]['macro_f1']:.3f}; after the HMM "
                       f"macro-F1 {sm['forward']['macro_f1']:.3f} (forward), {sm['viterbi']['macro_f1']:.3f} (Viterbi)")
         if args.stream:
-            from trainer.transport.stream_format import format_stream
+            from momentsense.trainer.transport.stream_format import format_stream
 
             print(format_stream(m))
     return 0

@@ -22,7 +22,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trainer.transport.context import run_context
+    from momentsense.trainer.transport.context import run_context
 
     m = run_context(args.model, [p for p in args.data.split(",") if p], args.out, args.test_data, args.seed, args.ship,
                     args.add_to_metrics, lag=args.lag, heads=[h.strip() for h in args.heads.split(",") if h.strip()])  # fmt: skip

@@ -10,11 +10,11 @@ import dataclasses
 import datetime
 import math
 
-from sdk.errors import InputError, ModelError
-from sdk.insights import in_visits, place_category
-from sdk.insights import timeline_events as _timeline_events
-from sdk.runtime import MomentSDK
-from sdk.sync.payload import MomentSpan
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.sdk.insights import in_visits, place_category
+from momentsense.sdk.insights import timeline_events as _timeline_events
+from momentsense.sdk.runtime import MomentSDK
+from momentsense.sdk.sync.payload import MomentSpan
 
 DAY_S = 86400.0
 
@@ -32,7 +32,7 @@ class Learned:
         live_moments: The moments as the app sees them during the trip (the destination predicted by
             the next-event model).
         segments: Rule segments (fired, evidence, sentence), embedding segments, or why unavailable.
-        timeline_events: The local timeline as :class:`~sdk.timeline_file.Event` records.
+        timeline_events: The local timeline as :class:`~sdk.io.timeline_file.Event` records.
     """
 
     days: list
@@ -58,7 +58,7 @@ def assign_moments(events: list, trips: list) -> list:
     """Moments of the detected trips: the local timeline goes token by token into the shipped
     next-event model (:class:`sdk.moments.Moments`); at the first transport event of each trip the
     current moment is read. Returns :class:`MomentSpan` per trip that got one."""
-    from sdk.moments import Moments
+    from momentsense.sdk.moments import Moments
 
     m = Moments.create_from_path()
     spans, done = [], set()
@@ -79,7 +79,7 @@ def assign_moments(events: list, trips: list) -> list:
 def retrospective_moments(trips: list, label: dict) -> list:
     """Moments of finished trips from their detected origin and destination labels and main mode
     (:func:`sdk.moments.assign_moment` with the known destination instead of a prediction)."""
-    from sdk.moments import assign_moment
+    from momentsense.sdk.moments import assign_moment
 
     out = []
     for t in trips:
@@ -94,7 +94,7 @@ def retrospective_moments(trips: list, label: dict) -> list:
 
 def compute_segments_report(events: list, driving_scores: list) -> dict:
     """Rule segments with evidence (needs >= 7 days) and, if the shipped encoder loads, embedding segments."""
-    from sdk.segments import SegmentHeads, TimelineEncoder, UserEvents, evaluate_rules
+    from momentsense.sdk.segments import SegmentHeads, TimelineEncoder, UserEvents, evaluate_rules
 
     out: dict = {"rules": [], "embedding": [], "unavailable": None}
     try:
@@ -107,7 +107,7 @@ def compute_segments_report(events: list, driving_scores: list) -> dict:
                      "evidence": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.evidence.items()},
                      "sentence": s.sentence} for s in rules.segments]  # fmt: skip
     try:
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         enc = TimelineEncoder.create_from_path(artifact_dir() / "timeline_encoder.tflite")
         heads = SegmentHeads.create_from_path(artifact_dir() / "segment_classifiers.json")

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sim.simulate import LegState, SimulatorOptions, simulate_leg
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
@@ -30,7 +30,7 @@ PLACES_XY_M: dict[str, tuple[float, float]] = {
     "home": (0.0, 0.0), "work": (3200.0, 2100.0), "cafe": (3550.0, 2350.0), "shop": (-700.0, 650.0),
     "gym": (900.0, -600.0), "school": (-450.0, -950.0), "bar": (1900.0, -1300.0),
 }  # fmt: skip
-#: Planted place → place category of :data:`sdk.timeline_file.PLACE_CATEGORIES` (the moments' truth).
+#: Planted place → place category of :data:`sdk.io.timeline_file.PLACE_CATEGORIES` (the moments' truth).
 CATEGORY = {"home": "home", "work": "work", "cafe": "restaurant", "shop": "shop", "gym": "gym", "school": "school",
             "bar": "bar", "park": "park"}  # fmt: skip
 _SPEED_MPS = {"car": 11.0, "bus": 7.0, "train": 14.0, "subway": 10.0, "bike": 4.5, "walk": 1.3, "run": 2.8}
@@ -50,7 +50,7 @@ class StreamingWalker:
     options : SimulatorOptions
         ``t0`` is the start (unix s).
     sink : callable
-        ``sink(recording)`` for every leg (an :class:`sdk.imu_file.ImuRecording` with GPS).
+        ``sink(recording)`` for every leg (an :class:`sdk.io.imu_file.ImuRecording` with GPS).
     t_end : float
         Unix s at which the simulation stops (:class:`SimulationDone`).
     """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.records import TRANSPORT_MODES
+from momentsense.sdk.records import TRANSPORT_MODES
 
 DAY_S = 86400.0
 COLORS = {"still": "#d9d9d9", "walk": "#4daf4a", "run": "#a65628", "bike": "#984ea3", "car": "#e41a1c",

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sdk.errors import InputError
-from trainer.demo.personas import PERSONAS, get_persona
+from momentsense.sdk.errors import InputError
+from momentsense.trainer.demo.personas import PERSONAS, get_persona
 
 MAX_DAYS = 28
 
@@ -70,17 +70,17 @@ class DemoSummary:
 
 def run_demo(options: DemoOptions = DemoOptions()) -> DemoSummary:
     """Run the demo; see the module docstring. Returns the summary (the report is in ``options.out``)."""
-    from sdk.runtime import MomentSDK, SDKConfig
-    from trainer.demo.learned import learn
-    from trainer.demo.score import (
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.trainer.demo.learned import learn
+    from momentsense.trainer.demo.score import (
         score_moments,
         score_places,
         score_segments,
         score_transport,
         truth_trips,
     )
-    from trainer.demo.stream import stream_persona
-    from trainer.demo.sync import sync_days
+    from momentsense.trainer.demo.stream import stream_persona
+    from momentsense.trainer.demo.sync import sync_days
 
     persona = get_persona(options.persona)
     t_start = time.perf_counter()
@@ -153,7 +153,7 @@ def flat_scores(d: dict) -> dict:
 def pick_drive(learned, legs: list):
     """``(day index, DrivingScore)`` of the scored drive on a trip (not inside a visit) overlapping the
     planted car legs most (then the longest distance), or None without such drives."""
-    from trainer.demo.learned import in_visits
+    from momentsense.trainer.demo.learned import in_visits
 
     best, key = None, None
     for i, tl in enumerate(learned.day_timelines):
@@ -169,7 +169,7 @@ def pick_drive(learned, legs: list):
 
 def write_report(out: Path, data: dict, st, learned, events, driving_events: dict) -> Path:
     """Plots and ``index.html`` in ``out``; returns the HTML path."""
-    from trainer.demo.report import plot_confusion, plot_day, plot_driving, write_html
+    from momentsense.trainer.demo.report import plot_confusion, plot_day, plot_driving, write_html
 
     out.mkdir(parents=True, exist_ok=True)
     labels = {p["place"]: p["label"] for p in data["places"]}

@@ -16,11 +16,11 @@ import itertools
 
 import numpy as np
 
-from sdk.moments import assign_moment
-from sdk.records import TRANSPORT_MODES
-from sdk.segments import RULE_SEGMENTS
-from sdk.timeline.geo import haversine_m
-from trainer.demo.personas import CATEGORY, Persona
+from momentsense.sdk.moments import assign_moment
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.segments import RULE_SEGMENTS
+from momentsense.sdk.timeline.geo import haversine_m
+from momentsense.trainer.demo.personas import CATEGORY, Persona
 
 FOUND_WITHIN_M = 100.0
 

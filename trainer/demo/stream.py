@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from sdk.runtime import MomentSDK
-from sdk.sim import draw_device, draw_person
-from sdk.sim.gps import local_to_wgs84
-from sdk.sim.simulate import SimulatorOptions
-from sdk.sources import _chunk_recording
-from trainer.demo.personas import (
+from momentsense.sdk.runtime import MomentSDK
+from momentsense.sdk.sim import draw_device, draw_person
+from momentsense.sdk.sim.gps import local_to_wgs84
+from momentsense.sdk.sim.simulate import SimulatorOptions
+from momentsense.sdk.sources import chunk_recording
+from momentsense.trainer.demo.personas import (
     DAY_S,
     LEAD_IN_S,
     MONDAY_T0,
@@ -90,7 +90,7 @@ def stream_persona(sdk: MomentSDK, persona: Persona, n_days: int, seed: int, hou
             sp = rec.gps.speed_mps if rec.gps.speed_mps is not None else np.full(len(rec.gps.t), np.nan)
             speed_v.append(np.asarray(sp, np.float32))
         c = time.perf_counter()
-        for chunk in _chunk_recording(rec, chunk_s, gps_on=True):  # the simulated receiver listens
+        for chunk in chunk_recording(rec, chunk_s, gps_on=True):  # the simulated receiver listens
             sdk.feed(chunk)
         counters["sdk_s"] += time.perf_counter() - c
         if bar is not None and len(rec.t):

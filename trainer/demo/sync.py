@@ -15,8 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from sdk.errors import InputError
-from sdk.sync.payload import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.sync.payload import (
     build_day_payload,
     day_of,
     load_or_create_salt,
@@ -27,7 +27,7 @@ from sdk.sync.payload import (
 def build_payloads(learned, places: list, salt: bytes) -> list:
     """One ``momentsense-sync-day-v1`` payload per simulated day (moments of the day, fired segments,
     the scores of drives on trips)."""
-    from trainer.demo.learned import in_visits
+    from momentsense.trainer.demo.learned import in_visits
 
     seg = {s["segment"]: 1.0 for s in learned.segments.get("rules", []) if s["active"]}
     seg.update({s["segment"]: s["probability"] for s in learned.segments.get("embedding", []) if s["active"]})
@@ -54,11 +54,11 @@ class LoopbackServer:
         try:
             import uvicorn
 
-            from trainer.server.app import ServerSettings, create_app
-            from trainer.server.db import add_app, make_engine
+            from momentsense.trainer.server.app import ServerSettings, create_app
+            from momentsense.trainer.server.db import add_app, make_engine
         except ImportError as exc:
             raise InputError(f"the demo's server needs fastapi, uvicorn and sqlalchemy: pip install -e '.[demo]' ({exc})") from None
-        from trainer.server.testing import free_port
+        from momentsense.trainer.server.testing import free_port
 
         self.db_url = f"sqlite:///{db_path}"
         self.api_key = secrets.token_hex(16)
@@ -97,7 +97,7 @@ class LoopbackServer:
         from sqlalchemy import select
         from sqlalchemy.orm import Session
 
-        from trainer.server.db import Day
+        from momentsense.trainer.server.db import Day
 
         with Session(self.engine) as s:
             return sorted(s.scalars(select(Day.day).where(Day.install_id == install_id)).all())
@@ -105,8 +105,8 @@ class LoopbackServer:
 
 def sync_days(learned, places: list, work: Path) -> dict:
     """Build, queue and upload the days; what was sent and what the server holds afterwards."""
-    from sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
-    from sdk.sync.queue import UploadQueue
+    from momentsense.sdk.sync.client import SyncClient, SyncOptions, load_or_create_install
+    from momentsense.sdk.sync.queue import UploadQueue
 
     salt = load_or_create_salt(work / "salt.bin")
     payloads = build_payloads(learned, places, salt)

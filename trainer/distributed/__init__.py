@@ -5,7 +5,7 @@ who is who) → identical weights on all workers; ``BackupAndRestore`` checkpoin
 worker group resume from the last finished epoch.
 """
 
-from trainer.distributed.shards import read_shard, shard_paths, write_shards
-from trainer.distributed.train import DistributedOptions, train_distributed
+from momentsense.trainer.distributed.shards import read_shard, shard_paths, write_shards
+from momentsense.trainer.distributed.train import DistributedOptions, train_distributed
 
 __all__ = ["DistributedOptions", "read_shard", "shard_paths", "train_distributed", "write_shards"]

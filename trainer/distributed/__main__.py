@@ -1,4 +1,4 @@
-"""``python -m trainer.distributed SHARD_DIR OUT_DIR [--epochs E] ...``: one worker (reads TF_CONFIG)."""
+"""``python -m momentsense.trainer.distributed SHARD_DIR OUT_DIR [--epochs E] ...``: one worker (reads TF_CONFIG)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from trainer.distributed.train import (
+from momentsense.trainer.distributed.train import (
     DistributedOptions,
     SimulatedCrash,
     train_distributed,

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import EncodingConfig
-from sdk.timeline_file import read_timeline
-from trainer.nextevent.data import user_sequences
-from trainer.nextevent.train import TrainOptions, make_crops
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import EncodingConfig
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.nextevent.data import user_sequences
+from momentsense.trainer.nextevent.train import TrainOptions, make_crops
 
 SHARD_PATTERN = "shard-{:05d}-of-{:05d}.npz"
 

@@ -25,9 +25,9 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import N_FEATURES, N_TOKENS
-from trainer.distributed.shards import read_shard, shard_paths
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import N_FEATURES, N_TOKENS
+from momentsense.trainer.distributed.shards import read_shard, shard_paths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +128,7 @@ def train_distributed(shard_dir: str | Path, out_dir: str | Path, options: Distr
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if n_workers > 1 else tf.distribute.get_strategy()
     with strategy.scope():
-        from edge_models.next_event import build_next_event_model
+        from momentsense.edge_models.next_event import build_next_event_model
 
         seq_len = int(shards[0][0].shape[1]) if options.recall_heads else None
         model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, options.dropout, seed=options.seed,

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import GpsTrack
-from trainer.gps_truth_file import GpsTruth
-from trainer.loaders.common import h5_text, open_source, require
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import GpsTrack
+from momentsense.trainer.gps_truth_file import GpsTruth
+from momentsense.trainer.loaders.common import h5_text, open_source, require
 
 SOURCE = "Aalto TrafficSense public-transport-dataset (2016), CC BY 4.0"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
+from momentsense.sdk.errors import FormatError
 
 #: Provenance attributes copied from a source file's root into ``ImuDataset.attrs`` when present.
 PROVENANCE_KEYS = ("original_dataset", "source_repo", "subset", "citation", "license_as_stated", "device")
@@ -34,7 +34,7 @@ def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str
     MissingDependencyError
         h5py is not installed.
     """
-    from sdk.imu_file import _h5py
+    from momentsense.sdk.io.imu_file import _h5py
 
     h5py = _h5py()
     path = Path(path)

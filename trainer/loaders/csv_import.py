@@ -26,8 +26,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import STANDARD_GRAVITY_MPS2, ImuDataset, ImuRecording
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import STANDARD_GRAVITY_MPS2, ImuDataset, ImuRecording
 
 #: Factor from each time unit to seconds.
 TIME_SCALE = {"s": 1.0, "ms": 1e-3, "ns": 1e-9}

@@ -20,7 +20,7 @@ Conversion:
   ``1 + event index`` inside an event interval ``[start, end]`` (events do not overlap).
 * The events are also kept as intervals in ``ImuRecording.events`` (``start_s``, ``end_s`` on the
   recording's clock, ``label`` into ``label_names``, sorted by start), written to HDF5 as
-  ``/events/trip<N>`` and read back by :func:`sdk.imu_file.read_imu`, for driving-behaviour
+  ``/events/trip<N>`` and read back by :func:`sdk.io.imu_file.read_imu`, for driving-behaviour
   evaluation. Event times are the source's seconds-since-trip-start plus the trip's
   ``firstCollectionUptimeNanos`` (the conversion of the shared file, an assumption of its author).
 * The driver is not identified in the source: ``subject`` is the trip id, so a subject-wise split
@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import ImuDataset, ImuRecording
-from trainer.loaders.common import PROVENANCE_KEYS, h5_names, h5_text, open_source, provenance, require
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import ImuDataset, ImuRecording
+from momentsense.trainer.loaders.common import PROVENANCE_KEYS, h5_names, h5_text, open_source, provenance, require
 
 _FIELDS = ("acc", "acc_t_ns", "gyro", "gyro_t_ns", "event", "event_start_ns", "event_end_ns")
 

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import ImuDataset, ImuRecording
-from trainer.loaders.common import h5_text, open_source, require
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import ImuDataset, ImuRecording
+from momentsense.trainer.loaders.common import h5_text, open_source, require
 
 #: A backward time step up to this many seconds is reordered; a larger one splits the recording.
 SORT_MAX_BACK_S = 2.0

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import FormatError
-from sdk.records import ImuDataset, ImuRecording
-from trainer.loaders.common import h5_names, open_source, provenance, require
+from momentsense.sdk.errors import FormatError
+from momentsense.sdk.records import ImuDataset, ImuRecording
+from momentsense.trainer.loaders.common import h5_names, open_source, provenance, require
 
 #: A forward clock jump larger than this (seconds), any step back or an activity change starts a new block.
 BLOCK_GAP_S = 5.0

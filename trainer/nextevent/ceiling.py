@@ -27,10 +27,10 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import N_TOKENS, WEEK_S
-from trainer.population.days import plan_day
-from trainer.population.simulate import DAY, DEFAULT_START, _Writer, execute_outings, simulate_user
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import N_TOKENS, WEEK_S
+from momentsense.trainer.population.days import plan_day
+from momentsense.trainer.population.simulate import DAY, DEFAULT_START, _Writer, execute_outings, simulate_user
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,9 +10,9 @@ import dataclasses
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import DAY_S, WEEK_S, _MONDAY, encode_events, previous_durations
-from sdk.timeline_file import Timeline
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import DAY_S, WEEK_S, _MONDAY, encode_events, previous_durations
+from momentsense.sdk.io.timeline_file import Timeline
 
 
 @dataclasses.dataclass

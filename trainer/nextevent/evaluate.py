@@ -15,9 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from sdk.moments.tokens import EncodingConfig, window_for
-from trainer.nextevent.data import UserSeq, eval_mask, holiday_weeks, shift_week
-from trainer.nextevent.markov import PopulationMarkov, predict_user
+from momentsense.sdk.moments.tokens import EncodingConfig, window_for
+from momentsense.trainer.nextevent.data import UserSeq, eval_mask, holiday_weeks, shift_week
+from momentsense.trainer.nextevent.markov import PopulationMarkov, predict_user
 
 Predictor = Callable[[UserSeq, np.ndarray], np.ndarray]
 
@@ -36,7 +36,7 @@ def markov_predictor(pop: PopulationMarkov) -> Predictor:
 
 def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Predictor:
     """Predictor from a trained sequence model (re-built as a last-step model, any batch size)."""
-    from edge_models.next_event import build_export_model
+    from momentsense.edge_models.next_event import build_export_model
 
     n_tokens = int(model.get_layer("next_logits").get_config()["units"])
     last = build_export_model(model, int(config.max_events), batch_size=None)
@@ -52,7 +52,7 @@ def keras_predictor(model, config: EncodingConfig, batch_size: int = 512) -> Pre
 
 
 def tflite_predictor(model, config: EncodingConfig) -> Predictor:
-    """Predictor from a loaded :class:`sdk.interpreter.TfliteModel` (state reset before every window)."""
+    """Predictor from a loaded :class:`sdk.models.interpreter.TfliteModel` (state reset before every window)."""
     n_tokens = int(model.output_spec.shape[-1]) - 1
 
     def predict(seq: UserSeq, mask: np.ndarray) -> np.ndarray:
@@ -142,7 +142,7 @@ def evaluate(seqs: list[UserSeq], truth: dict, predictors: dict[str, Predictor],
 
 def fit_population_markov(seqs: list[UserSeq], options=None) -> PopulationMarkov:
     """Population back-off statistics from training users."""
-    from trainer.nextevent.markov import MarkovOptions
+    from momentsense.trainer.nextevent.markov import MarkovOptions
 
     pop = PopulationMarkov(options or MarkovOptions())
     for s in seqs:

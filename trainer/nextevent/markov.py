@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sdk.moments.tokens import N_TOKENS, day_of_week, time_of_day_s
+from momentsense.sdk.moments.tokens import N_TOKENS, day_of_week, time_of_day_s
 
 
 @dataclasses.dataclass(frozen=True)

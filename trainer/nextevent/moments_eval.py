@@ -6,8 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sdk.moments import BUSY_MODES, Moments
-from sdk.timeline_file import LABELS, MOMENTS, Timeline
+from momentsense.sdk.moments import BUSY_MODES, Moments
+from momentsense.sdk.io.timeline_file import LABELS, MOMENTS, Timeline
 
 #: Seconds after a notification is deferred at arrival before it is shown (``deliver`` protocol).
 ARRIVAL_GRACE_S = 60.0

@@ -15,8 +15,8 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.moments.tokens import N_FEATURES, N_TOKENS, EncodingConfig, encode_events, previous_durations
-from trainer.nextevent.data import UserSeq
+from momentsense.sdk.moments.tokens import N_FEATURES, N_TOKENS, EncodingConfig, encode_events, previous_durations
+from momentsense.trainer.nextevent.data import UserSeq
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ def train_next_event(train: list[UserSeq], val: list[UserSeq], config: EncodingC
             pass
     tf.random.set_seed(options.seed)
     keras.utils.set_random_seed(options.seed)
-    from edge_models.next_event import build_next_event_model
+    from momentsense.edge_models.next_event import build_next_event_model
 
     model = build_next_event_model(N_FEATURES, N_TOKENS, options.units, options.embed, seed=options.seed,
                                    seq_len=int(config.max_events) if options.recall_heads else None,

@@ -11,14 +11,14 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.moments.tokens import TOKENS, EncodingConfig
-from sdk.timeline_file import Timeline, read_timeline
-from trainer.nextevent.data import split_users, user_sequences
-from trainer.nextevent.evaluate import (evaluate, fit_population_markov, keras_predictor, markov_predictor,
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.moments.tokens import TOKENS, EncodingConfig
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
+from momentsense.trainer.nextevent.data import split_users, user_sequences
+from momentsense.trainer.nextevent.evaluate import (evaluate, fit_population_markov, keras_predictor, markov_predictor,
                                         tflite_predictor)  # fmt: skip
-from trainer.nextevent.markov import MarkovOptions, PopulationMarkov
-from trainer.nextevent.train import TrainOptions, train_next_event
+from momentsense.trainer.nextevent.markov import MarkovOptions, PopulationMarkov
+from momentsense.trainer.nextevent.train import TrainOptions, train_next_event
 
 MODEL_NAME = "next_event"
 MODEL_VERSION = "1.1.0"  # 1.1: the recall branch beside the LSTM (--recall-heads 4)
@@ -47,7 +47,7 @@ def load_population(path: Path) -> PopulationMarkov:
 
 def measure_latency_ms(model_path: Path, seqs, config: EncodingConfig, n: int = 200) -> dict:
     """Mean and p95 milliseconds per prediction of the SDK predictor (history update + window + invoke)."""
-    from sdk.moments.predictor import NextEventPredictor
+    from momentsense.sdk.moments.predictor import NextEventPredictor
 
     times = []
     pred = NextEventPredictor.create_from_path(model_path)
@@ -75,9 +75,9 @@ def run_train(data: str, out: str, options: TrainOptions, config: EncodingConfig
     """
     from tqdm import tqdm
 
-    from edge_models.next_event import build_export_model
-    from quantize.recurrent import export_lstm_tflite, write_lstm_model
-    from sdk.interpreter import load_model
+    from momentsense.edge_models.next_event import build_export_model
+    from momentsense.quantize.recurrent import export_lstm_tflite, write_lstm_model
+    from momentsense.sdk.models.interpreter import load_model
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
     moving that week by ``shift_hours`` (``*_unshifted`` are the same events as recorded). With
     ``first_week``, on each user's first week instead (the cold start: no per-user history yet).
     """
-    from sdk.manifest import read_manifest
+    from momentsense.sdk.models.manifest import read_manifest
 
     mp = Path(model_path)
     if not mp.exists():
@@ -151,14 +151,14 @@ def run_eval(model_path: str, data: str, shift_hours: float = 0.0, markov_popula
     tl: Timeline = read_timeline(data)
     users = list(range(len(tl.users)))[: max_users or None]
     if mp.suffix == ".tflite":
-        from sdk.interpreter import load_model
-        from sdk.manifest import load_verified_model
+        from momentsense.sdk.models.interpreter import load_model
+        from momentsense.sdk.models.manifest import load_verified_model
 
         model_bytes, manifest = load_verified_model(mp)
         config = EncodingConfig.from_dict(manifest.preprocess)
         lstm = tflite_predictor(load_model(model_bytes), config)
     elif mp.suffix == ".keras":
-        from edge_models.next_event import load_keras_model
+        from momentsense.edge_models.next_event import load_keras_model
 
         side = mp.with_name("next_event.json")
         config = EncodingConfig.from_dict(read_manifest(side).preprocess) if side.exists() else EncodingConfig()

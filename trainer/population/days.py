@@ -12,7 +12,7 @@ import random
 import zlib
 from typing import Optional
 
-from trainer.population.profile import HOUR, Profile
+from momentsense.trainer.population.profile import HOUR, Profile
 
 
 @dataclasses.dataclass

@@ -21,10 +21,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.timeline_file import KINDS, LABELS, MOMENTS, Timeline
-from trainer.population.days import DayContext, Stop, plan_day
-from trainer.population.profile import HOUR, SPEED_KMH, Profile, sample_profile
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.io.timeline_file import KINDS, LABELS, MOMENTS, Timeline
+from momentsense.trainer.population.days import DayContext, Stop, plan_day
+from momentsense.trainer.population.profile import HOUR, SPEED_KMH, Profile, sample_profile
 
 SIMULATOR_VERSION = "population-sim 1.0"
 #: Monday 2026-01-05 00:00 UTC.

@@ -13,15 +13,15 @@ import time
 
 import numpy as np
 
-from sdk.moments.tokens import N_TOKENS
-from sdk.segments.encoding import (
+from momentsense.sdk.moments.tokens import N_TOKENS
+from momentsense.sdk.segments.encoding import (
     N_FEATURES,
     WindowConfig,
     encode_user_windows,
     encode_window,
     l2_normalise,
 )
-from sdk.segments.events import DAY_S, UserEvents
+from momentsense.sdk.segments.events import DAY_S, UserEvents
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +123,7 @@ def train_encoder(users: list[UserEvents], config: WindowConfig, options: Encode
     import tensorflow as tf
     import tf_keras as keras
 
-    from edge_models.timeline_encoder import (
+    from momentsense.edge_models.timeline_encoder import (
         batch_hard_triplet_loss,
         build_timeline_encoder,
     )

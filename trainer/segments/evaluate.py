@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.segments.embedding import SegmentHeads, TimelineEncoder
-from sdk.segments.events import users_of
-from sdk.segments.features import timeline_features
-from sdk.timeline_file import read_timeline
-from trainer.population.profile import PERSONAS
-from trainer.segments.fewlabel import f1
-from trainer.segments.workflow import (
+from momentsense.sdk.segments.embedding import SegmentHeads, TimelineEncoder
+from momentsense.sdk.segments.events import users_of
+from momentsense.sdk.segments.features import timeline_features
+from momentsense.sdk.io.timeline_file import read_timeline
+from momentsense.trainer.population.profile import PERSONAS
+from momentsense.trainer.segments.fewlabel import f1
+from momentsense.trainer.segments.workflow import (
     evaluate_rule_segments,
     segment_truth,
     usable_users,
@@ -28,7 +28,7 @@ from trainer.segments.workflow import (
 def run_eval(data: str, model: str | None = None, heads: str | None = None, max_users: int | None = None) -> dict:
     """Per-segment F1 of ``rules``, ``embedding`` and ``features_baseline`` (None where a method has no such segment)."""
     if model is None:
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         model = str(artifact_dir() / "timeline_encoder.tflite")
     heads = heads or str(Path(model).with_name("segment_classifiers.json"))
@@ -39,7 +39,7 @@ def run_eval(data: str, model: str | None = None, heads: str | None = None, max_
     if max_users:
         codes = codes[: int(max_users)]
     if not codes:
-        from sdk.errors import InputError
+        from momentsense.sdk.errors import InputError
 
         raise InputError(f"{data}: no user has {enc.config.min_history_s / 86400:g} days of history")
     users = users_of(tl, codes)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.moments.tokens import N_TOKENS
-from sdk.segments.encoding import WindowConfig, encode_user_windows
-from sdk.segments.events import UserEvents
+from momentsense.sdk.moments.tokens import N_TOKENS
+from momentsense.sdk.segments.encoding import WindowConfig, encode_user_windows
+from momentsense.sdk.segments.events import UserEvents
 
 ENCODER_NAME = "timeline_encoder"
 
@@ -21,10 +21,10 @@ def export_encoder(model, out_dir: Path, check_users: list[UserEvents], config: 
     The check runs the SDK's interpreter on the windows of ``check_users`` (held-out) and compares
     with the Keras model: max absolute difference and mean cosine of the embeddings, and ms per window.
     """
-    from edge_models.timeline_encoder import build_export_model
-    from quantize.export import export_tflite, write_model
-    from quantize.recurrent import check_builtin_only
-    from sdk.interpreter import load_model
+    from momentsense.edge_models.timeline_encoder import build_export_model
+    from momentsense.quantize.export import export_tflite, write_model
+    from momentsense.quantize.recurrent import check_builtin_only
+    from momentsense.sdk.models.interpreter import load_model
 
     export = build_export_model(model, N_TOKENS)
     data = export_tflite(export, options.tflite_mode)

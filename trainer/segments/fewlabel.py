@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from sdk.segments.encoding import l2_normalise
+from momentsense.sdk.segments.encoding import l2_normalise
 
 
 @dataclasses.dataclass(frozen=True)

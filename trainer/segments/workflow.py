@@ -15,20 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.segments.encoding import WindowConfig
-from sdk.segments.events import UserEvents, users_of
-from sdk.segments.features import FEATURE_NAMES, MIN_HISTORY_DAYS, timeline_features
-from sdk.segments.rules import RULE_SEGMENTS, RuleOptions, evaluate_rules
-from sdk.timeline_file import Timeline, read_timeline
-from trainer.population.profile import PERSONAS
-from trainer.segments.encoder import (
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.segments.encoding import WindowConfig
+from momentsense.sdk.segments.events import UserEvents, users_of
+from momentsense.sdk.segments.features import FEATURE_NAMES, MIN_HISTORY_DAYS, timeline_features
+from momentsense.sdk.segments.rules import RULE_SEGMENTS, RuleOptions, evaluate_rules
+from momentsense.sdk.io.timeline_file import Timeline, read_timeline
+from momentsense.trainer.population.profile import PERSONAS
+from momentsense.trainer.segments.encoder import (
     EncoderTrainOptions,
     embed_users,
     retrieval_metrics,
     train_encoder,
 )
-from trainer.segments.fewlabel import (
+from momentsense.trainer.segments.fewlabel import (
     f1,
     few_label_curve,
     fit_head,
@@ -115,8 +115,8 @@ def _finetune(model, ev_lab: list[UserEvents], y_lab: np.ndarray, ev_test: list[
     import tensorflow as tf
     import tf_keras as keras
 
-    from edge_models.timeline_encoder import LOWER_LAYERS
-    from sdk.segments.encoding import encode_user_windows
+    from momentsense.edge_models.timeline_encoder import LOWER_LAYERS
+    from momentsense.sdk.segments.encoding import encode_user_windows
 
     keras.utils.set_random_seed(seed)
     clone = keras.models.clone_model(model)
@@ -220,7 +220,7 @@ def run_train(data: str, out: str, o: SegmentsTrainOptions = SegmentsTrainOption
     else:
         model2 = None
 
-    from trainer.segments.export import export_encoder
+    from momentsense.trainer.segments.export import export_encoder
 
     m.update(export_encoder(model, out_dir, ev(test_i)[:40], config, o, tl.source, m))
     if model2 is not None:  # the retrained encoder, shipped beside the old one with its mapping (a rollout)
@@ -266,8 +266,8 @@ def _stable_experiment(model, enc_users, pool_users, test_users, e_test_old, old
     model : the retrained encoder shipped as the next version
     mapping : ``(kind, matrix)`` of its mapping
     """
-    from sdk.segments.encoding import encode_user_windows
-    from trainer.segments.encoder import embed_windows, users_from_windows
+    from momentsense.sdk.segments.encoding import encode_user_windows
+    from momentsense.trainer.segments.encoder import embed_windows, users_from_windows
 
     anchor_wins = [encode_user_windows(u, config) for u in pool_users]
     anchors, counts = np.concatenate(anchor_wins), [len(w) for w in anchor_wins]

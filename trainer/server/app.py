@@ -27,10 +27,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trainer.server import schemas as S
-from trainer.server.db import App, Batch, Day, Erasure, Event, Feedback, Install, hash_secret, make_engine
-from trainer.server.limits import BodyLimitMiddleware, RateLimitMiddleware
-from trainer.server.registry import ModelRegistry
+from momentsense.trainer.server import schemas as S
+from momentsense.trainer.server.db import App, Batch, Day, Erasure, Event, Feedback, Install, hash_secret, make_engine
+from momentsense.trainer.server.limits import BodyLimitMiddleware, RateLimitMiddleware
+from momentsense.trainer.server.registry import ModelRegistry
 
 _TOKEN_RE = re.compile(r"^([0-9a-f]{32})\.([0-9a-f]{64})$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
@@ -60,7 +60,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     """Build the application (creates the tables if missing)."""
     engine = make_engine(settings.db_url)
     if settings.models_dir is None:
-        from edge_models import artifact_dir
+        from momentsense.edge_models import artifact_dir
 
         models_dir = artifact_dir()
     else:

@@ -26,8 +26,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
-from trainer.server.db import App, Day, Feedback, make_engine
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES, TRANSPORT_LABELS, Event, Timeline, write_timeline
+from momentsense.trainer.server.db import App, Day, Feedback, make_engine
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Measure the upload size: gzip day payloads of simulated people vs their raw sensor bytes.
 
-    python -m trainer.server.payload_size [--days 5] [--people 3] [--seed 0]
+    python -m momentsense.trainer.server.payload_size [--days 5] [--people 3] [--seed 0]
 
 Each person's days go through the real timeline stages (stay points, places, home/work, trips;
 :func:`trainer.eval_places.simulate_days`), then :func:`sdk.sync.payload.build_day_payload`. Raw
@@ -22,11 +22,11 @@ GPS_FIX_BYTES = 3 * 8 + 2 * 4
 
 
 def measure(n_days: int = 5, n_people: int = 3, seed: int = 0, installs: int = 0) -> dict:
-    from sdk.sync.payload import MomentSpan, build_day_payload, day_of, split_days
-    from sdk.timeline.places import cluster_places, label_home_work
-    from sdk.timeline.stay_points import detect_stay_points
-    from sdk.timeline.trips import build_trips
-    from trainer.eval_places import simulate_days
+    from momentsense.sdk.sync.payload import MomentSpan, build_day_payload, day_of, split_days
+    from momentsense.sdk.timeline.places import cluster_places, label_home_work
+    from momentsense.sdk.timeline.stay_points import detect_stay_points
+    from momentsense.sdk.timeline.trips import build_trips
+    from momentsense.trainer.eval_places import simulate_days
 
     per_day, raw_per_day, batch_bytes, json_bytes, n_days_total = [], [], [], [], 0
     all_payloads: list = []
@@ -68,9 +68,9 @@ def server_bytes_per_day(people_days: list, installs: int) -> dict:
     import warnings
     from pathlib import Path
 
-    from sdk.sync.payload import build_day_payload
-    from trainer.server.app import ServerSettings, create_app
-    from trainer.server.db import add_app
+    from momentsense.sdk.sync.payload import build_day_payload
+    from momentsense.trainer.server.app import ServerSettings, create_app
+    from momentsense.trainer.server.db import add_app
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,7 +1,7 @@
 """Model registry: the ``.tflite`` models and manifests found in a folder (recursively).
 
 A model is ``<stem>.tflite`` with its manifest ``<stem>.json`` beside it (``momentsense-model-manifest-v1``)
-and optionally a signature ``<stem>.sig`` (text, see :mod:`sdk.ota`). Models are keyed by the
+and optionally a signature ``<stem>.sig`` (text, see :mod:`sdk.models.ota`). Models are keyed by the
 manifest's ``(name, version)``; files whose bytes do not match the manifest's sha256 are skipped.
 By default the folder is the shipped ``edge_models/artifacts``.
 """
@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from sdk.errors import ModelError
-from sdk.manifest import load_verified_model
+from momentsense.sdk.errors import ModelError
+from momentsense.sdk.models.manifest import load_verified_model
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """One round of the retraining loop: simulated devices upload, the server exports, the LSTM is retrained.
 
-    python -m trainer.server.retrain_round --timeline POP.h5 --out DIR [--epochs 2] [--max-users 300]
+    python -m momentsense.trainer.server.retrain_round --timeline POP.h5 --out DIR [--epochs 2] [--max-users 300]
 
 1. Each user of a simulated population timeline (``momentsense simulate population``) is a device:
    its events become typed records (visits; the transport events between two visits form a trip
@@ -27,9 +27,9 @@ from pathlib import Path
 
 
 def user_payloads(events, salt: bytes) -> list[dict]:
-    """Day payloads of one user's timeline events (``sdk.timeline_file.Event`` in time order)."""
-    from sdk.sync.payload import MomentSpan, build_day_payload, split_days
-    from sdk.timeline.records import Trip, Visit
+    """Day payloads of one user's timeline events (``sdk.io.timeline_file.Event`` in time order)."""
+    from momentsense.sdk.sync.payload import MomentSpan, build_day_payload, split_days
+    from momentsense.sdk.timeline.records import Trip, Visit
 
     visits, trips, moments, cats = [], [], [], {}
     run: list = []
@@ -66,9 +66,9 @@ def fine_tune(base_keras: Path, out_dir: Path, train, val, config, epochs: int, 
 
     import tf_keras as keras
 
-    from trainer.nextevent.train import TrainOptions, make_crops
+    from momentsense.trainer.nextevent.train import TrainOptions, make_crops
 
-    from edge_models.next_event import load_keras_model
+    from momentsense.edge_models.next_event import load_keras_model
 
     keras.utils.set_random_seed(seed)
     model = load_keras_model(base_keras)
@@ -100,15 +100,15 @@ def fine_tune(base_keras: Path, out_dir: Path, train, val, config, epochs: int, 
 
 def run_round(timeline: str, out: str, epochs: int = 2, max_users: int = 300, seed: int = 0,
               base_timeline: str | None = None, base_epochs: int = 30, finetune_epochs: int = 8) -> dict:  # fmt: skip
-    from sdk.sync.client import InstallIdentity, SyncClient, SyncOptions
-    from sdk.sync.queue import UploadQueue
-    from sdk.timeline_file import read_timeline, write_timeline
-    from trainer.nextevent.data import split_users
-    from trainer.nextevent.train import TrainOptions
-    from trainer.nextevent.workflow import run_eval, run_train
-    from trainer.server.export import export_training
-    from trainer.server.testing import ServerProcess
-    from edge_models import artifact_dir
+    from momentsense.sdk.sync.client import InstallIdentity, SyncClient, SyncOptions
+    from momentsense.sdk.sync.queue import UploadQueue
+    from momentsense.sdk.io.timeline_file import read_timeline, write_timeline
+    from momentsense.trainer.nextevent.data import split_users
+    from momentsense.trainer.nextevent.train import TrainOptions
+    from momentsense.trainer.nextevent.workflow import run_eval, run_train
+    from momentsense.trainer.server.export import export_training
+    from momentsense.trainer.server.testing import ServerProcess
+    from momentsense.edge_models import artifact_dir
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -151,8 +151,8 @@ def run_round(timeline: str, out: str, epochs: int = 2, max_users: int = 300, se
     if base_timeline:
         # Fine-tuning: a base model trained on another simulated population (exact times) is
         # evaluated on the held-out uploaded users, fine-tuned on the uploads' training users, evaluated again.
-        from trainer.nextevent.data import user_sequences
-        from sdk.moments.tokens import EncodingConfig
+        from momentsense.trainer.nextevent.data import user_sequences
+        from momentsense.sdk.moments.tokens import EncodingConfig
 
         t1 = time.time()
         run_train(base_timeline, str(out_dir / "base"), TrainOptions(epochs=base_epochs, seed=seed), split_seed=0,

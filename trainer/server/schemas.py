@@ -7,9 +7,9 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sdk.records import TRANSPORT_MODES
-from sdk.sync.payload import DRIVING_KINDS, MIN_GRID_DEG
-from sdk.timeline_file import MOMENTS, PLACE_CATEGORIES
+from momentsense.sdk.records import TRANSPORT_MODES
+from momentsense.sdk.sync.payload import DRIVING_KINDS, MIN_GRID_DEG
+from momentsense.sdk.io.timeline_file import MOMENTS, PLACE_CATEGORIES
 
 EventId = Field(pattern=r"^e_[0-9a-f]{20}$")
 PlaceTok = Field(pattern=r"^(p_[0-9a-f]{16})?$")

@@ -53,7 +53,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "trainer.cli", "serve", "--db", self.db_url, "--port", str(self.port), *self.extra_args]
+        cmd = [sys.executable, "-m", "momentsense.trainer.cli", "serve", "--db", self.db_url, "--port", str(self.port), *self.extra_args]
         for name, key in self.api_keys.items():
             cmd += ["--app-key", f"{name}:{key}"]
         if self.models_dir is not None:

@@ -13,10 +13,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import ImuDataset
-from trainer.transport.augment import AugmentConfig
-from trainer.transport.train import TrainOptions, train_transport
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset
+from momentsense.trainer.transport.augment import AugmentConfig
+from momentsense.trainer.transport.train import TrainOptions, train_transport
 
 #: Where an ablation is scored.
 ABLATE_ON = ("validation", "test")
@@ -95,8 +95,8 @@ def run_ablation(
     progress : callable, optional
         Called with each finished row.
     """
-    from trainer.transport.evaluate import evaluate_classifier
-    from trainer.transport.workflow import keras_predictor
+    from momentsense.trainer.transport.evaluate import evaluate_classifier
+    from momentsense.trainer.transport.workflow import keras_predictor
 
     if on not in ABLATE_ON:
         raise InputError(f"ablation scored on {on!r}; choose one of {list(ABLATE_ON)}")
@@ -107,7 +107,7 @@ def run_ablation(
         split = "by subject and device"
         run_opts = dataclasses.replace(opts, holdout_devices=True)
         try:
-            from trainer.transport.train import prepare_split
+            from momentsense.trainer.transport.train import prepare_split
 
             prepare_split(data, None, dataclasses.replace(run_opts, augment=None, copies=0))
         except InputError as e:

@@ -26,7 +26,7 @@ import dataclasses
 
 import numpy as np
 
-from sdk.records import ImuRecording
+from momentsense.sdk.records import ImuRecording
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,8 +24,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError, ModelError
-from trainer.transport.features import window_features
+from momentsense.sdk.errors import InputError, ModelError
+from momentsense.trainer.transport.features import window_features
 
 _FORMAT = "momentsense-transport-baseline-v1"
 

@@ -1,4 +1,4 @@
-"""Fit and evaluate the context head (:mod:`sdk.transport_context`) on top of a trained window model.
+"""Fit and evaluate the context head (:mod:`sdk.transport.heads`) on top of a trained window model.
 
 The head is fitted on the window model's outputs for the subjects the window model was fitted on
 (continuous recordings, unaugmented), its HMM prior is tuned on the validation subjects the window
@@ -16,12 +16,12 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.manifest import read_manifest, sha256_file, write_manifest
-from sdk.records import ImuDataset
-from sdk.transport_context import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
-from trainer.transport.data import WindowData, dataset_windows
-from trainer.transport.evaluate import evaluate_classifier, ordered, tune_hmm
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.models.manifest import read_manifest, sha256_file, write_manifest
+from momentsense.sdk.records import ImuDataset
+from momentsense.sdk.transport.heads import ContextHead, context_probs, context_summaries, load_head, save_head, window_vectors
+from momentsense.trainer.transport.data import WindowData, dataset_windows
+from momentsense.trainer.transport.evaluate import evaluate_classifier, ordered, tune_hmm
 
 #: Context lengths in windows: 1, 3 and 6 minutes at the default 5 s hop.
 DEFAULT_SCALES = (12, 36, 72)
@@ -53,7 +53,7 @@ class ContextOptions:
         ensemble: Perceptrons fitted with seeds ``seed, seed + 1, …`` whose logits are averaged; with
             one hidden layer that average is itself one perceptron ``ensemble`` times as wide, so
             the shipped file and the phone's code do not change.
-        gps: Each window's vector also gets its GPS numbers (:mod:`sdk.transport_gps`, default
+        gps: Each window's vector also gets its GPS numbers (:mod:`sdk.transport.gps`, default
             config): a head for phones with location on. Needs data with GPS tracks.
 
     Chosen on the validation file behind the int8 model (macro-F1 per window / after Viterbi, three
@@ -90,10 +90,10 @@ def stream_vectors(probs: np.ndarray, data: WindowData, gps: bool = False) -> tu
 
 def fit_head(summaries: np.ndarray, y: np.ndarray, label_names: Sequence[str], n_channels: int,
              opts: ContextOptions) -> ContextHead:
-    """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport_context.context_summaries`)."""
+    """Fit standardisation and perceptron on summary vectors (:func:`sdk.transport.heads.context_summaries`)."""
     from sklearn.neural_network import MLPClassifier
 
-    from sdk.transport_gps import GpsFeatureConfig
+    from momentsense.sdk.transport.gps import GpsFeatureConfig
 
     y = np.asarray(y, np.int64)
     k = len(label_names)
@@ -144,7 +144,7 @@ def evaluate_head(probs: np.ndarray, head: ContextHead, test: WindowData, label_
                   hop_s: float) -> dict:
     """Window and smoothing metrics of window model + head on ``test`` (the head's own HMM, if it has
     one); ``probs``: the window model's probabilities of ``test``'s windows."""
-    from sdk.hmm import TransitionModel
+    from momentsense.sdk.transport.hmm import TransitionModel
 
     if list(head.label_names) != list(label_names):
         raise InputError(f"the context head's labels {list(head.label_names)} differ from the model's {list(label_names)}")
@@ -222,7 +222,7 @@ def fit_and_evaluate(
     # Window vectors without and with GPS numbers, each only if a head needs it.
     vecs = {g: stream_vectors(fit_probs, fit, gps=g)[2] for g in {o.gps for o in options}}
     if train_sequences is None:
-        from trainer.transport.train import sequences_by_recording
+        from momentsense.trainer.transport.train import sequences_by_recording
 
         train_sequences = sequences_by_recording(fit)
     n_cls, hop_s = len(label_names), config.hop_s
@@ -253,7 +253,7 @@ def add_to_run(metrics: dict, out_dir, predict, train_ds: ImuDataset, trained, v
     Datasets of pre-cut windows have no context: the reason goes to ``metrics["context"]`` and no head
     is returned. ``val_probs``, ``test_probs``: the run's own window-model probabilities of ``val`` and
     ``test`` (see :func:`fit_and_evaluate`)."""
-    from trainer.transport.workflow import _row
+    from momentsense.trainer.transport.workflow import _row
 
     try:
         fitted = fit_and_evaluate(predict, train_ds, trained.config, trained.label_names, trained.train_sequences, val, test,
@@ -302,8 +302,8 @@ def run_context(model_path: str, data: Sequence[str], out_dir: str, test_data: O
     window model was tested on. ``ship``: copy the head beside a ``.tflite`` model and name it in its
     manifest; ``metrics_path``: a training run's ``metrics.json`` whose comparison table gets a row.
     """
-    from trainer.transport.train import TrainOptions, prepare_split
-    from trainer.transport.workflow import _json, load_datasets, load_window_model
+    from momentsense.trainer.transport.train import TrainOptions, prepare_split
+    from momentsense.trainer.transport.workflow import _json, load_datasets, load_window_model
 
     if lag < 0:
         raise InputError(f"--lag must be >= 0 windows, got {lag}")
@@ -344,7 +344,7 @@ def _add_compare_row(metrics_path: Path, model_path: Path, head: ContextHead, he
     """Put (or replace) the window model + head row in a training run's comparison table: ``cnn+context``
     (``cnn+context_lagged``) for a ``.keras`` model, ``cnn int8 tflite+context`` (its input dtype) for a
     ``.tflite`` one (its manifest's parameter count; ``bytes``: the model file + the head file)."""
-    from trainer.transport.workflow import _row
+    from momentsense.trainer.transport.workflow import _row
 
     if not metrics_path.exists():
         raise InputError(f"{metrics_path}: no such metrics.json")

@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import ImuDataset
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset
 
 
 def dataset_subjects(ds: ImuDataset) -> list[str]:
@@ -87,8 +87,8 @@ def run_cross_validation(
         ``mean_macro_f1``, ``std_macro_f1``, ``mean_accuracy``, plus ``pooled`` macro-F1 over all
         held-out windows of every fold.
     """
-    from trainer.transport.train import TrainOptions
-    from trainer.transport.workflow import load_datasets, run_train
+    from momentsense.trainer.transport.train import TrainOptions
+    from momentsense.trainer.transport.workflow import load_datasets, run_train
 
     opts = options or TrainOptions()
     ds = load_datasets(list(data))
@@ -150,7 +150,7 @@ def run_cross_validation(
 def pooled_metrics(cm: np.ndarray, label_names: Sequence[str]) -> dict:
     """:func:`~trainer.transport.metrics.classification_metrics` of a summed confusion matrix
     (rows = truth, columns = prediction): every fold's held-out windows scored as one set."""
-    from trainer.transport.metrics import classification_metrics
+    from momentsense.trainer.transport.metrics import classification_metrics
 
     cm = np.asarray(cm, np.int64)
     n = len(label_names)

@@ -12,10 +12,10 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from sdk.dsp import PreprocessConfig, recording_windows
-from sdk.errors import InputError
-from sdk.records import ImuDataset, ImuRecording, WindowSet
-from trainer.transport.augment import AugmentConfig, augment_recording
+from momentsense.sdk.dsp import PreprocessConfig, recording_windows
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset, ImuRecording, WindowSet
+from momentsense.trainer.transport.augment import AugmentConfig, augment_recording
 
 
 @dataclasses.dataclass
@@ -30,8 +30,8 @@ class WindowData:
         recording: int64 ``(W,)`` index of the source recording (windows of one recording are consecutive).
         k_start: int64 ``(W,)`` grid index of the first sample (time = k / fs_hz).
         purity: float32 ``(W,)`` share of the window's samples carrying its label (1 = no transition inside).
-        gps: float64 ``(W, 3)`` the window's GPS numbers (:func:`sdk.transport_gps.gps_features`,
-            default :class:`~sdk.transport_gps.GpsFeatureConfig`); NaN rows where the recording has no
+        gps: float64 ``(W, 3)`` the window's GPS numbers (:func:`sdk.transport.gps.gps_features`,
+            default :class:`~sdk.transport.gps.GpsFeatureConfig`); NaN rows where the recording has no
             GPS track (the file carries none: not the same as a phone that got no fix).
     """
 
@@ -121,7 +121,7 @@ def recording_to_windows(
 
 def recording_gps(rec: ImuRecording, k_start: np.ndarray, config: PreprocessConfig) -> np.ndarray:
     """GPS numbers ``(W, 3)`` of a recording's windows starting at grid index ``k_start`` (NaN without a GPS track)."""
-    from sdk.transport_gps import GPS_FEATURES, gps_features
+    from momentsense.sdk.transport.gps import GPS_FEATURES, gps_features
 
     if rec.gps is None:
         return np.full((len(k_start), len(GPS_FEATURES)), np.nan)

@@ -12,9 +12,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from sdk.hmm import TransitionModel, fit_transitions, forward_filter, viterbi
-from trainer.transport.data import WindowData
-from trainer.transport.metrics import classification_metrics, segment_accuracy, switches_per_hour
+from momentsense.sdk.transport.hmm import TransitionModel, fit_transitions, forward_filter, viterbi
+from momentsense.trainer.transport.data import WindowData
+from momentsense.trainer.transport.metrics import classification_metrics, segment_accuracy, switches_per_hour
 
 #: Self-transition priors tried on validation data.
 SELF_PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, 10000.0)

@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Frequency bands (Hz) whose share of the spectral power is a feature. They tile 0–12.5 Hz, the
 #: whole spectrum at 25 Hz: walking ~1.5–2.5 Hz steps, running ~2.5–3.5 Hz, cycling cadence

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sdk.errors import InputError
+from momentsense.sdk.errors import InputError
 
 #: Default table: file label (lower case) → model class. Stairs are walking, jogging is running,
 #: every posture without locomotion is still.
@@ -85,7 +85,7 @@ def remap_dataset(ds, model_names: Sequence[str], mapping: dict):
 
     import numpy as np
 
-    from sdk.records import ImuDataset
+    from momentsense.sdk.records import ImuDataset
 
     models = list(model_names)
     lut = np.array([models.index(mapping[n]) if mapping.get(n) is not None else -1 for n in ds.label_names] + [-1], np.int16)

@@ -1,6 +1,6 @@
 """Real recordings in the transport model's classes, so they can join its training and CV.
 
-``python -m trainer.transport.realdata wisdm SRC.h5 --out FILE.h5`` converts the WISDM phone subset
+``python -m momentsense.trainer.transport.realdata wisdm SRC.h5 --out FILE.h5`` converts the WISDM phone subset
 (:func:`trainer.loaders.wisdm.load_wisdm`) to a ``momentsense-imu-v1`` file whose ``label_names``
 are :data:`sdk.records.TRANSPORT_MODES`, by :data:`WISDM_TO_MODES`: sitting and standing are still,
 walking and stairs are walk, jogging is run. Such a file can be passed to ``momentsense train
@@ -16,8 +16,8 @@ from typing import Mapping
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import TRANSPORT_MODES, ImuDataset
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import TRANSPORT_MODES, ImuDataset
 
 #: WISDM activity → transport mode.
 WISDM_TO_MODES: dict[str, str] = {
@@ -52,13 +52,13 @@ def relabel(ds: ImuDataset, mapping: Mapping[str, str], label_names: tuple[str, 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m trainer.transport.realdata", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m momentsense.trainer.transport.realdata", description=__doc__.splitlines()[0])
     ap.add_argument("kind", choices=["wisdm"], help="source dataset")
     ap.add_argument("src", help="wisdm2019_phone_subset.h5")
     ap.add_argument("--out", required=True, help="momentsense-imu-v1 file to write")
     a = ap.parse_args(argv)
-    from sdk.imu_file import write_imu
-    from trainer.loaders.wisdm import load_wisdm
+    from momentsense.sdk.io.imu_file import write_imu
+    from momentsense.trainer.loaders.wisdm import load_wisdm
 
     ds = relabel(load_wisdm(a.src), WISDM_TO_MODES)
     write_imu(a.out, ds)

@@ -26,8 +26,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.records import VEHICLE_MODES, ImuDataset, ImuRecording
-from trainer.transport.label_map import resolve_label_map
+from momentsense.sdk.records import VEHICLE_MODES, ImuDataset, ImuRecording
+from momentsense.trainer.transport.label_map import resolve_label_map
 
 #: A second is labelled by the nearest accelerometer sample within this many seconds of its midpoint.
 #: 2.5 s covers the ~0.5-1.3 s steps of on-change logging at 1-5 Hz, not sensor gaps.
@@ -70,7 +70,7 @@ def truth_per_second(t: np.ndarray, label: np.ndarray, mids: np.ndarray, tol_s: 
 
 
 def _fixes(rec: ImuRecording, a: float, b: float) -> list:
-    from sdk.timeline.records import GpsFix
+    from momentsense.sdk.timeline.records import GpsFix
 
     g = rec.gps
     if g is None or len(g.t) == 0:
@@ -88,9 +88,9 @@ def stream_recording(rec: ImuRecording, model_path: Optional[str], gps: bool, la
     ``gps``: feed the recording's fixes and say location is on (only where it carries a track);
     otherwise location is off and the GPS heads never run. ``label_names``: the model's classes.
     """
-    from sdk.runtime import MomentSDK, SDKConfig
-    from sdk.sources import SensorChunk
-    from sdk.transport_options import ModelOptions
+    from momentsense.sdk.runtime import MomentSDK, SDKConfig
+    from momentsense.sdk.sources import SensorChunk
+    from momentsense.sdk.transport.options import ModelOptions
 
     cfg = SDKConfig(model=ModelOptions(path=model_path), transport_gps=gps, driving_enabled=False, weekly_segments=False)
     sdk = MomentSDK(cfg)
@@ -191,8 +191,8 @@ def evaluate_stream(ds: ImuDataset, model_path: Optional[str] = None, gps: Optio
     """
     from pathlib import Path
 
-    from sdk.manifest import read_manifest
-    from sdk.transport_options import default_model_path
+    from momentsense.sdk.models.manifest import read_manifest
+    from momentsense.sdk.transport.options import default_model_path
 
     path = Path(model_path) if model_path else default_model_path()
     model_names = list(read_manifest(path.with_suffix(".json")).label_names)
@@ -212,7 +212,7 @@ def evaluate_stream(ds: ImuDataset, model_path: Optional[str] = None, gps: Optio
         windows += r.windows
         windows_skipped += r.windows_skipped
     if not truth:
-        from sdk.errors import InputError
+        from momentsense.sdk.errors import InputError
 
         raise InputError(f"no recording of the data could be streamed: {skipped}")
     y, ps, pl = np.concatenate(truth), np.concatenate(stream), np.concatenate(live)

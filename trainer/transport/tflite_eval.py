@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdk.dsp import Normalizer, PreprocessConfig
-from sdk.interpreter import load_model
-from sdk.manifest import load_verified_model
+from momentsense.sdk.dsp import Normalizer, PreprocessConfig
+from momentsense.sdk.models.interpreter import load_model
+from momentsense.sdk.models.manifest import load_verified_model
 
 
 def tflite_predictor(path: str | Path):

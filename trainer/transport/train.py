@@ -17,12 +17,12 @@ from typing import Optional
 
 import numpy as np
 
-from sdk.dsp import Normalizer, PreprocessConfig
-from sdk.errors import InputError
-from sdk.records import ImuDataset
-from trainer.transport.augment import AugmentConfig
-from trainer.transport.context import DEFAULT_LAG
-from trainer.transport.data import (
+from momentsense.sdk.dsp import Normalizer, PreprocessConfig
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset
+from momentsense.trainer.transport.augment import AugmentConfig
+from momentsense.trainer.transport.context import DEFAULT_LAG
+from momentsense.trainer.transport.data import (
     WindowData,
     check_labels,
     config_for_dataset,
@@ -224,7 +224,7 @@ def train_transport(
     if len(fit) < opts.batch_size:
         raise InputError(f"only {len(fit)} training windows, fewer than one batch ({opts.batch_size}); record more or lower --batch-size")
 
-    from edge_models.transport_cnn import build_transport_cnn, keras
+    from momentsense.edge_models.transport_cnn import build_transport_cnn, keras
 
     k = keras()
     import tensorflow as tf
@@ -277,7 +277,7 @@ def save_trained(trained: TrainedTransport, out_dir: str | os.PathLike, name: st
 
 def load_trained(path: str | os.PathLike) -> TrainedTransport:
     """Load what :func:`save_trained` wrote (``path`` is the ``.keras`` file)."""
-    from edge_models.transport_cnn import keras
+    from momentsense.edge_models.transport_cnn import keras
 
     path = Path(path)
     meta_path = path.with_name(path.name.replace(".keras", ".config.json"))

@@ -9,16 +9,16 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from sdk.errors import InputError
-from sdk.records import ImuDataset
-from trainer.transport.data import WindowData, dataset_windows
-from trainer.transport.evaluate import evaluate_classifier, tune_hmm
-from trainer.transport.train import TrainOptions, TrainedTransport, load_trained, save_trained, train_transport
+from momentsense.sdk.errors import InputError
+from momentsense.sdk.records import ImuDataset
+from momentsense.trainer.transport.data import WindowData, dataset_windows
+from momentsense.trainer.transport.evaluate import evaluate_classifier, tune_hmm
+from momentsense.trainer.transport.train import TrainOptions, TrainedTransport, load_trained, save_trained, train_transport
 
 
 def load_datasets(paths: Sequence[str]) -> ImuDataset:
     """Read one or more ``momentsense-imu-v1`` files as one dataset (same ``label_names`` required)."""
-    from sdk.imu_file import read_imu
+    from momentsense.sdk.io.imu_file import read_imu
 
     if not paths:
         raise InputError("no data file given")
@@ -44,7 +44,7 @@ def load_window_model(path: str | Path):
     sha256 checked) or a ``.keras`` (with its ``.config.json``)."""
     path = Path(path)
     if path.suffix == ".tflite":
-        from trainer.transport.tflite_eval import tflite_predictor
+        from momentsense.trainer.transport.tflite_eval import tflite_predictor
 
         return tflite_predictor(path)
     if path.suffix == ".keras":
@@ -88,7 +88,7 @@ def run_train(
     subjects; ``"test"``: the test subjects). ``dataset``: ``data`` already read (cross-validation
     reads its file once for all folds); None reads ``data``.
     """
-    from trainer.transport.metrics import plot_confusion
+    from momentsense.trainer.transport.metrics import plot_confusion
 
     opts = options or TrainOptions()
     out = Path(out_dir)
@@ -124,14 +124,14 @@ def run_train(
     )  # fmt: skip
     metrics["compare"] = [_row("cnn", metrics["n_params"], metrics["keras_bytes"], metrics)]
     if opts.context:
-        from trainer.transport.context import add_to_run
+        from momentsense.trainer.transport.context import add_to_run
 
         add_to_run(metrics, out, predict, train_ds, trained, val, test, metrics["keras_bytes"], opts.exclude_subjects, opts.seed,
                    val_probs=p_val, test_probs=p_test, lag=opts.context_lag)
     if baselines:
         metrics["compare"] += run_baselines(train_ds, trained, test, hmm, exclude=opts.exclude_subjects)
     if ablate:
-        from trainer.transport.ablation import run_ablation
+        from momentsense.trainer.transport.ablation import run_ablation
 
         exclude = [] if test_data else test_subjects
         metrics["augmentation_ablation"] = run_ablation(train_ds, test_ds, opts, on=ablate_on, exclude_subjects=exclude).to_dict()
@@ -144,7 +144,7 @@ def run_train(
 def run_baselines(train_ds: ImuDataset, trained: TrainedTransport, test: WindowData, hmm, exclude: Sequence[str] = ()) -> list:
     """Feature + forest and feature + boosted-trees baselines: every non-test subject (except ``exclude``)
     for training, the same test windows."""
-    from trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline
+    from momentsense.trainer.transport.baselines import GradientBoostingBaseline, RandomForestBaseline
 
     base = dataset_windows(train_ds, trained.config)
     test_subjects = set(test.subject.tolist())
@@ -174,8 +174,8 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
     ``["skipped_recordings"]``.
     ``dataset``: ``data`` already read (None reads it).
     """
-    from sdk.hmm import TransitionModel
-    from trainer.transport.label_map import remap_dataset, resolve_label_map
+    from momentsense.sdk.transport.hmm import TransitionModel
+    from momentsense.trainer.transport.label_map import remap_dataset, resolve_label_map
 
     ds = dataset if dataset is not None else load_datasets(list(data))
     path = Path(model)
@@ -204,7 +204,7 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
         if head is not None and head.gps is not None and not np.all(np.isfinite(test.gps)):
             m[key] = {"skipped": "the head reads GPS and some recordings of the data carry no GPS track"}
         elif head is not None:
-            from trainer.transport.context import evaluate_head
+            from momentsense.trainer.transport.context import evaluate_head
 
             m[key] = evaluate_head(probs, head, test, label_names, config.hop_s)
     m["model"] = str(model)
@@ -218,11 +218,11 @@ def run_eval(model: str, data: Sequence[str], hmm_path: Optional[str] = None, co
 
 
 def _context_head(path: Path, key: str = "context"):
-    from sdk.transport_context import load_head
+    from momentsense.sdk.transport.heads import load_head
 
     if path.suffix == ".tflite":
-        from sdk.manifest import read_manifest
-        from sdk.transport_detector import load_context_head
+        from momentsense.sdk.models.manifest import read_manifest
+        from momentsense.sdk.transport.detector import load_context_head
 
         return load_context_head(path, read_manifest(path.with_suffix(".json")), key)
     beside = path.with_name(f"transport_{key}.json")

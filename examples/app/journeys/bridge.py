@@ -1,6 +1,6 @@
 """The app's only door to the SDK (plain Python, no Kivy).
 
-The app embeds the SDK the way a customer would: ``from sdk.runtime import MomentSDK, SDKConfig`` plus
+The app embeds the SDK the way a customer would: ``from momentsense.sdk.runtime import MomentSDK, SDKConfig`` plus
 the documented sources (``sdk.sources``). Newer SDK features are used when present and replaced by a
 clear "not available yet" when not, so the app runs against older and newer SDKs:
 
@@ -99,19 +99,19 @@ class SourceChoice:
 
 def build_source(choice: SourceChoice, tap: SampleTap, tz_offset_s: float):
     """The wrapped :class:`~sdk.sources.SensorSource` for ``choice``; raises the SDK's errors as they come."""
-    from sdk import sources
+    from momentsense.sdk import sources
 
     kind = choice.resolved_kind()
     shift = 0.0
     if kind == "simulate":
         legs = choice.legs
         if legs is None:
-            from sdk.sim.day import commuter_day
+            from momentsense.sdk.sim.day import commuter_day
 
             legs = commuter_day(np.random.default_rng(choice.seed))
         inner = sources.SimulatorSource(legs, choice.seed, choice.speed)
         if choice.start_today:
-            from sdk.sim.simulate import SimulatorOptions
+            from momentsense.sdk.sim.simulate import SimulatorOptions
 
             t0 = float(SimulatorOptions().t0)
             shift = day_start_s(datetime.datetime.now(datetime.timezone.utc).date(), tz_offset_s) - t0
@@ -161,7 +161,7 @@ class DayView:
 
 def _as_event(e):
     if isinstance(e, dict):
-        from sdk.timeline.records import TransportEvent
+        from momentsense.sdk.timeline.records import TransportEvent
 
         return TransportEvent(float(e["start"]), float(e["end"]), str(e["mode"]), float(e["confidence"]))
     return e
@@ -197,7 +197,7 @@ class LiveBackend:
     """
 
     def __init__(self, choice: SourceChoice, tz_offset_s: float = 0.0, data_dir: Optional[os.PathLike] = None, model=None):
-        from sdk.runtime import MomentSDK, SDKConfig
+        from momentsense.sdk.runtime import MomentSDK, SDKConfig
 
         self.choice, self.tz_offset_s = choice, tz_offset_s
         self.tap = SampleTap()
@@ -283,7 +283,7 @@ class LiveBackend:
         The SDK refuses with an error when there is too little data (segments need a week): that is
         shown as the one row, not raised into the UI.
         """
-        from sdk.errors import MomentsenseError
+        from momentsense.sdk.errors import MomentsenseError
 
         try:
             return _call_optional(self.sdk, name)
@@ -309,7 +309,7 @@ class ServiceBackend:
     def _sdk_store(self):
         if self._timeline is None and self.timeline_path is not None and self.timeline_path.exists():
             try:
-                from sdk.timeline.store import TimelineStore
+                from momentsense.sdk.timeline.store import TimelineStore
             except ImportError:
                 return None
             self._timeline = TimelineStore(self.timeline_path)

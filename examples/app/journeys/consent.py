@@ -24,12 +24,12 @@ class Consent:
         self.file = ConsentFile(Path(data_dir) / "consent.json")
         self.manager = None
         try:
-            from sdk.consent import ConsentManager
+            from momentsense.sdk.consent import ConsentManager
         except ImportError:
             ConsentManager = None
         if ConsentManager is not None:
             self.manager = ConsentManager(Path(data_dir) / "consent.sqlite")
-        self.backend = "sdk.consent" if self.manager is not None else "app-json"
+        self.backend = "momentsense.sdk.consent" if self.manager is not None else "app-json"
 
     def granted(self) -> bool:
         if self.manager is not None:

@@ -67,7 +67,7 @@ def feedback_items(corrections: Sequence[Correction], salt: bytes) -> list[dict]
     ``salt``: the per-user secret of ``sdk.sync.payload.load_or_create_salt`` (ids are
     ``sdk.sync.payload.event_id(salt, kind, start, end)``, as in the uploaded day payloads).
     """
-    from sdk.sync.payload import event_id
+    from momentsense.sdk.sync.payload import event_id
 
     out = []
     for c in corrections:

@@ -47,7 +47,7 @@ class SampleTap:
 
 
 def _source_base():
-    from sdk.sources import SensorSource
+    from momentsense.sdk.sources import SensorSource
 
     return SensorSource
 
