@@ -245,7 +245,8 @@ def quantize_transport(model_path: str, out_dir: str, train_data: Sequence[str],
             "tflite_bytes": len(data), "gzip_bytes": gzip_bytes(data), "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
             "agreement_with_keras": float(np.mean(pred == keras_pred)),
             "spot_check": {"recordings": spot_ids, "n_windows": int(spot.sum()), "min_purity": 0.8,
-                           "accuracy": float(np.mean(pred[spot] == yt[spot])) if spot.any() else None},
+                           "accuracy": float(np.mean(pred[spot] == yt[spot])) if spot.any() else None,
+                           "source": test_ds.source},
             "_metrics": m,
         })  # fmt: skip
     lat = latency_side_by_side(blobs, xt[:64], rounds=opts.latency_rounds)
