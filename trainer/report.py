@@ -81,7 +81,9 @@ def _transport_sim(art: Path) -> Optional[Table]:
                  "switches per hour"],
         rows=rows, order=20,
         note="Macro-F1 over the classes of the file; true switches per hour "
-             f"{_fmt((m.get('compare') or [{}])[0].get('true_switches_per_hour'))}.")
+             f"{_fmt((m.get('compare') or [{}])[0].get('true_switches_per_hour'))}. Measured when the model "
+             "shipped, on the test file of the simulator of that time (1.1); simulator 1.2, calibrated on real "
+             "still and vehicle recordings, is harder: docs/transport-model.md has both models on it.")
 
 
 def _transport_wisdm_cv(art: Path) -> Optional[Table]:
