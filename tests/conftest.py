@@ -50,7 +50,15 @@ def server_db_url(request, tmp_path):
 # ``pytest --durations=0`` per file. An entry is a file, a class or a test (parametrized ids
 # included); SLOW_FIXTURES marks every test of a file that uses an expensive shared fixture.
 SLOW = (
-    "tests/test_app.py::test_ui_walkthrough_headless",
+    "tests/test_app_ui.py::test_ui_walkthrough_headless",
+    "tests/test_app_android.py::test_staged_tree_runs_the_service_and_the_app_backend_without_the_repository",
+    "tests/test_app_android.py::test_a_correction_reaches_the_training_export",
+    "tests/test_hot_path.py::test_a_simulated_day_through_the_sdk_never_imports_scipy",
+    "tests/test_hot_path.py::test_bench_runtime_replays_what_it_recorded",
+    "tests/test_hot_path.py::test_bench_places_compares_with_trackintel",
+    "tests/test_server_concurrency.py::test_overload_answers_503_quickly_and_health_stays_up",
+    "tests/test_server_concurrency.py::test_kills_at_random_lose_nothing_acknowledged",
+    "tests/test_quickstart.py::test_quickstart_senses_stores_uploads_reads_and_revokes",
     "tests/test_app.py::TestBridge::test_live_backend_runs_the_sdk_on_a_simulated_day_starting_today",
     "tests/test_base_install.py",
     "tests/test_bench_models.py::test_bench_all_runs_every_part_side_by_side",

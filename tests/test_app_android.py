@@ -53,7 +53,9 @@ import momentsense.sdk, momentsense.edge_models
 out["sdk"] = momentsense.sdk.__file__
 out["models"] = momentsense.edge_models.__file__
 repo = sys.argv[3]
-out["from_repo"] = sorted({m.__name__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(repo)})
+# Installed packages may live inside the repository (CI's .venv): only the repository's own code counts.
+out["from_repo"] = sorted({m.__name__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(repo)
+                           and "site-packages" not in (m.__file__ or "")})
 print(json.dumps(out))
 """
 
