@@ -114,14 +114,10 @@ def read_gps_truth(path: str | os.PathLike) -> list[GpsTruth]:
         that differ, fix times that are not finite and increasing, a leg or stay ending before it
         starts (the message names the file and group).
     """
-    h5py = _h5py()
+    from momentsense.trainer.loaders.common import open_h5
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+    f = open_h5(path, "reading or writing GPS truth files")
     out = []
     with f:
         if "gps" not in f or "truth" not in f:

@@ -22,6 +22,22 @@ def h5_names(v) -> list[str]:
     return [h5_text(x) for x in np.asarray(v).tolist()]
 
 
+def open_h5(path: str | Path, purpose: str, missing_hint: str = ""):
+    """``h5py.File(path, "r")``, with the errors a user can act on: :class:`FileNotFoundError` naming
+    the file (``missing_hint`` appended), :class:`FormatError` when it is not readable HDF5, and
+    :class:`MissingDependencyError` saying ``purpose`` needs h5py."""
+    from momentsense.sdk.errors import require_h5py
+
+    h5py = require_h5py(purpose)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file{missing_hint}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+
+
 def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str, ...] = ()):
     """Open a public dataset's HDF5 file and check it has ``expected_group`` and ``required_attrs``.
 
@@ -34,16 +50,7 @@ def open_source(path: str | Path, expected_group: str, required_attrs: tuple[str
     MissingDependencyError
         h5py is not installed.
     """
-    from momentsense.sdk.errors import require_h5py
-
-    h5py = require_h5py("reading the public datasets")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (see docs/real-data.md for the datasets)")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+    f = open_h5(path, "reading the public datasets", " (see docs/real-data.md for the datasets)")
     missing = [f"group /{expected_group}"] if expected_group not in f else []
     missing += [f"root attribute {a!r}" for a in required_attrs if a not in f.attrs]
     if missing:
